@@ -1,0 +1,48 @@
+# make run: set up and serve the app with demo data.  make test: set up and run every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+CATALOGS := webapp/translations
+PO := $(CATALOGS)/fr/LC_MESSAGES/messages.po
+MO := $(PO:.po=.mo)
+
+.PHONY: setup run test lint bench worker i18n-extract clean
+
+setup: $(STAMP) $(MO)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+$(MO): $(PO) $(STAMP)
+	$(BIN)/pybabel compile --statistics -d $(CATALOGS) -D messages
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	FLASK_EMBEDDED_WORKER=true FLASK_DEV_MAIL_CATCHER=true $(FLASK) run --debug --port 5000
+
+worker: setup
+	$(FLASK) worker
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m bench
+
+# Developers: after changing UI strings, refresh the catalog, then translate the new entries.
+i18n-extract: setup
+	$(BIN)/pybabel extract --no-location --sort-output -F $(CATALOGS)/babel.cfg -k _l -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel update --no-location -i $(CATALOGS)/messages.pot -d $(CATALOGS) -D messages --no-fuzzy-matching --ignore-obsolete --no-wrap
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

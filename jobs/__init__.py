@@ -1,0 +1,1 @@
+"""Scheduled work: the worker process and the jobs it runs."""

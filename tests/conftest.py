@@ -1,0 +1,172 @@
+"""The test harness: an app per test on a fresh database (SQLite, and PostgreSQL when
+TEST_POSTGRES_URL is set), sign-in helpers per role, a real SMTP server, a real browser."""
+
+import os
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests import factories
+from tests.smtp_server import SMTPServer
+from webapp import create_app
+from webapp.extensions import db as _db
+from webapp.models import Base, Role
+
+pytest_plugins = ["tests.browser_fixtures"]
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+PASSWORD = factories.PASSWORD
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    """The session's SMTP server, emptied and answering 250 to everything."""
+    smtp_server.reset()
+    if smtp_server.controller is None:
+        smtp_server.start()
+    yield smtp_server
+    smtp_server.reset()
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A throwaway database on the PostgreSQL server, with the schema, for this test session."""
+    if not POSTGRES_URL:
+        yield None
+        return
+    name = f"missive_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(POSTGRES_URL).set(database=name)
+    engine = sa.create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path):
+    """A fresh, empty database with the schema: a new SQLite file, or truncated PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'missive.db'}"
+        engine = sa.create_engine(url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        return url
+    url = request.getfixturevalue("postgres_database")
+    engine = sa.create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def make_app(database_url, smtp_server, tmp_path):
+    """Build an app on the test database; keyword arguments override the test config."""
+    apps = []
+
+    def make(**overrides):
+        config = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_server.port,
+            "MAIL_SUPPRESS_SEND": False,
+            "MAIL_TIMEOUT_SECONDS": 5,
+            "SERVER_NAME": None,
+            "BASE_URL": "http://missive.test",
+        }
+        config.update(overrides)
+        os.environ["MISSIVE_INSTANCE_PATH"] = str(tmp_path / "instance")
+        app = create_app(config)
+        with app.app_context():
+            factories.seed_statuses()
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def db(app):
+    """An app context for tests that work with the database directly."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    """A test client whose browser asks for English (the platform's fallback is French)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def users(app):
+    """One user per role: users['admin'], users['manager'], ... (password: PASSWORD)."""
+    with app.app_context():
+        made = {role.value: factories.make_user(role=role).id for role in Role}
+        _db.session.commit()
+        return made
+
+
+class Auth:
+    def __init__(self, client, app):
+        self.client = client
+        self.app = app
+
+    def login(self, email: str, password: str = PASSWORD):
+        return self.client.post("/auth/login", data={"email": email, "password": password})
+
+    def login_as(self, role: str):
+        return self.login(f"{role}@example.org")
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client, app, users):
+    return Auth(client, app)
+
+
+@pytest.fixture
+def htmx_headers():
+    return {"HX-Request": "true"}
+
+
+@pytest.fixture
+def later():
+    """A helper: naive UTC datetimes relative to now."""
+    from webapp.services import clock
+
+    return lambda **kw: clock.now() + timedelta(**kw)

@@ -1,0 +1,151 @@
+import html
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import User
+
+# Every page of the foundation, and which roles may open it.
+STAFF_PAGES = {
+    "/campaigns/": {"admin", "manager"},
+    "/email-templates/": {"admin", "manager"},
+    "/applications/": {"admin", "manager", "evaluator"},
+    "/outbox/": {"admin"},
+}
+ROLES = ["admin", "manager", "evaluator", "candidate"]
+
+
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_anonymous_users_are_sent_to_sign_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_each_role_reaches_its_pages_and_is_refused_the_others(auth, client, path, role):
+    auth.login_as(role)
+    response = client.get(path)
+    expected = 200 if role in STAFF_PAGES[path] else 403
+    assert response.status_code == expected
+    if expected == 403:
+        assert b"not allowed" in response.data
+
+
+def test_sign_in_and_out(auth, client):
+    response = auth.login_as("manager")
+    assert response.status_code == 302
+    assert client.get("/campaigns/").status_code == 200
+    auth.logout()
+    assert client.get("/campaigns/").status_code == 302
+
+
+def test_wrong_password_is_refused_next_to_the_field(auth, client):
+    response = auth.login("manager@example.org", "wrong password 1")
+    assert response.status_code == 422
+    assert b"Unknown email or wrong password." in response.data
+    assert client.get("/campaigns/").status_code == 302
+
+
+def test_inactive_account_cannot_sign_in(auth, client, app):
+    with app.app_context():
+        from webapp.extensions import db
+
+        db.session.scalar(sa.select(User).where(User.email == "manager@example.org")).active = False
+        db.session.commit()
+    assert auth.login_as("manager").status_code == 422
+
+
+def test_open_redirect_is_refused(auth, client):
+    response = client.post("/auth/login?next=//evil.example/x",
+                           data={"email": "manager@example.org", "password": "correct horse 42"})
+    assert response.headers["Location"] == "/"
+
+
+SIGNUP = {"first_name": "Ana", "last_name": "Lopez", "email": "ana@example.org",
+          "password": "a-strong-pass-1", "confirm": "a-strong-pass-1"}
+
+
+def test_candidate_signs_up_and_is_signed_in(client, app):
+    response = client.post("/auth/signup", data=SIGNUP)
+    assert response.status_code == 302
+    with app.app_context():
+        from webapp.extensions import db
+
+        user = db.session.scalar(sa.select(User).where(User.email == "ana@example.org"))
+        assert user.roles == {"candidate"}
+        assert user.password_hash != SIGNUP["password"]
+    assert client.get("/my/applications").status_code == 200
+
+
+def test_sign_up_refuses_a_duplicate_email_whatever_its_case(client, app, users):
+    response = client.post("/auth/signup", data=dict(SIGNUP, email="Manager@Example.ORG"),
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert b"An account with this email already exists." in response.data
+    assert b'id="email-errors"' in response.data
+    with app.app_context():
+        from webapp.extensions import db
+
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == len(users)
+
+
+@pytest.mark.parametrize("password,message", [
+    ("short1", b"Use at least 10 characters."),
+    ("onlyletterslong", b"Mix letters with digits or symbols."),
+])
+def test_sign_up_refuses_a_weak_password_next_to_the_field(client, app, password, message):
+    response = client.post("/auth/signup",
+                           data=dict(SIGNUP, password=password, confirm=password))
+    assert response.status_code == 422
+    assert message in response.data
+    assert b'id="password-errors"' in response.data
+    with app.app_context():
+        from webapp.extensions import db
+
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_sign_up_refuses_a_newline_in_a_name(client):
+    response = client.post("/auth/signup", data=dict(SIGNUP, first_name="Ana\r\nBcc: x@y.z"))
+    assert response.status_code == 422
+    assert b"Line breaks are not allowed" in response.data
+
+
+def test_a_post_without_csrf_token_is_refused(make_app, users):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post("/auth/login",
+                           data={"email": "manager@example.org", "password": "correct horse 42"})
+    assert response.status_code == 400
+    assert client.get("/campaigns/").status_code == 302
+
+
+def test_the_csrf_token_from_the_page_is_accepted_in_the_htmx_header(make_app, users):
+    import re
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    response = client.post("/auth/login", headers={"X-CSRFToken": token, "HX-Request": "true"},
+                           data={"email": "manager@example.org", "password": "correct horse 42"})
+    assert response.status_code == 302
+
+
+def test_the_french_ui_says_campagnes_d_appel(auth, client):
+    auth.login_as("manager")
+    client.post("/language", data={"locale": "fr"})
+    page = html.unescape(client.get("/campaigns/").get_data(as_text=True))
+    assert "Campagnes d'appel" in page
+    assert "Modèles d'e-mail" in page
+
+
+def test_the_language_follows_the_browser_then_the_choice(client, users):
+    assert b"Sign in" in client.get("/auth/login", headers={"Accept-Language": "en"}).data
+    assert "Se connecter" in client.get("/auth/login", headers={"Accept-Language": "de"}) \
+        .get_data(as_text=True)
+    client.post("/language", data={"locale": "fr"})
+    assert "Se connecter" in client.get("/auth/login", headers={"Accept-Language": "en"}) \
+        .get_data(as_text=True)

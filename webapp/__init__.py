@@ -1,0 +1,45 @@
+"""Missive: calls for applications whose heart is automatic email."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the web application: config layers, extensions, blueprints."""
+    instance_path = os.environ.get("MISSIVE_INSTANCE_PATH", str(ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from webapp.config import Config
+
+    app.config.from_object(Config)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env()
+    else:
+        app.config.update(test_config)
+
+    from webapp import setup
+
+    setup.init_config(app)
+    setup.init_extensions(app)
+    setup.init_logging(app)
+    setup.init_locale(app)
+    setup.init_error_handlers(app)
+    setup.init_template_globals(app)
+    setup.init_cli(app)
+
+    from webapp.blueprints import register_blueprints
+
+    register_blueprints(app)
+    return app

@@ -1,0 +1,21 @@
+"""The one list of blueprints and their URL prefixes."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.blueprints.applications import bp as applications
+    from webapp.blueprints.auth import bp as auth
+    from webapp.blueprints.campaigns import bp as campaigns
+    from webapp.blueprints.candidate import bp as candidate
+    from webapp.blueprints.email_templates import bp as email_templates
+    from webapp.blueprints.main import bp as main
+    from webapp.blueprints.outbox import bp as outbox
+
+    app.register_blueprint(main)
+    app.register_blueprint(auth, url_prefix="/auth")
+    app.register_blueprint(candidate)  # /apply/…, /my/…
+    app.register_blueprint(campaigns, url_prefix="/campaigns")
+    app.register_blueprint(email_templates, url_prefix="/email-templates")
+    app.register_blueprint(applications, url_prefix="/applications")
+    app.register_blueprint(outbox, url_prefix="/outbox")

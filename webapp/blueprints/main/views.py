@@ -1,0 +1,30 @@
+from flask import current_app, redirect, request, session, url_for
+from flask_login import current_user
+
+from webapp.blueprints.main import bp
+from webapp.models import Role
+from webapp.services import users
+
+
+@bp.route("/")
+def home():
+    """Send each person to where their work is."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("candidate.open_campaigns"))
+    if current_user.has_role(Role.ADMIN, Role.MANAGER):
+        return redirect(url_for("campaigns.index"))
+    if current_user.has_role(Role.EVALUATOR):
+        return redirect(url_for("applications.index"))
+    return redirect(url_for("candidate.my_applications"))
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Switch the interface language (remembered on the account when signed in)."""
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            users.set_locale(current_user, locale)
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")

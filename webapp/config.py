@@ -1,0 +1,52 @@
+"""Every setting with its default. Overlaid by instance/config.py, then FLASK_* variables."""
+
+DEV_SECRET_KEY = "dev-insecure-key"
+
+
+class Config:
+    SECRET_KEY = None  # generated into instance/secret_key on first run when unset
+    SQLALCHEMY_DATABASE_URI = None  # default: sqlite:///<instance>/missive.db
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+    PLATFORM_NAME = "Missive"
+    BASE_URL = "http://127.0.0.1:5000"
+    LANGUAGES = ("fr", "en")
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    # A new campaign gets an active acknowledgement-of-receipt trigger.
+    DEFAULT_ACKNOWLEDGEMENT_TRIGGER = True
+    DEFAULT_ACKNOWLEDGEMENT_TEMPLATE = "Acknowledgement of receipt"
+
+    # Mail transport (Flask-Mail names)
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 8025
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "Missive <no-reply@missive.example.org>"
+    MAIL_SUPPRESS_SEND = False
+    MAIL_TIMEOUT_SECONDS = 30
+    MAIL_MESSAGE_ID_DOMAIN = "missive.example.org"
+    MAIL_MAX_PER_MINUTE = None
+    MAIL_REDIRECT_ALL_TO = None
+    MAIL_MAX_BODY_BYTES = 512 * 1024
+
+    # Outbox and worker
+    OUTBOX_POLL_SECONDS = 2
+    OUTBOX_BATCH_SIZE = 100
+    OUTBOX_LEASE_SECONDS = 120
+    OUTBOX_MAX_ATTEMPTS = 6
+    OUTBOX_BACKOFF_SECONDS = (60, 300, 900, 3600, 14400)
+    OUTBOX_RETENTION_DAYS = 90
+    OUTBOX_PURGE_CRON = "30 3 * * *"
+
+    # Development: start the worker and a mail catcher inside `make run`'s server.
+    EMBEDDED_WORKER = False
+    DEV_MAIL_CATCHER = False

@@ -1,0 +1,99 @@
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from webapp.models.applications import Status
+from webapp.models.base import Base, TimestampMixin, enum_check
+from webapp.models.campaigns import Campaign
+
+
+class EventType(enum.StrEnum):
+    SUBMITTED = "submitted"  # candidate action
+    STATUS_CHANGED = "status_changed"  # manager / evaluator action
+
+
+class EmailTemplate(TimestampMixin, Base):
+    """A reusable email; its subject and bodies live in one version per language."""
+
+    __tablename__ = "email_templates"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(200), unique=True)
+    default_locale: orm.Mapped[str] = orm.mapped_column(sa.String(8), default="fr")
+    sender_name: orm.Mapped[str] = orm.mapped_column(sa.String(200), default="")
+    reply_to: orm.Mapped[str] = orm.mapped_column(sa.String(254), default="")
+    cc: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")  # comma-separated addresses
+    bcc: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+
+    versions: orm.Mapped[list["EmailTemplateVersion"]] = orm.relationship(
+        back_populates="template", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def version_for(self, locale: str | None) -> "EmailTemplateVersion":
+        """The version in `locale`, else the default language's, else any."""
+        by_locale = {v.locale: v for v in self.versions}
+        return (
+            by_locale.get(locale or "")
+            or by_locale.get(self.default_locale)
+            or next(iter(by_locale.values()))
+        )
+
+    def __repr__(self) -> str:
+        return f"<EmailTemplate {self.id} {self.name!r}>"
+
+
+class EmailTemplateVersion(Base):
+    __tablename__ = "email_template_versions"
+    __table_args__ = (sa.UniqueConstraint("template_id", "locale"),)
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    template_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("email_templates.id", ondelete="CASCADE")
+    )
+    locale: orm.Mapped[str] = orm.mapped_column(sa.String(8))
+    subject: orm.Mapped[str] = orm.mapped_column(sa.String(300))
+    body_html: orm.Mapped[str] = orm.mapped_column(sa.Text)
+    body_text: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")  # empty: derived
+
+    template: orm.Mapped[EmailTemplate] = orm.relationship(back_populates="versions")
+
+
+class Trigger(TimestampMixin, Base):
+    """A campaign's automatic email: on an event, send a template to some recipients."""
+
+    __tablename__ = "triggers"
+    __table_args__ = (
+        enum_check("event", EventType),
+        sa.CheckConstraint(
+            "event = 'submitted' OR to_status_id IS NOT NULL", name="status_change_has_target"
+        ),
+        sa.Index("ix_triggers_campaign_event", "campaign_id", "event"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    campaign_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    event: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    to_status_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("statuses.id"))
+    from_status_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("statuses.id"))
+    # RESTRICT: a template still used by a trigger cannot be deleted, even bypassing the app.
+    template_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("email_templates.id", ondelete="RESTRICT"), index=True
+    )
+    to_candidate: orm.Mapped[bool] = orm.mapped_column(default=True)
+    to_actor: orm.Mapped[bool] = orm.mapped_column(default=False)
+    to_managers: orm.Mapped[bool] = orm.mapped_column(default=False)
+    to_evaluators: orm.Mapped[bool] = orm.mapped_column(default=False)
+    extra_addresses: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")  # comma-separated
+    active: orm.Mapped[bool] = orm.mapped_column(default=True)
+    is_default_acknowledgement: orm.Mapped[bool] = orm.mapped_column(default=False)
+
+    campaign: orm.Mapped[Campaign] = orm.relationship()
+    template: orm.Mapped[EmailTemplate] = orm.relationship()
+    to_status: orm.Mapped[Status | None] = orm.relationship(foreign_keys=[to_status_id])
+    from_status: orm.Mapped[Status | None] = orm.relationship(foreign_keys=[from_status_id])
+
+    def __repr__(self) -> str:
+        return f"<Trigger {self.id} {self.event} campaign={self.campaign_id}>"

@@ -1,0 +1,120 @@
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from webapp.models.base import Base, TimestampMixin, enum_check, utcnow
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class OutboxMessage(TimestampMixin, Base):
+    """A fully rendered email waiting for, or done with, delivery."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        enum_check("state", OutboxState),
+        sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # The drain's hot query: due rows by state and next attempt time, oldest first.
+        sa.Index("ix_outbox_messages_due", "state", "next_attempt_at", "id"),
+        sa.Index("ix_outbox_messages_lease", "state", "lease_expires_at"),
+        sa.Index("ix_outbox_messages_campaign", "campaign_id", "id"),
+        sa.Index("ix_outbox_messages_application", "application_id", "id"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    # (trigger, event, recipient): the same event can never produce a second email.
+    dedupe_key: orm.Mapped[str] = orm.mapped_column(sa.String(255), unique=True)
+    message_id: orm.Mapped[str] = orm.mapped_column(sa.String(255), unique=True)
+    state: orm.Mapped[str] = orm.mapped_column(sa.String(12), default=OutboxState.PENDING)
+
+    sender: orm.Mapped[str] = orm.mapped_column(sa.String(320), default="")  # "" = configured
+    to_addr: orm.Mapped[str] = orm.mapped_column(sa.String(254))
+    to_name: orm.Mapped[str] = orm.mapped_column(sa.String(200), default="")
+    cc: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    bcc: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    reply_to: orm.Mapped[str] = orm.mapped_column(sa.String(254), default="")
+    subject: orm.Mapped[str] = orm.mapped_column(sa.String(300))
+    body_html: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    body_text: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    headers: orm.Mapped[dict] = orm.mapped_column(sa.JSON, default=dict)
+    locale: orm.Mapped[str] = orm.mapped_column(sa.String(8), default="fr")
+    is_test: orm.Mapped[bool] = orm.mapped_column(default=False)
+
+    event_type: orm.Mapped[str] = orm.mapped_column(sa.String(20), default="")
+    event_id: orm.Mapped[int | None]
+    campaign_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="SET NULL")
+    )
+    application_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("applications.id", ondelete="SET NULL")
+    )
+    trigger_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("triggers.id", ondelete="SET NULL"), index=True
+    )
+    template_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("email_templates.id", ondelete="SET NULL")
+    )
+    recipient_user_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    resent_from_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("outbox_messages.id", ondelete="SET NULL")
+    )
+
+    attempts: orm.Mapped[int] = orm.mapped_column(default=0)
+    max_attempts: orm.Mapped[int] = orm.mapped_column(default=6)
+    next_attempt_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
+    last_error: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    cancel_reason: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    lease_owner: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
+    lease_expires_at: orm.Mapped[datetime | None]
+    sent_at: orm.Mapped[datetime | None]
+
+    attempt_log: orm.Mapped[list["OutboxAttempt"]] = orm.relationship(
+        back_populates="message",
+        order_by="OutboxAttempt.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    def __repr__(self) -> str:
+        return f"<OutboxMessage {self.id} {self.state} to={self.to_addr}>"
+
+
+class OutboxAttempt(Base):
+    """One delivery attempt and the server's answer."""
+
+    __tablename__ = "outbox_attempts"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    message_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True
+    )
+    number: orm.Mapped[int]
+    outcome: orm.Mapped[str] = orm.mapped_column(sa.String(12))  # sent, temporary, permanent
+    smtp_code: orm.Mapped[int | None]
+    smtp_text: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    worker: orm.Mapped[str] = orm.mapped_column(sa.String(100), default="")
+    created_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
+
+    message: orm.Mapped[OutboxMessage] = orm.relationship(back_populates="attempt_log")
+
+
+class WorkerHeartbeat(Base):
+    """One row per worker process, so the web app can tell whether a worker is alive."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker: orm.Mapped[str] = orm.mapped_column(sa.String(100), primary_key=True)
+    started_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
+    last_seen_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
+    last_drain_at: orm.Mapped[datetime | None]
+    sent_total: orm.Mapped[int] = orm.mapped_column(default=0)

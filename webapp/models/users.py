@@ -1,0 +1,74 @@
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy import orm
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.models.base import Base, TimestampMixin, enum_check
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    EVALUATOR = "evaluator"
+    CANDIDATE = "candidate"
+
+
+class User(UserMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    # Stored lower-cased by services.users.normalize_email: unique case-insensitively.
+    email: orm.Mapped[str] = orm.mapped_column(sa.String(254), unique=True)
+    first_name: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    last_name: orm.Mapped[str] = orm.mapped_column(sa.String(100))
+    password_hash: orm.Mapped[str] = orm.mapped_column(sa.String(256))
+    locale: orm.Mapped[str | None] = orm.mapped_column(sa.String(8))
+    active: orm.Mapped[bool] = orm.mapped_column(default=True)
+    last_login_at: orm.Mapped[datetime | None]
+
+    role_rows: orm.Mapped[list["UserRole"]] = orm.relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def roles(self) -> set[Role]:
+        return {Role(row.role) for row in self.role_rows}
+
+    def has_role(self, *roles: Role | str) -> bool:
+        return bool(self.roles & {Role(r) for r in roles})
+
+    @property
+    def is_staff(self) -> bool:
+        return self.has_role(Role.ADMIN, Role.MANAGER, Role.EVALUATOR)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (enum_check("role", Role),)
+
+    user_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: orm.Mapped[str] = orm.mapped_column(sa.String(20), primary_key=True)
+
+    user: orm.Mapped[User] = orm.relationship(back_populates="role_rows")

@@ -1,0 +1,1 @@
+"""Domain logic. Services take plain values and users, never Flask's request objects."""

@@ -1,0 +1,35 @@
+"""Who may do what: pure functions used by views, services and tests alike."""
+
+from webapp.models import Application, Campaign, MemberRole, Role, User
+
+
+def is_assigned(user: User, campaign: Campaign, role: MemberRole | None = None) -> bool:
+    return any(
+        m.user_id == user.id and (role is None or m.role == role) for m in campaign.members
+    )
+
+
+def can_configure_emails(user: User) -> bool:
+    """Only platform managers (and admins) configure templates and triggers."""
+    return user.has_role(Role.ADMIN, Role.MANAGER)
+
+
+def can_view_campaign_applications(user: User, campaign: Campaign) -> bool:
+    if user.has_role(Role.ADMIN, Role.MANAGER):
+        return True
+    return user.has_role(Role.EVALUATOR) and is_assigned(user, campaign)
+
+
+def can_change_status(user: User, campaign: Campaign) -> bool:
+    """Managers in every campaign; evaluators only in campaigns they are assigned to."""
+    return can_view_campaign_applications(user, campaign)
+
+
+def can_view_application(user: User, application: Application) -> bool:
+    if application.candidate_id == user.id:
+        return True
+    return can_view_campaign_applications(user, application.campaign)
+
+
+def can_watch_outbox(user: User) -> bool:
+    return user.has_role(Role.ADMIN)

@@ -1,0 +1,217 @@
+"""User-written email templates: the placeholder catalogue, validation and sandboxed rendering.
+
+Templates are written by platform managers, so they are rendered by a sandboxed Jinja
+environment with no globals, StrictUndefined, and autoescape for HTML. Only the placeholders of
+the catalogue exist; anything else is refused when the template is saved.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from html.parser import HTMLParser
+
+import jinja2
+from babel.dates import format_date
+from flask_babel import lazy_gettext as _l
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from webapp.models import Application, Status, User
+
+
+@dataclass
+class RenderContext:
+    """Everything a placeholder may read, for one recipient."""
+
+    locale: str
+    recipient_name: str
+    recipient_email: str
+    platform_name: str
+    base_url: str
+    today: date
+    application: Application | None = None
+    old_status: Status | None = None
+    new_status: Status | None = None
+    actor: User | None = None
+    sample: dict[str, str] = field(default_factory=dict)  # preview values override resolvers
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    name: str
+    description: str  # lazy translated
+    example: str
+    resolve: Callable[[RenderContext], str]
+
+
+def _candidate(ctx: RenderContext) -> User:
+    return ctx.application.candidate
+
+
+def _date(value: datetime | date | None, locale: str) -> str:
+    return format_date(value, format="long", locale=locale) if value else ""
+
+
+CATALOGUE: tuple[Placeholder, ...] = (
+    Placeholder("recipient_name", _l("Name of the person receiving this email"),
+                "Camille Martin", lambda c: c.recipient_name),
+    Placeholder("candidate_first_name", _l("Candidate's first name"), "Camille",
+                lambda c: _candidate(c).first_name),
+    Placeholder("candidate_last_name", _l("Candidate's last name"), "Martin",
+                lambda c: _candidate(c).last_name),
+    Placeholder("candidate_name", _l("Candidate's full name"), "Camille Martin",
+                lambda c: _candidate(c).name),
+    Placeholder("candidate_email", _l("Candidate's email address"), "camille@example.org",
+                lambda c: _candidate(c).email),
+    Placeholder("campaign_label", _l("Name of the campaign"), "Research grants 2027",
+                lambda c: c.application.campaign.label),
+    Placeholder("closing_date", _l("Closing date of the campaign"), "31 March 2027",
+                lambda c: _date(c.application.campaign.closes_at, c.locale)),
+    Placeholder("application_reference", _l("Reference number of the application"),
+                "MIS-2027-000042", lambda c: c.application.reference),
+    Placeholder("old_status_label", _l("Status before the change"), "Submitted",
+                lambda c: c.old_status.label_for(c.locale) if c.old_status else ""),
+    Placeholder("status_label", _l("New status of the application"), "Accepted",
+                lambda c: c.new_status.label_for(c.locale) if c.new_status
+                else c.application.status.label_for(c.locale)),
+    Placeholder("actor_name", _l("Person who made the change"), "Dominique Durand",
+                lambda c: c.actor.name if c.actor else ""),
+    Placeholder("application_url", _l("Link to the application"),
+                "https://missive.example.org/my/applications/42",
+                lambda c: f"{c.base_url.rstrip('/')}/my/applications/{c.application.id}"),
+    Placeholder("platform_name", _l("Name of this platform"), "Missive",
+                lambda c: c.platform_name),
+    Placeholder("today", _l("Today's date"), "27 November 2026",
+                lambda c: _date(c.today, c.locale)),
+)
+PLACEHOLDERS = {p.name: p for p in CATALOGUE}
+
+
+def _environment(autoescape: bool) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(autoescape=autoescape, undefined=jinja2.StrictUndefined)
+    env.globals.clear()  # no range, cycler, joiner, lipsum, namespace, dict
+    return env
+
+
+HTML_ENV = _environment(autoescape=True)
+TEXT_ENV = _environment(autoescape=False)
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot be saved or rendered; the message names the problem."""
+
+
+def find_problems(source: str) -> list[str]:
+    """Why `source` is not a valid template: syntax errors (with line) and unknown placeholders."""
+    try:
+        ast = HTML_ENV.parse(source or "")
+    except jinja2.TemplateSyntaxError as error:
+        return [str(_l("Syntax error on line %(line)d: %(message)s",
+                       line=error.lineno, message=error.message))]
+    unknown = sorted(meta.find_undeclared_variables(ast) - PLACEHOLDERS.keys())
+    if unknown:
+        return [str(_l("Unknown placeholder: %(name)s", name=name)) for name in unknown]
+    try:
+        _compile(source, True).render(sample_values())
+    except jinja2.TemplateError as error:
+        return [str(_l("This template cannot be rendered: %(message)s", message=error))]
+    return []
+
+
+def sample_values() -> dict[str, str]:
+    return {p.name: p.example for p in CATALOGUE}
+
+
+@lru_cache(maxsize=512)
+def _compile(source: str, autoescape: bool) -> jinja2.Template:
+    """Compiled once per distinct source: bulk changes render the same template thousands of
+    times."""
+    return (HTML_ENV if autoescape else TEXT_ENV).from_string(source)
+
+
+def values_for(ctx: RenderContext, names) -> dict[str, str]:
+    """Resolve only the placeholders a template uses."""
+    return {name: ctx.sample.get(name) or PLACEHOLDERS[name].resolve(ctx) for name in names}
+
+
+@lru_cache(maxsize=512)
+def _used_names(source: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(HTML_ENV.parse(source)) & PLACEHOLDERS.keys())
+
+
+def render(source: str, ctx: RenderContext, html: bool) -> str:
+    """Render one field; raises TemplateProblem on any failure (bad template, sandbox refusal)."""
+    try:
+        return _compile(source, html).render(values_for(ctx, _used_names(source)))
+    except (jinja2.TemplateError, AttributeError, TypeError) as error:
+        raise TemplateProblem(str(error)) from error
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+def render_email(subject: str, body_html: str, body_text: str,
+                 ctx: RenderContext) -> RenderedEmail:
+    """Subject, HTML and text parts for one recipient; the text part is derived when empty."""
+    html = render(body_html, ctx, html=True)
+    text = render(body_text, ctx, html=False) if body_text.strip() else html_to_text(html)
+    return RenderedEmail(
+        subject=" ".join(render(subject, ctx, html=False).split()),
+        html=html,
+        text=text,
+    )
+
+
+class _TextExtractor(HTMLParser):
+    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul",
+              "ol", "blockquote"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        if tag == "li":
+            self.parts.append("- ")
+        if tag == "a":
+            self.links.append(dict(attrs).get("href") or "")
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self.links:
+            href = self.links.pop()
+            if href and href not in self.parts[-1:]:
+                self.parts.append(f" ({href})")
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        self.parts.append(" ".join(data.split()) if data.strip() else " " if data else "")
+
+
+def html_to_text(html: str) -> str:
+    """A readable plain-text version of an HTML body: paragraphs, list items, link targets."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    lines = [line.strip() for line in "".join(parser.parts).splitlines()]
+    text, blank = [], False
+    for line in lines:
+        if line:
+            text.append(line)
+            blank = False
+        elif not blank and text:
+            text.append("")
+            blank = True
+    return "\n".join(text).strip() + "\n"
+
+
+def help_items() -> list[tuple[str, str, str]]:
+    """(name, description, example) for the editor's placeholder help."""
+    return [(p.name, str(p.description), p.example) for p in CATALOGUE]

@@ -1,0 +1,124 @@
+"""The init_* steps of create_app, one concern each."""
+
+import logging
+import secrets
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, has_request_context, request, session
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from webapp.config import DEV_SECRET_KEY
+from webapp.extensions import babel, csrf, db, login_manager, mail, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+def init_config(app: Flask) -> None:
+    """Derive the settings that depend on the instance folder; refuse unsafe production setups."""
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'missive.db'}"
+        )
+    if not app.config.get("SECRET_KEY"):
+        key_file = Path(app.instance_path) / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.testing):
+        raise RuntimeError("Refusing to start in production with the development SECRET_KEY.")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {
+            "timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000,
+            **options.get("connect_args", {}),
+        }
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    """WAL lets readers work while the worker writes; SQLite leaves foreign keys off by default."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    from webapp.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+
+def init_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def select_locale() -> str:
+    """The user's choice, then the session's, then the browser's, then French."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(languages) or "fr"
+
+
+def init_locale(app: Flask) -> None:
+    translations = str(Path(__file__).parent / "translations")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations)
+    babel.init_app(app, locale_selector=select_locale)
+
+
+def init_error_handlers(app: Flask) -> None:
+    from webapp.web.htmx import render_page
+
+    def handle(error):
+        status = getattr(error, "code", None) or 500
+        return render_page("errors/page.html", "errors/_error.html", status=status), status
+
+    for status in (400, 403, 404, 405, 413, 500):
+        app.register_error_handler(status, handle)
+    app.register_error_handler(CSRFError, handle)
+
+
+def init_template_globals(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from webapp.web import htmx
+
+    app.jinja_env.globals.update(
+        is_htmx=htmx.is_htmx,
+        current_locale=lambda: str(get_locale()),
+        platform_name=lambda: app.config["PLATFORM_NAME"],
+    )
+    app.after_request(htmx.add_vary_header)
+
+
+def init_cli(app: Flask) -> None:
+    from webapp import cli
+
+    cli.register(app)

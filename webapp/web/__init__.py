@@ -1,0 +1,1 @@
+"""View helpers shared by the blueprints."""

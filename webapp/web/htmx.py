@@ -1,0 +1,58 @@
+"""The server side of htmx: tell requests apart, render page or fragment, set response headers."""
+
+import json
+
+from flask import Response, render_template, request
+
+
+def is_htmx() -> bool:
+    """True for requests made by htmx, except history restores, which need a full page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render_page(page: str, partial: str | None = None, **context) -> str:
+    """The partial for htmx requests, the full page otherwise (the page includes the partial)."""
+    if partial and is_htmx():
+        return render_template(partial, **context)
+    return render_template(page, **context)
+
+
+def form_response(page: str, partial: str, form, **context) -> tuple[str, int]:
+    """Re-render an invalid form: 422, which base.html tells htmx to swap."""
+    return render_page(page, partial, form=form, **context), 422
+
+
+def add_trigger(response: Response, name: str, payload=None) -> Response:
+    """Add an HX-Trigger event, merging with events already set on the response."""
+    existing = response.headers.get("HX-Trigger")
+    events: dict = {}
+    if existing:
+        try:
+            events = json.loads(existing)
+        except ValueError:
+            events = {event.strip(): None for event in existing.split(",")}
+    events[name] = payload
+    response.headers["HX-Trigger"] = json.dumps(events)
+    return response
+
+
+def client_redirect(url: str) -> Response:
+    """A redirect htmx follows (a 302 would be followed by the XHR itself, not the page)."""
+    response = Response(status=200)
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+def redirect_or_client_redirect(url: str):
+    from flask import redirect
+
+    return client_redirect(url) if is_htmx() else redirect(url)
+
+
+def add_vary_header(response: Response) -> Response:
+    """One URL serves a page or a fragment: caches must key on HX-Request."""
+    response.vary.add("HX-Request")
+    return response

@@ -1,0 +1,45 @@
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import OutboxMessage
+from webapp.services import outbox
+from webapp.services.errors import ValidationFailed
+
+
+def _fields(**overrides):
+    fields = dict(key=outbox.dedupe_key(1, "submitted", 7, "Ana@Example.org"),
+                  to_addr="ana@example.org", subject="Hello", body_html="<p>Hi</p>",
+                  body_text="Hi")
+    fields.update(overrides)
+    return fields
+
+
+def test_a_message_gets_a_stable_message_id_and_the_auto_submitted_header(db):
+    message = outbox.enqueue(**_fields())
+    db.session.commit()
+    assert message.state == "pending"
+    assert message.headers["Auto-Submitted"] == "auto-generated"
+    assert message.message_id == outbox.message_id_for("1:submitted:7:ana@example.org")
+    assert message.message_id.endswith("@missive.example.org>")
+
+
+def test_the_same_dedupe_key_cannot_be_stored_twice(db):
+    outbox.enqueue(**_fields())
+    db.session.commit()
+    outbox.enqueue(**_fields())
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
+
+
+@pytest.mark.parametrize("field", ["subject", "to_addr", "reply_to", "to_name"])
+def test_a_header_with_a_newline_is_refused(db, field):
+    with pytest.raises(ValidationFailed):
+        outbox.enqueue(**_fields(**{field: "x@example.org\r\nBcc: victim@example.org"}))
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+
+
+def test_an_oversized_body_is_refused(db):
+    with pytest.raises(ValidationFailed):
+        outbox.enqueue(**_fields(body_html="x" * (600 * 1024)))

@@ -43,3 +43,19 @@ def test_a_header_with_a_newline_is_refused(db, field):
 def test_an_oversized_body_is_refused(db):
     with pytest.raises(ValidationFailed):
         outbox.enqueue(**_fields(body_html="x" * (600 * 1024)))
+
+
+def test_a_context_for_a_real_application_renders_every_placeholder(db):
+    from tests import factories
+    from webapp.services import templating
+
+    campaign = factories.make_campaign(label="Grants")
+    application = factories.make_application(campaign, status_code="submitted")
+    ctx = templating.context_for(application, "Ana Lopez", "ana@example.org", "en",
+                                 old_status=factories.status("submitted"),
+                                 new_status=factories.status("accepted"))
+    source = " | ".join("{{ " + p.name + " }}" for p in templating.CATALOGUE)
+    rendered = templating.render(source, ctx, html=False)
+    assert rendered.startswith("Ana Lopez | Camille | ")
+    assert f"| {application.reference} | Submitted | Accepted |" in rendered
+    assert f"http://missive.test/my/applications/{application.id}" in rendered

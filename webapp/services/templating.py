@@ -37,6 +37,22 @@ class RenderContext:
     sample: dict[str, str] = field(default_factory=dict)  # preview values override resolvers
 
 
+def context_for(application: Application | None, recipient_name: str, recipient_email: str,
+                locale: str, old_status: Status | None = None, new_status: Status | None = None,
+                actor: User | None = None) -> RenderContext:
+    """The render context of one recipient, with the platform's name, URL and today's date."""
+    from flask import current_app
+
+    from webapp.services import clock
+
+    return RenderContext(
+        locale=locale, recipient_name=recipient_name, recipient_email=recipient_email,
+        platform_name=current_app.config["PLATFORM_NAME"],
+        base_url=current_app.config["BASE_URL"], today=clock.now().date(),
+        application=application, old_status=old_status, new_status=new_status, actor=actor,
+    )
+
+
 @dataclass(frozen=True)
 class Placeholder:
     name: str

@@ -42,7 +42,7 @@ bench: setup
 # Developers: after changing UI strings, refresh the catalog, then translate the new entries.
 i18n-extract: setup
 	$(BIN)/pybabel extract --no-location --sort-output -F $(CATALOGS)/babel.cfg -k _l -o $(CATALOGS)/messages.pot .
-	$(BIN)/pybabel update --no-location -i $(CATALOGS)/messages.pot -d $(CATALOGS) -D messages --no-fuzzy-matching --ignore-obsolete --no-wrap
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -D messages --no-fuzzy-matching --ignore-obsolete --no-wrap
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

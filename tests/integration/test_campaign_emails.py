@@ -161,7 +161,7 @@ def test_the_emails_tab_in_french_uses_the_reference_words(app, client, auth):
     client.post("/language", data={"locale": "fr"})
     page = client.get(f"/campaigns/{campaign_id}/emails").get_data(as_text=True)
     for words in ("Action du candidat", "Action du gestionnaire / évaluateur",
-                  "Créer un e-mail automatique", "Emails", "Campagnes d&#39;appel"):
+                  "Créer un e-mail automatique", "Emails", "Campagnes d'appel"):
         assert words in page, words
     form = client.get(f"/campaigns/{campaign_id}/emails/submitted/new").get_data(as_text=True)
     assert "Sauvegarder et continuer" in form

@@ -1,5 +1,6 @@
 """Email templates: validation, sanitising, versions, delete refusal, preview, test sends."""
 
+import pytest
 import sqlalchemy as sa
 
 from tests import factories
@@ -279,3 +280,24 @@ def test_the_default_acknowledgement_template_is_kept(db):
     template = email_templates.default_acknowledgement_template()
     assert template is email_templates.default_acknowledgement_template()
     assert EventType.SUBMITTED == "submitted"
+
+
+@pytest.mark.parametrize("source,message", [
+    ("{{ ''.__class__ }}", "cannot be rendered"),
+    ("{{ candidate_name|attr('__class__') }}", "cannot be rendered"),
+    ("{{ cycler }}", "Unknown placeholder: cycler"),
+    ("{{ joiner() }}", "Unknown placeholder: joiner"),
+    ("{{ namespace(a=1) }}", "Unknown placeholder: namespace"),
+    ("{{ range(10) }}", "Unknown placeholder: range"),
+    ("{{ config }}", "Unknown placeholder: config"),
+    ("{% include 'base.html' %}", "is not allowed"),
+    ("{% extends 'base.html' %}", "is not allowed"),
+    ("{% import 'base.html' as b %}", "is not allowed"),
+])
+def test_the_sandbox_refuses_escapes_when_saving(app, client, auth, source, message):
+    auth.login_as("manager")
+    response = client.post("/email-templates/new", data=_form(body_html_fr=source))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert _count(EmailTemplate) == 0

@@ -201,12 +201,17 @@ def sanitize_html(source: str) -> str:
 
 
 def _unsafe_constructs(source: str) -> list[str]:
-    """`|safe` and `{% autoescape false %}` would let a template slip raw HTML past nh3."""
+    """`|safe` and `{% autoescape false %}` would let a template slip raw HTML past nh3;
+    include, extends and import would reach for files."""
     try:
         ast = templating.HTML_ENV.parse(source or "")
     except jinja2.TemplateSyntaxError:
         return []  # find_problems reports it with its line
     problems = []
+    if any(True for _ in ast.find_all((nodes.Include, nodes.Extends, nodes.Import,
+                                       nodes.FromImport))):
+        problems.append(str(_l("Including, extending or importing other templates is not "
+                               "allowed.")))
     if any(node.name == "safe" for node in ast.find_all(nodes.Filter)):
         problems.append(str(_l("The “safe” filter is not allowed.")))
     if any(True for _ in ast.find_all(nodes.ScopedEvalContextModifier)):
@@ -215,7 +220,8 @@ def _unsafe_constructs(source: str) -> list[str]:
 
 
 def _template_problems(source: str) -> list[str]:
-    return templating.find_problems(source) + _unsafe_constructs(source)
+    # Checked first: find_problems renders the template, which these constructs must not reach.
+    return _unsafe_constructs(source) or templating.find_problems(source)
 
 
 def _header_problem(value: str) -> str | None:

@@ -385,6 +385,8 @@ def preview(data: TemplateInput, locale: str,
     if version is None or version.is_empty:
         locale = data.default_locale
         version = data.versions.get(locale) or VersionInput()
+    if version.is_empty:
+        return None, []  # nothing written yet
     problems = [message for part in ("subject", "body_html", "body_text")
                 for message in _template_problems(getattr(version, part))]
     if problems:

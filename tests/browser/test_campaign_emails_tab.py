@@ -89,6 +89,13 @@ def test_a_manager_configures_automatic_emails(page, app, users):
         assert rows[1].to_candidate and rows[1].to_managers
         assert rows[2].to_status.code == "accepted"
 
+    # Delete, after confirming.
+    page.once("dialog", lambda dialog: dialog.accept())
+    manager.get_by_role("link", name="Supprimer").click()
+    manager.get_by_text("Aucun e-mail automatique pour l'instant.").wait_for()
+    with app.app_context():
+        assert _db.session.get(Trigger, rows[2].id) is None
+
     # A new campaign comes with the default acknowledgement.
     page.get_by_role("navigation", name="Menu principal").get_by_role(
         "link", name="Campagnes d'appel").click()

@@ -331,6 +331,8 @@ def test_everything_works_without_javascript(app, client, auth):
             Trigger.event == EventType.STATUS_CHANGED)).one()
     toggled = client.post(f"/campaigns/{campaign_id}/triggers/{trigger_id}/toggle")
     assert toggled.status_code == 303
+    confirm = client.get(f"/campaigns/{campaign_id}/triggers/{trigger_id}/delete")
+    assert b"Delete this automatic email?" in confirm.data
     deleted = client.post(f"/campaigns/{campaign_id}/triggers/{trigger_id}/delete")
     assert deleted.status_code == 303
     with app.app_context():

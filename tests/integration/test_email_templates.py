@@ -164,6 +164,8 @@ def test_deleting_an_unused_template(app, client, auth, htmx_headers):
         template_id = factories.make_template(name="Unused").id
         _db.session.commit()
     auth.login_as("manager")
+    confirm = client.get(f"/email-templates/{template_id}/delete")
+    assert b"Delete this template?" in confirm.data and b"Unused" in confirm.data
     response = client.post(f"/email-templates/{template_id}/delete", headers=htmx_headers)
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/email-templates/"

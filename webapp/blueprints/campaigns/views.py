@@ -171,13 +171,16 @@ def toggle_trigger(campaign_id: int, trigger_id: int):
     return _section_response(campaign, event)
 
 
-@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/delete", methods=["POST"])
+@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/delete", methods=["GET", "POST"])
 @platform_managers
 def delete_trigger(campaign_id: int, trigger_id: int):
-    """Delete an automatic email."""
+    """Delete an automatic email (GET: the confirmation page of the no-JavaScript path)."""
     campaign = _campaign_or_404(campaign_id)
     trigger = _trigger_or_404(campaign, trigger_id)
     event = trigger.event
+    if request.method == "GET":
+        return render_template("campaigns/confirm_delete.html", campaign=campaign,
+                               trigger=trigger)
     campaign_triggers.delete_trigger(current_user, campaign, trigger, str(get_locale()))
     flash(_("Automatic email deleted."), "success")
     return _section_response(campaign, event)

@@ -62,11 +62,13 @@ def duplicate(template_id: int):
     return redirect(url_for(".edit", template_id=copy.id), 303)
 
 
-@bp.route("/<int:template_id>/delete", methods=["POST"])
+@bp.route("/<int:template_id>/delete", methods=["GET", "POST"])
 @platform_managers
 def delete(template_id: int):
-    """Delete a template that no automatic email uses."""
+    """Delete a template that no automatic email uses (GET: the no-JavaScript confirmation)."""
     template = _template_or_404(template_id)
+    if request.method == "GET":
+        return render_template("email_templates/confirm_delete.html", template=template)
     try:
         email_templates.delete_template(current_user, template)
     except ValidationFailed as error:

@@ -155,6 +155,17 @@ def test_the_emails_tab_shows_both_sections(app, client, auth):
     assert "<html" not in fragment and fragment.lstrip().startswith('<div id="emails-tab">')
 
 
+def test_the_campaign_tab_comes_as_a_fragment_to_htmx(app, client, auth, htmx_headers):
+    campaign_id, _ = _setup(app)
+    auth.login_as("manager")
+    fragment = client.get(f"/campaigns/{campaign_id}/edit", headers=htmx_headers)
+    text = fragment.get_data(as_text=True)
+    assert "<html" not in text and text.lstrip().startswith('<div id="details-tab">')
+    assert 'value="Grants 2027"' in text
+    assert "HX-Request" in fragment.headers["Vary"]
+    assert b"<html" in client.get(f"/campaigns/{campaign_id}/edit").data
+
+
 def test_the_emails_tab_in_french_uses_the_reference_words(app, client, auth):
     campaign_id, _ = _setup(app)
     auth.login_as("manager")

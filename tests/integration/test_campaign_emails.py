@@ -299,6 +299,10 @@ def test_editing_a_trigger_in_place(app, client, auth, htmx_headers):
         trigger = _db.session.get(Trigger, default_id)
         assert trigger.template_id == template_id and trigger.to_actor
         assert trigger.is_default_acknowledgement
+        entry = _db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "trigger.updated")).one()
+        assert entry.summary == ("Acknowledgement of receipt [candidate] ⇒ "
+                                 "Decision letter [candidate, actor]")
 
 
 def test_toggle_and_delete(app, client, auth, htmx_headers):

@@ -139,8 +139,11 @@ def test_editing_changes_the_versions_and_is_audited(app, client, auth):
         template = _db.session.get(EmailTemplate, template_id)
         assert template.name == "New name"
         assert template.version_for("en").subject == "Decision: {{ campaign_label }}"
-        assert _db.session.scalars(sa.select(AuditEntry.action)).all() == [
-            "email_template.updated"]
+        entry = _db.session.scalars(sa.select(AuditEntry)).one()
+        assert entry.action == "email_template.updated"
+        assert entry.summary.startswith("New name: ")
+        assert "body_html [fr]" in entry.summary and "reply_to" in entry.summary
+        assert "default_locale" not in entry.summary
     page = client.get(f"/email-templates/{template_id}")
     assert b"template edited" in page.data
 

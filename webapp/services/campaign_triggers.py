@@ -159,6 +159,7 @@ def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
                                                  "change."))]})
     _refuse_duplicate(campaign, TriggerInput(event=data.event, **values),
                       None if created else trigger.id)
+    before = "" if created else describe(trigger, locale)
     if created:
         trigger = Trigger(campaign_id=campaign.id, event=data.event)
         db.session.add(trigger)
@@ -166,8 +167,9 @@ def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
         setattr(trigger, name, value)
     db.session.flush()
     db.session.refresh(trigger)
+    after = describe(trigger, locale)
     audit.record(actor, "trigger.created" if created else "trigger.updated", "trigger",
-                 trigger.id, describe(trigger, locale), campaign.id)
+                 trigger.id, after if created else f"{before} ⇒ {after}", campaign.id)
     db.session.commit()
     log.info("Trigger %s saved by %s", trigger.id, actor.email)
     return trigger

@@ -306,6 +306,16 @@ def _apply(template: EmailTemplate, data: TemplateInput) -> None:
         version.body_text = version_input.body_text.strip()
 
 
+def _snapshot(template: EmailTemplate) -> dict[str, str]:
+    """Field values by name (versions as `subject [fr]`, …), to say what an edit changed."""
+    values = {name: getattr(template, name) for name in
+              ("name", "default_locale", "sender_name", "reply_to", "cc", "bcc")}
+    for version in template.versions:
+        for part in ("subject", "body_html", "body_text"):
+            values[f"{part} [{version.locale}]"] = getattr(version, part)
+    return values
+
+
 def save_template(actor: User, template: EmailTemplate | None,
                   data: TemplateInput) -> EmailTemplate:
     """Create (template=None) or edit a template; nothing changes when anything is invalid."""
@@ -316,10 +326,19 @@ def save_template(actor: User, template: EmailTemplate | None,
     if created:
         template = EmailTemplate(name=data.name.strip())
         db.session.add(template)
+        before = {}
+    else:
+        before = _snapshot(template)
     _apply(template, data)
     db.session.flush()
+    summary = template.name
+    if not created:
+        after = _snapshot(template)
+        changed = sorted(key for key in before.keys() | after.keys()
+                         if before.get(key) != after.get(key))
+        summary = f"{template.name}: {', '.join(changed) or '-'}"
     audit.record(actor, "email_template.created" if created else "email_template.updated",
-                 "email_template", template.id, template.name)
+                 "email_template", template.id, summary)
     db.session.commit()
     log.info("Template %s %s by %s", template.id, "created" if created else "saved",
              actor.email)

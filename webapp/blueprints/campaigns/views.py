@@ -1,12 +1,308 @@
-from flask import render_template
+"""Campaigns: list, create, edit, duplicate, and the Emails tab (automatic emails).
+
+Routes:
+    /                                       list (search, phase)
+    /new                                    create
+    /<id>                                   overview
+    /<id>/edit                              "Campaign" tab
+    /<id>/duplicate                         copy with its automatic emails
+    /<id>/emails                            "Emails" tab
+    /<id>/emails/history                    the tab's change history (refreshed on triggerSaved)
+    /<id>/emails/<event>                    one section, closed (the form's Cancel)
+    /<id>/emails/<event>/new                create an automatic email
+    /<id>/triggers/<tid>/edit               edit one
+    /<id>/triggers/<tid>/toggle             switch on / off
+    /<id>/triggers/<tid>/delete             delete
+"""
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
 
 from webapp.blueprints.campaigns import bp
-from webapp.models import Role
+from webapp.blueprints.campaigns.forms import CampaignForm, CampaignSearchForm, TriggerForm
+from webapp.models import EventType, MemberRole, Role
+from webapp.services import campaign_triggers, campaigns, email_templates, statuses
+from webapp.services.errors import ValidationFailed
 from webapp.web.access import role_required
+from webapp.web.htmx import add_trigger, is_htmx, render_page
+
+platform_managers = role_required(Role.ADMIN, Role.MANAGER)
+
+
+# Campaigns --------------------------------------------------------------------------------
 
 
 @bp.route("/")
-@role_required(Role.ADMIN, Role.MANAGER)
+@platform_managers
 def index():
-    """List the campaigns."""
-    return render_template("campaigns/index.html")
+    """List the campaigns, searchable by label and phase."""
+    form = CampaignSearchForm(request.args)
+    found = campaigns.list_campaigns(form.q.data or "", form.phase.data or "")
+    return render_page("campaigns/index.html", "campaigns/_rows.html", form=form,
+                       campaigns=found, phase=campaigns.phase)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@platform_managers
+def new():
+    """Create a campaign (it gets the default acknowledgement of receipt)."""
+    form = _campaign_form()
+    if form.validate_on_submit():
+        try:
+            campaign = campaigns.create_campaign(current_user, **_campaign_values(form))
+        except ValidationFailed as error:
+            _apply_errors(form, error)
+        else:
+            flash(_("Campaign created."), "success")
+            return redirect(url_for(".emails", campaign_id=campaign.id), 303)
+    status = 422 if form.errors else 200
+    return render_template("campaigns/new.html", form=form), status
+
+
+@bp.route("/<int:campaign_id>")
+@platform_managers
+def show(campaign_id: int):
+    """A campaign's overview, with the "Edit" button."""
+    campaign = _campaign_or_404(campaign_id)
+    return render_template("campaigns/show.html", campaign=campaign,
+                           phase=campaigns.phase(campaign),
+                           triggers=campaign_triggers.triggers_of(campaign))
+
+
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@platform_managers
+def edit(campaign_id: int):
+    """The editor's "Campaign" tab: label, description, dates, members."""
+    campaign = _campaign_or_404(campaign_id)
+    form = _campaign_form(campaign)
+    if form.validate_on_submit():
+        try:
+            campaigns.update_campaign(current_user, campaign, **_campaign_values(form))
+        except ValidationFailed as error:
+            _apply_errors(form, error)
+        else:
+            flash(_("Campaign saved."), "success")
+            return redirect(url_for(".edit", campaign_id=campaign.id), 303)
+    status = 422 if form.errors else 200
+    return render_page("campaigns/edit.html", "campaigns/_details_tab.html", form=form,
+                       campaign=campaign, tab="details"), status
+
+
+@bp.route("/<int:campaign_id>/duplicate", methods=["POST"])
+@platform_managers
+def duplicate(campaign_id: int):
+    """Copy a campaign with its automatic emails."""
+    copy = campaigns.duplicate_campaign(current_user, _campaign_or_404(campaign_id))
+    flash(_("Campaign duplicated with its automatic emails."), "success")
+    return redirect(url_for(".edit", campaign_id=copy.id), 303)
+
+
+# The Emails tab ---------------------------------------------------------------------------
+
+
+@bp.route("/<int:campaign_id>/emails")
+@platform_managers
+def emails(campaign_id: int):
+    """The editor's "Emails" tab: candidate actions and manager / evaluator actions."""
+    campaign = _campaign_or_404(campaign_id)
+    return render_page("campaigns/emails.html", "campaigns/_emails_tab.html",
+                       **_emails_context(campaign))
+
+
+@bp.route("/<int:campaign_id>/emails/history")
+@platform_managers
+def emails_history(campaign_id: int):
+    """The changes made to the campaign's automatic emails."""
+    campaign = _campaign_or_404(campaign_id)
+    return render_template("campaigns/_history.html", campaign=campaign,
+                           history=campaign_triggers.campaign_history(campaign))
+
+
+@bp.route("/<int:campaign_id>/emails/<event>")
+@platform_managers
+def section(campaign_id: int, event: str):
+    """One section of the Emails tab, form closed."""
+    campaign = _campaign_or_404(campaign_id)
+    event = _event_or_404(event)
+    if not is_htmx():
+        return redirect(url_for(".emails", campaign_id=campaign.id))
+    return render_template("campaigns/_section.html", **_emails_context(campaign),
+                           event=event)
+
+
+@bp.route("/<int:campaign_id>/emails/<event>/new", methods=["GET", "POST"])
+@platform_managers
+def new_trigger(campaign_id: int, event: str):
+    """Create an automatic email in one section ("Créer un e-mail automatique")."""
+    campaign = _campaign_or_404(campaign_id)
+    event = _event_or_404(event)
+    form = _trigger_form(data={"active": True, "to_candidate": True})
+    return _save_trigger(campaign, event, form, trigger=None)
+
+
+@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/edit", methods=["GET", "POST"])
+@platform_managers
+def edit_trigger(campaign_id: int, trigger_id: int):
+    """Edit an automatic email in place."""
+    campaign = _campaign_or_404(campaign_id)
+    trigger = _trigger_or_404(campaign, trigger_id)
+    form = _trigger_form(obj=trigger)
+    return _save_trigger(campaign, trigger.event, form, trigger=trigger)
+
+
+@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/toggle", methods=["POST"])
+@platform_managers
+def toggle_trigger(campaign_id: int, trigger_id: int):
+    """Switch an automatic email on or off."""
+    campaign = _campaign_or_404(campaign_id)
+    trigger = _trigger_or_404(campaign, trigger_id)
+    event = trigger.event
+    try:
+        campaign_triggers.set_active(current_user, campaign, trigger, not trigger.active,
+                                     str(get_locale()))
+    except ValidationFailed as error:
+        flash(str(error), "error")
+        return _section_response(campaign, event, status=422)
+    flash(_("Automatic email switched on.") if trigger.active
+          else _("Automatic email switched off."), "success")
+    return _section_response(campaign, event)
+
+
+@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/delete", methods=["GET", "POST"])
+@platform_managers
+def delete_trigger(campaign_id: int, trigger_id: int):
+    """Delete an automatic email (GET: the confirmation page of the no-JavaScript path)."""
+    campaign = _campaign_or_404(campaign_id)
+    trigger = _trigger_or_404(campaign, trigger_id)
+    event = trigger.event
+    if request.method == "GET":
+        return render_template("campaigns/confirm_delete.html", campaign=campaign,
+                               trigger=trigger)
+    campaign_triggers.delete_trigger(current_user, campaign, trigger, str(get_locale()))
+    flash(_("Automatic email deleted."), "success")
+    return _section_response(campaign, event)
+
+
+# Helpers ----------------------------------------------------------------------------------
+
+
+def _campaign_or_404(campaign_id: int):
+    campaign = campaigns.get_campaign(campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _trigger_or_404(campaign, trigger_id: int):
+    trigger = campaign_triggers.get_trigger(campaign, trigger_id)
+    if trigger is None:
+        abort(404)
+    return trigger
+
+
+def _event_or_404(event: str) -> str:
+    if event not in {e.value for e in EventType}:
+        abort(404)
+    return event
+
+
+def _apply_errors(form, error: ValidationFailed) -> None:
+    """Put the service's messages next to their fields; the others above the form."""
+    for name, messages in error.errors.items():
+        if name == "recipients":
+            form.recipient_errors = list(messages)
+            continue
+        field = getattr(form, name, None) if name else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + list(messages)
+        else:
+            form.form_errors.extend(messages)
+
+
+def _campaign_form(campaign=None) -> CampaignForm:
+    if campaign is not None and request.method == "GET":
+        form = CampaignForm(obj=campaign)
+        form.managers.data = [u.id for u in campaign.member_users(MemberRole.MANAGER)]
+        form.evaluators.data = [u.id for u in campaign.member_users(MemberRole.EVALUATOR)]
+    else:
+        form = CampaignForm()
+    form.managers.choices = [SelectChoice(u.id, f"{u.name} <{u.email}>")
+                             for u in campaigns.assignable_users(MemberRole.MANAGER)]
+    form.evaluators.choices = [SelectChoice(u.id, f"{u.name} <{u.email}>")
+                               for u in campaigns.assignable_users(MemberRole.EVALUATOR)]
+    return form
+
+
+def _campaign_values(form: CampaignForm) -> dict:
+    return {
+        "label": form.label.data.strip(), "description": form.description.data or "",
+        "opens_at": form.opens_at.data, "closes_at": form.closes_at.data,
+        "published": form.published.data,
+        "managers": campaigns.users_by_ids(form.managers.data or []),
+        "evaluators": campaigns.users_by_ids(form.evaluators.data or []),
+    }
+
+
+def _trigger_form(**kwargs) -> TriggerForm:
+    form = TriggerForm(**kwargs)
+    form.template_id.choices = [SelectChoice("", _("Choose a template"))] + [
+        SelectChoice(t.id, t.name) for t in email_templates.list_templates()
+    ]
+    locale = str(get_locale())
+    status_choices = [SelectChoice(s.id, s.label_for(locale)) for s in statuses.all_statuses()]
+    form.to_status_id.choices = [SelectChoice("", _("Choose a status"))] + status_choices
+    form.from_status_id.choices = [SelectChoice("", _("Any status"))] + status_choices
+    return form
+
+
+def _emails_context(campaign, **extra) -> dict:
+    return {
+        "campaign": campaign, "tab": "emails",
+        "triggers": campaign_triggers.triggers_of(campaign),
+        "history": campaign_triggers.campaign_history(campaign),
+        "has_templates": bool(email_templates.list_templates()),
+        "locale": str(get_locale()), "open_event": None, "editing": None, "form": None,
+        **extra,
+    }
+
+
+def _section_response(campaign, event: str, status: int = 200, **extra):
+    """htmx: the refreshed section (and the flash, out of band); plain: back to the tab."""
+    if not is_htmx():
+        return redirect(url_for(".emails", campaign_id=campaign.id), 303)
+    html = render_template("campaigns/_section.html", event=event, with_messages=True,
+                           **_emails_context(campaign, **extra))
+    response = make_response(html, status)
+    if status == 200:
+        add_trigger(response, "triggerSaved")
+    return response
+
+
+def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
+    """The create and edit forms: GET opens it, POST saves ("Sauvegarder et continuer")."""
+    editing = trigger.id if trigger else "new"
+    if form.validate_on_submit():
+        data = campaign_triggers.TriggerInput(
+            event=event, template_id=form.template_id.data,
+            to_status_id=form.to_status_id.data, from_status_id=form.from_status_id.data,
+            to_candidate=form.to_candidate.data, to_actor=form.to_actor.data,
+            to_managers=form.to_managers.data, to_evaluators=form.to_evaluators.data,
+            extra_addresses=form.extra_addresses.data or "", active=form.active.data,
+        )
+        try:
+            campaign_triggers.save_trigger(current_user, campaign, trigger, data,
+                                           str(get_locale()))
+        except ValidationFailed as error:
+            _apply_errors(form, error)
+        else:
+            flash(_("Automatic email saved."), "success")
+            return _section_response(campaign, event)
+    status = 422 if request.method == "POST" else 200
+    context = _emails_context(campaign, open_event=event, editing=editing, form=form)
+    if is_htmx():
+        html = render_template("campaigns/_section.html", event=event, **context)
+        return make_response(html, status)
+    return render_template("campaigns/emails.html", **context), status

@@ -1,12 +1,201 @@
-from flask import render_template
+"""Email templates ("Modèles d'e-mail").
+
+Routes:
+    /                       list (search by name; which automatic emails use each)
+    /new                    create
+    /<id>                   edit (with its history)
+    /<id>/duplicate         copy
+    /<id>/delete            delete, refused while an automatic email uses it
+    /preview                live preview of the editor's current content
+    /send-test              "Send me a test": queue the preview to the signed-in user
+"""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
 
 from webapp.blueprints.email_templates import bp
+from webapp.blueprints.email_templates.forms import TemplateForm, TemplateSearchForm
 from webapp.models import Role
+from webapp.services import email_templates, templating
+from webapp.services.email_templates import LOCALES, TemplateInput, VersionInput
+from webapp.services.errors import ValidationFailed
 from webapp.web.access import role_required
+from webapp.web.htmx import client_redirect, is_htmx, render_page
+
+platform_managers = role_required(Role.ADMIN, Role.MANAGER)
 
 
 @bp.route("/")
-@role_required(Role.ADMIN, Role.MANAGER)
+@platform_managers
 def index():
-    """List the email templates."""
-    return render_template("email_templates/index.html")
+    """List the templates and the automatic emails that use them."""
+    form = TemplateSearchForm(request.args)
+    templates = email_templates.list_templates(form.q.data or "")
+    used_by = email_templates.triggers_using(t.id for t in templates)
+    return render_page("email_templates/index.html", "email_templates/_rows.html", form=form,
+                       templates=templates, used_by=used_by)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@platform_managers
+def new():
+    """Create a template."""
+    return _editor(None)
+
+
+@bp.route("/<int:template_id>", methods=["GET", "POST"])
+@platform_managers
+def edit(template_id: int):
+    """Edit a template's headers and its version in each language."""
+    return _editor(_template_or_404(template_id))
+
+
+@bp.route("/<int:template_id>/duplicate", methods=["POST"])
+@platform_managers
+def duplicate(template_id: int):
+    """Copy a template under a new name."""
+    copy = email_templates.duplicate_template(current_user, _template_or_404(template_id))
+    flash(_("Template duplicated."), "success")
+    return redirect(url_for(".edit", template_id=copy.id), 303)
+
+
+@bp.route("/<int:template_id>/delete", methods=["GET", "POST"])
+@platform_managers
+def delete(template_id: int):
+    """Delete a template that no automatic email uses (GET: the no-JavaScript confirmation)."""
+    template = _template_or_404(template_id)
+    if request.method == "GET":
+        return render_template("email_templates/confirm_delete.html", template=template)
+    try:
+        email_templates.delete_template(current_user, template)
+    except ValidationFailed as error:
+        flash(str(error), "error")
+        return _go(url_for(".edit", template_id=template_id))
+    flash(_("Template deleted."), "success")
+    return _go(url_for(".index"))
+
+
+@bp.route("/preview", methods=["POST"])
+@platform_managers
+def preview():
+    """Render the editor's current content with sample values or a chosen application."""
+    form = _form()
+    rendered, problems = email_templates.preview(
+        _input(form), form.preview_locale.data or "fr", _preview_application(form)
+    )
+    return render_page("email_templates/preview.html", "email_templates/_preview.html",
+                       rendered=rendered, problems=problems, form=form)
+
+
+@bp.route("/send-test", methods=["POST"])
+@platform_managers
+def send_test():
+    """Queue the previewed message to the signed-in user, marked as a test."""
+    form = _form()
+    template = None
+    if form.template_id.data:
+        template = _template_or_404(int(form.template_id.data))
+    status, sent_to, problems = 200, None, []
+    if not form.validate():
+        status = 422
+        problems = [m for messages in form.errors.values() for m in messages]
+    else:
+        try:
+            sent_to = email_templates.send_test(
+                current_user, _input(form), form.preview_locale.data or "fr",
+                _preview_application(form), template,
+            )
+        except ValidationFailed as error:
+            status = 422
+            problems = [m for messages in error.errors.values() for m in messages]
+    return render_page("email_templates/test_result.html", "email_templates/_test_result.html",
+                       sent_to=sent_to, problems=problems), status
+
+
+# Helpers ----------------------------------------------------------------------------------
+
+
+def _go(url: str):
+    """htmx follows a header, a plain form a 303."""
+    return client_redirect(url) if is_htmx() else redirect(url, 303)
+
+
+def _template_or_404(template_id: int):
+    template = email_templates.get_template(template_id)
+    if template is None:
+        abort(404)
+    return template
+
+
+def _form(template=None) -> TemplateForm:
+    if template is not None and request.method == "GET":
+        form = TemplateForm(obj=template, template_id=template.id)
+        for version in template.versions:
+            if version.locale in LOCALES:
+                subject, html, text = form.version_fields(version.locale)
+                subject.data, html.data, text.data = (version.subject, version.body_html,
+                                                      version.body_text)
+        form.preview_locale.data = template.default_locale
+    else:
+        form = TemplateForm()
+        if request.method == "GET":
+            form.default_locale.data = form.preview_locale.data = str(get_locale())
+    form.preview_application.choices = [SelectChoice("", _("Sample values"))] + [
+        SelectChoice(a.id, f"{a.reference} · {a.candidate.name} · {a.campaign.label}")
+        for a in email_templates.recent_applications()
+    ]
+    return form
+
+
+def _input(form: TemplateForm) -> TemplateInput:
+    versions = {}
+    for locale in LOCALES:
+        subject, html, text = form.version_fields(locale)
+        versions[locale] = VersionInput(subject.data or "", html.data or "", text.data or "")
+    return TemplateInput(
+        name=form.name.data or "", default_locale=form.default_locale.data or "fr",
+        sender_name=form.sender_name.data or "", reply_to=form.reply_to.data or "",
+        cc=form.cc.data or "", bcc=form.bcc.data or "", versions=versions,
+    )
+
+
+def _preview_application(form: TemplateForm):
+    application_id = form.preview_application.data
+    return email_templates.get_application(application_id) if application_id else None
+
+
+def _apply_errors(form, error: ValidationFailed) -> None:
+    for name, messages in error.errors.items():
+        field = getattr(form, name, None) if name else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + list(messages)
+        else:
+            form.form_errors.extend(messages)
+
+
+def _editor(template):
+    form = _form(template)
+    if form.validate_on_submit():
+        try:
+            saved = email_templates.save_template(current_user, template, _input(form))
+        except ValidationFailed as error:
+            _apply_errors(form, error)
+        else:
+            flash(_("Template saved."), "success")
+            return redirect(url_for(".edit", template_id=saved.id), 303)
+    elif form.is_submitted():
+        # Show every problem at once: the domain's too, next to fields the form found fine.
+        domain_errors = email_templates.validate(_input(form), template)
+        _apply_errors(form, ValidationFailed(
+            {name: messages for name, messages in domain_errors.items()
+             if not getattr(form, name).errors}))
+    status = 422 if form.errors or form.form_errors else 200
+    context = {"form": form, "template": template, "help_items": templating.help_items(),
+               "locales": LOCALES}
+    if template is not None:
+        context["history"] = email_templates.template_history(template)
+        context["used_by"] = email_templates.triggers_using([template.id])[template.id]
+    return render_template("email_templates/edit.html", **context), status

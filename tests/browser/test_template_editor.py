@@ -1,0 +1,56 @@
+"""The template editor: live preview in a sandboxed frame, click-to-insert placeholders,
+"Send me a test"."""
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import PASSWORD
+from webapp.extensions import db as _db
+from webapp.models import EmailTemplate, OutboxMessage
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_manager_writes_a_template_with_a_live_preview(page, app, users):
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill("manager@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/email-templates/")
+    page.get_by_role("link", name="New template").click()
+
+    page.get_by_label("Name", exact=True).fill("Welcome")
+    english = page.locator("fieldset[lang=en]")
+    english.get_by_label("Subject").fill("Welcome to ")
+    english.get_by_label("Subject").press("End")
+    page.get_by_role("button", name="{{ campaign_label }}").click()
+    assert english.get_by_label("Subject").input_value() == "Welcome to {{ campaign_label }}"
+    english.get_by_label("HTML body").fill("<p>Hello {{ recipient_name }}</p>")
+    page.get_by_label("Preview language").select_option("en")
+
+    preview = page.locator("#preview")
+    preview.get_by_text("Welcome to Research grants 2027").wait_for()
+    frame = page.frame_locator("iframe.preview-html")
+    frame.get_by_text("Hello Camille Martin").wait_for()
+    assert page.locator("iframe.preview-html").get_attribute("sandbox") == ""
+
+    english.get_by_label("HTML body").fill("<p>Hello {{ recipient_nmae }}</p>")
+    preview.get_by_text("Unknown placeholder: recipient_nmae").wait_for()
+    english.get_by_label("HTML body").fill("<p>Hello {{ recipient_name }}</p>")
+    frame.get_by_text("Hello Camille Martin").wait_for()
+
+    page.get_by_role("button", name="Send me a test").click()
+    page.get_by_text("A test email is queued for manager@example.org.").wait_for()
+
+    french = page.locator("fieldset[lang=fr]")
+    french.get_by_label("Subject").fill("Bienvenue")
+    french.get_by_label("HTML body").fill("<p>Bonjour</p><script>alert(1)</script>")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("Template saved.").wait_for()
+
+    with app.app_context():
+        template = _db.session.scalars(sa.select(EmailTemplate)).one()
+        assert template.version_for("fr").body_html == "<p>Bonjour</p>"
+        message = _db.session.scalars(sa.select(OutboxMessage)).one()
+        assert message.is_test and message.to_addr == "manager@example.org"
+        assert message.subject == "Welcome to Research grants 2027"

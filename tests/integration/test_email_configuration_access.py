@@ -1,0 +1,120 @@
+"""Only platform managers (and admins) configure campaigns, templates and automatic emails:
+evaluators and candidates get 403 on every page and endpoint; anonymous users sign in first."""
+
+import pytest
+import sqlalchemy as sa
+
+from tests import factories
+from webapp.extensions import db as _db
+from webapp.models import Campaign, EmailTemplate, Trigger
+
+ROUTES = [
+    ("GET", "/campaigns/"),
+    ("GET", "/campaigns/new"),
+    ("POST", "/campaigns/new"),
+    ("GET", "/campaigns/{campaign}"),
+    ("GET", "/campaigns/{campaign}/edit"),
+    ("POST", "/campaigns/{campaign}/edit"),
+    ("POST", "/campaigns/{campaign}/duplicate"),
+    ("GET", "/campaigns/{campaign}/emails"),
+    ("GET", "/campaigns/{campaign}/emails/history"),
+    ("GET", "/campaigns/{campaign}/emails/submitted"),
+    ("GET", "/campaigns/{campaign}/emails/submitted/new"),
+    ("POST", "/campaigns/{campaign}/emails/status_changed/new"),
+    ("GET", "/campaigns/{campaign}/triggers/{trigger}/edit"),
+    ("POST", "/campaigns/{campaign}/triggers/{trigger}/edit"),
+    ("POST", "/campaigns/{campaign}/triggers/{trigger}/toggle"),
+    ("GET", "/campaigns/{campaign}/triggers/{trigger}/delete"),
+    ("POST", "/campaigns/{campaign}/triggers/{trigger}/delete"),
+    ("GET", "/email-templates/"),
+    ("GET", "/email-templates/new"),
+    ("POST", "/email-templates/new"),
+    ("GET", "/email-templates/{template}"),
+    ("POST", "/email-templates/{template}"),
+    ("POST", "/email-templates/{template}/duplicate"),
+    ("GET", "/email-templates/{template}/delete"),
+    ("POST", "/email-templates/{template}/delete"),
+    ("POST", "/email-templates/preview"),
+    ("POST", "/email-templates/send-test"),
+]
+
+
+@pytest.fixture
+def objects(app, users):
+    with app.app_context():
+        campaign = factories.make_campaign()
+        template = factories.make_template(name="Unused template")
+        used = factories.make_template(name="Used template")
+        trigger = factories.make_trigger(campaign, used)
+        _db.session.commit()
+        return {"campaign": campaign.id, "template": template.id, "trigger": trigger.id}
+
+
+def _state(app):
+    """Everything these routes could change."""
+    with app.app_context():
+        return (
+            _db.session.execute(sa.select(Campaign.id, Campaign.label)).all(),
+            _db.session.execute(sa.select(EmailTemplate.id, EmailTemplate.name)).all(),
+            _db.session.execute(sa.select(Trigger.id, Trigger.active)).all(),
+        )
+
+
+def _data():
+    return {"label": "x", "name": "x", "template_id": "1", "to_candidate": "y",
+            "subject_fr": "s", "body_html_fr": "<p>b</p>", "default_locale": "fr",
+            "opens_at": "2027-01-01T09:00", "closes_at": "2027-02-01T09:00"}
+
+
+@pytest.mark.parametrize("role", ["evaluator", "candidate"])
+@pytest.mark.parametrize("method,path", ROUTES)
+def test_evaluators_and_candidates_get_403_and_change_nothing(app, client, auth, objects, role,
+                                                             method, path):
+    auth.login_as(role)
+    before = _state(app)
+    url = path.format(**objects)
+    response = client.open(url, method=method, data=_data() if method == "POST" else None)
+    assert response.status_code == 403
+    htmx = client.open(url, method=method, headers={"HX-Request": "true"},
+                       data=_data() if method == "POST" else None)
+    assert htmx.status_code == 403 and b"<html" not in htmx.data
+    assert _state(app) == before
+
+
+@pytest.mark.parametrize("method,path", ROUTES)
+def test_anonymous_users_are_sent_to_sign_in(app, client, objects, method, path):
+    before = _state(app)
+    response = client.open(path.format(**objects), method=method)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
+    assert _state(app) == before
+
+
+@pytest.mark.parametrize("role", ["manager", "admin"])
+@pytest.mark.parametrize("path", [p for m, p in ROUTES if m == "GET"])
+def test_managers_and_admins_see_every_page(app, client, auth, objects, role, path):
+    auth.login_as(role)
+    assert client.get(path.format(**objects)).status_code in (200, 302)
+
+
+@pytest.mark.parametrize("role,visible", [("manager", True), ("admin", True),
+                                          ("evaluator", False), ("candidate", False)])
+def test_the_menu_shows_campaigns_and_templates_to_platform_managers_only(client, auth, role,
+                                                                         visible):
+    auth.login_as(role)
+    page = client.get("/my/applications").get_data(as_text=True)
+    assert ('href="/campaigns/"' in page) is visible
+    assert ('href="/email-templates/"' in page) is visible
+
+
+def test_a_post_without_the_csrf_token_is_refused(make_app, users, objects):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(users["manager"])
+        session["_fresh"] = True
+    before = _state(app)
+    url = f"/campaigns/{objects['campaign']}/triggers/{objects['trigger']}/toggle"
+    assert client.post(url).status_code == 400
+    assert client.post(f"/email-templates/{objects['template']}/delete").status_code == 400
+    assert _state(app) == before

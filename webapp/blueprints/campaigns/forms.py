@@ -1,0 +1,59 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.web.forms import AddressList, NoNewline
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class CampaignForm(FlaskForm):
+    label = StringField(_l("Label"), validators=[DataRequired(), Length(max=200), NoNewline()])
+    description = TextAreaField(_l("Description"), validators=[Optional()])
+    opens_at = DateTimeLocalField(_l("Opens on"), format="%Y-%m-%dT%H:%M",
+                                  validators=[DataRequired()])
+    closes_at = DateTimeLocalField(_l("Closes on"), format="%Y-%m-%dT%H:%M",
+                                   validators=[DataRequired()])
+    published = BooleanField(_l("Published"), default=True)
+    managers = SelectMultipleField(_l("Managers"), coerce=int, validate_choice=True)
+    evaluators = SelectMultipleField(_l("Evaluators"), coerce=int, validate_choice=True)
+
+
+class CampaignSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"))
+    phase = SelectField(_l("Phase"), choices=[
+        SelectChoice("", _l("All")), SelectChoice("open", _l("Open")),
+        SelectChoice("upcoming", _l("Upcoming")), SelectChoice("closed", _l("Closed")),
+    ], validate_choice=False)
+
+
+class TriggerForm(FlaskForm):
+    template_id = SelectField(_l("Email template"), coerce=_optional_int, validate_choice=False)
+    to_status_id = SelectField(_l("When the status becomes"), coerce=_optional_int,
+                               validate_choice=False)
+    from_status_id = SelectField(_l("Previous status"), coerce=_optional_int,
+                                 validate_choice=False)
+    to_candidate = BooleanField(_l("The candidate"))
+    to_actor = BooleanField(_l("The person who made the change"))
+    to_managers = BooleanField(_l("The campaign's managers"))
+    to_evaluators = BooleanField(_l("The campaign's evaluators"))
+    extra_addresses = StringField(_l("Other addresses"),
+                                  validators=[Optional(), NoNewline(), AddressList()])
+    active = BooleanField(_l("Active"))
+
+    # "At least one recipient" concerns the whole fieldset, not one checkbox.
+    recipient_errors: list[str] = []

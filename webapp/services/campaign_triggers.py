@@ -1,0 +1,224 @@
+"""The configuration of a campaign's automatic emails (its Emails tab): save, check for
+duplicates, switch on and off, delete, copy; every change is audited."""
+
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from webapp.extensions import db
+from webapp.models import Campaign, EmailTemplate, EventType, Status, Trigger, User
+from webapp.services import audit
+from webapp.services.addresses import InvalidAddress, parse_address_list
+from webapp.services.errors import ValidationFailed
+
+log = logging.getLogger("missive.triggers")
+
+RECIPIENT_FLAGS = ("to_candidate", "to_actor", "to_managers", "to_evaluators")
+
+
+@dataclass
+class TriggerInput:
+    """What the trigger form sends. Status ids are ignored for candidate actions."""
+
+    event: str
+    template_id: int | None = None
+    to_status_id: int | None = None
+    from_status_id: int | None = None
+    to_candidate: bool = False
+    to_actor: bool = False
+    to_managers: bool = False
+    to_evaluators: bool = False
+    extra_addresses: str = ""
+    active: bool = True
+
+
+def triggers_of(campaign: Campaign) -> dict[str, list[Trigger]]:
+    """The campaign's triggers by event, in creation order."""
+    grouped: dict[str, list[Trigger]] = {event.value: [] for event in EventType}
+    query = sa.select(Trigger).where(Trigger.campaign_id == campaign.id).order_by(Trigger.id)
+    for trigger in db.session.scalars(query):
+        grouped[trigger.event].append(trigger)
+    return grouped
+
+
+def get_trigger(campaign: Campaign, trigger_id: int) -> Trigger | None:
+    trigger = db.session.get(Trigger, trigger_id)
+    return trigger if trigger is not None and trigger.campaign_id == campaign.id else None
+
+
+def input_from(trigger: Trigger) -> TriggerInput:
+    return TriggerInput(
+        event=trigger.event, template_id=trigger.template_id,
+        to_status_id=trigger.to_status_id, from_status_id=trigger.from_status_id,
+        extra_addresses=trigger.extra_addresses, active=trigger.active,
+        **{flag: getattr(trigger, flag) for flag in RECIPIENT_FLAGS},
+    )
+
+
+def describe(trigger: Trigger, locale: str) -> str:
+    """A one-line summary for the audit trail: template, when, to whom."""
+    parts = [trigger.template.name]
+    if trigger.event == EventType.STATUS_CHANGED and trigger.to_status is not None:
+        parts.append(f"→ {trigger.to_status.label_for(locale)}")
+        if trigger.from_status is not None:
+            parts.append(f"({trigger.from_status.label_for(locale)} →)")
+    recipients = [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS if getattr(trigger, flag)]
+    if trigger.extra_addresses:
+        recipients.append(trigger.extra_addresses)
+    parts.append("[" + ", ".join(recipients) + "]")
+    if not trigger.active:
+        parts.append("(off)")
+    return " ".join(parts)
+
+
+def _recipient_key(trigger: Trigger | TriggerInput) -> tuple:
+    return (*(bool(getattr(trigger, flag)) for flag in RECIPIENT_FLAGS),
+            frozenset(parse_address_list(trigger.extra_addresses or "")))
+
+
+def find_duplicate(campaign: Campaign, candidate: TriggerInput,
+                   exclude_id: int | None = None) -> Trigger | None:
+    """Another active trigger of the campaign that would send the same email to the same
+    people on the same event."""
+    query = sa.select(Trigger).where(
+        Trigger.campaign_id == campaign.id, Trigger.active.is_(True),
+        Trigger.event == candidate.event, Trigger.template_id == candidate.template_id,
+    )
+    if exclude_id is not None:
+        query = query.where(Trigger.id != exclude_id)
+    for other in db.session.scalars(query):
+        if (other.to_status_id == candidate.to_status_id
+                and other.from_status_id == candidate.from_status_id
+                and _recipient_key(other) == _recipient_key(candidate)):
+            return other
+    return None
+
+
+def _validate(data: TriggerInput) -> tuple[dict[str, list[str]], dict]:
+    """Errors by form field, and the cleaned values."""
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    if data.event not in {e.value for e in EventType}:
+        errors["event"] = [str(_l("Unknown event."))]
+        return errors, values
+    template = db.session.get(EmailTemplate, data.template_id) if data.template_id else None
+    if template is None:
+        errors["template_id"] = [str(_l("Choose an email template."))]
+    values["template_id"] = data.template_id
+    if data.event == EventType.STATUS_CHANGED:
+        to_status = db.session.get(Status, data.to_status_id) if data.to_status_id else None
+        from_status = (db.session.get(Status, data.from_status_id)
+                       if data.from_status_id else None)
+        if to_status is None:
+            errors["to_status_id"] = [str(_l("Choose the status that sends this email."))]
+        if data.from_status_id and from_status is None:
+            errors["from_status_id"] = [str(_l("Unknown status."))]
+        if to_status is not None and from_status is not None and to_status.id == from_status.id:
+            errors["from_status_id"] = [str(_l("The previous status must differ from the new "
+                                               "one."))]
+        values["to_status_id"] = to_status.id if to_status else None
+        values["from_status_id"] = from_status.id if from_status else None
+    else:
+        values["to_status_id"] = values["from_status_id"] = None
+    try:
+        values["extra_addresses"] = ", ".join(parse_address_list(data.extra_addresses))
+    except InvalidAddress as error:
+        errors["extra_addresses"] = [str(_l("Not a valid email address: %(address)s",
+                                            address=error.address))]
+    for flag in RECIPIENT_FLAGS:
+        values[flag] = bool(getattr(data, flag))
+    if not any(values[flag] for flag in RECIPIENT_FLAGS) and not values.get("extra_addresses"):
+        if "extra_addresses" not in errors:
+            errors["recipients"] = [str(_l("Choose at least one recipient."))]
+    values["active"] = bool(data.active)
+    return errors, values
+
+
+def _refuse_duplicate(campaign: Campaign, candidate: TriggerInput,
+                      exclude_id: int | None) -> None:
+    if not candidate.active:
+        return
+    duplicate = find_duplicate(campaign, candidate, exclude_id)
+    if duplicate is not None:
+        raise ValidationFailed(str(_l(
+            "An identical automatic email already exists and is active: #%(id)s (%(template)s).",
+            id=duplicate.id, template=duplicate.template.name)))
+
+
+def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
+                 data: TriggerInput, locale: str = "en") -> Trigger:
+    """Create (trigger=None) or edit one of the campaign's triggers."""
+    errors, values = _validate(data)
+    if errors:
+        raise ValidationFailed(errors)
+    created = trigger is None
+    if not created and trigger.event != data.event:
+        raise ValidationFailed({"event": [str(_l("The event of an automatic email cannot "
+                                                 "change."))]})
+    _refuse_duplicate(campaign, TriggerInput(event=data.event, **values),
+                      None if created else trigger.id)
+    before = "" if created else describe(trigger, locale)
+    if created:
+        trigger = Trigger(campaign_id=campaign.id, event=data.event)
+        db.session.add(trigger)
+    for name, value in values.items():
+        setattr(trigger, name, value)
+    db.session.flush()
+    db.session.refresh(trigger)
+    after = describe(trigger, locale)
+    audit.record(actor, "trigger.created" if created else "trigger.updated", "trigger",
+                 trigger.id, after if created else f"{before} ⇒ {after}", campaign.id)
+    db.session.commit()
+    log.info("Trigger %s saved by %s", trigger.id, actor.email)
+    return trigger
+
+
+def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
+               locale: str = "en") -> Trigger:
+    """Switch an automatic email on or off. Switching on refuses a duplicate."""
+    if trigger.active == active:
+        return trigger
+    if active:
+        wanted = input_from(trigger)
+        wanted.active = True
+        _refuse_duplicate(campaign, wanted, trigger.id)
+    trigger.active = active
+    audit.record(actor, "trigger.activated" if active else "trigger.deactivated", "trigger",
+                 trigger.id, describe(trigger, locale), campaign.id)
+    db.session.commit()
+    log.info("Trigger %s %s by %s", trigger.id, "activated" if active else "deactivated",
+             actor.email)
+    return trigger
+
+
+def delete_trigger(actor: User, campaign: Campaign, trigger: Trigger, locale: str = "en") -> None:
+    """Delete an automatic email. Messages it already queued keep their content."""
+    audit.record(actor, "trigger.deleted", "trigger", trigger.id, describe(trigger, locale),
+                 campaign.id)
+    db.session.delete(trigger)
+    db.session.commit()
+    log.info("Trigger %s deleted by %s", trigger.id, actor.email)
+
+
+def copy_triggers(source: Campaign, target: Campaign) -> list[Trigger]:
+    """Give `target` a copy of each of `source`'s triggers (flushes; the caller commits)."""
+    copies = []
+    for triggers in triggers_of(source).values():
+        for trigger in triggers:
+            copy = Trigger(campaign_id=target.id, event=trigger.event,
+                           to_status_id=trigger.to_status_id,
+                           from_status_id=trigger.from_status_id,
+                           template_id=trigger.template_id,
+                           extra_addresses=trigger.extra_addresses, active=trigger.active,
+                           is_default_acknowledgement=trigger.is_default_acknowledgement,
+                           **{flag: getattr(trigger, flag) for flag in RECIPIENT_FLAGS})
+            db.session.add(copy)
+            copies.append(copy)
+    db.session.flush()
+    return copies
+
+
+def campaign_history(campaign: Campaign, limit: int = 20):
+    return audit.history(object_type="trigger", campaign_id=campaign.id, limit=limit)

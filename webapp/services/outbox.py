@@ -271,7 +271,7 @@ def release_expired_leases(now: datetime | None = None) -> int:
         sa.update(_messages)
         .where(m.state == OutboxState.SENDING.value, m.lease_expires_at < now)
         .values(state=OutboxState.PENDING.value, lease_owner=None, lease_expires_at=None,
-                next_attempt_at=now, updated_at=now))
+                updated_at=now))  # next_attempt_at is already past: due again at once
     db.session.commit()
     if result.rowcount:
         log.warning("Released %s messages whose lease expired", result.rowcount)

@@ -24,7 +24,8 @@ def build_scheduler(app: Flask, worker: str,
     scheduler = scheduler_class(timezone="UTC", job_defaults={"coalesce": True,
                                                               "max_instances": 1})
     scheduler.add_job(drain.drain_once, "interval", args=(app, worker), id="drain",
-                      seconds=config["OUTBOX_POLL_SECONDS"], next_run_time=_now_aware())
+                      seconds=config["OUTBOX_POLL_SECONDS"], next_run_time=_now_aware(),
+                      max_instances=1, coalesce=True)
     scheduler.add_job(drain.reap, "interval", args=(app,), id="reaper",
                       seconds=max(config["OUTBOX_LEASE_SECONDS"] / 4,
                                   config["OUTBOX_POLL_SECONDS"]))

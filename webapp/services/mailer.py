@@ -52,6 +52,8 @@ class Settings:
     breaker_failures: int
     breaker_pause: float
     lease_seconds: float
+    unrecorded_max: int
+    record_linger: float
     debug: int = 0
     max_emails: int | None = None  # Flask-Mail's Connection reads it; batches bound it here
 
@@ -65,6 +67,8 @@ class Settings:
         "breaker_failures": "OUTBOX_CIRCUIT_BREAKER_FAILURES",
         "breaker_pause": "OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS",
         "lease_seconds": "OUTBOX_LEASE_SECONDS",
+        "unrecorded_max": "OUTBOX_UNRECORDED_MAX",
+        "record_linger": "OUTBOX_RECORD_LINGER_SECONDS",
     }
 
     @classmethod
@@ -77,6 +81,7 @@ class Settings:
             values["default_sender"] = formataddr(tuple(sender))
         values["connections"] = max(1, int(values["connections"] or 1))
         values["batch_size"] = max(1, int(values["batch_size"]))
+        values["unrecorded_max"] = max(1, int(values["unrecorded_max"] or 1))
         return cls(**values)
 
 
@@ -316,18 +321,26 @@ class Sender:
 
 def _send_batch(rows: list[Claimed], settings: Settings, worker: str,
                 report: DrainReport) -> int:
-    """Send one claimed batch; returns the number of SMTP sessions opened."""
+    """Send one claimed batch; returns the number of SMTP sessions opened.
+
+    Sender threads hand outcomes to this thread, which commits whatever has arrived as one
+    group. A sender may run ahead of the commits by at most `unrecorded_max` messages: that is
+    how many of its messages a crash can leave sent but not marked sent."""
     work: queue.SimpleQueue[Claimed] = queue.SimpleQueue()
     for row in rows:
         work.put(row)
-    done: queue.Queue[tuple[Result, threading.Event]] = queue.Queue()
+    done: queue.Queue[tuple[Result, threading.Semaphore] | None] = queue.Queue()
     stop = threading.Event()
     breaker = Breaker(settings.breaker_failures)
     senders = [Sender(settings, breaker) for _ in range(min(settings.connections, len(rows)))]
 
     def run(sender: Sender) -> None:
+        ahead = threading.Semaphore(settings.unrecorded_max)
         try:
             while not breaker.open and not stop.is_set():
+                while not ahead.acquire(timeout=1):
+                    if stop.is_set():
+                        return
                 try:
                     row = work.get_nowait()
                 except queue.Empty:
@@ -337,34 +350,39 @@ def _send_batch(rows: list[Claimed], settings: Settings, worker: str,
                 except Exception as error:  # never lose a claimed row to a bug
                     log.exception("Sending message %s failed", row.id)
                     result = Result(row, Outcome.TEMPORARY, None, f"Worker error: {error!r}")
-                recorded = threading.Event()
-                done.put((result, recorded))
-                while not recorded.wait(1):
-                    if stop.is_set():
-                        return
+                done.put((result, ahead))
         finally:
             sender.close()
+            done.put(None)  # this sender is finished
 
     threads = [threading.Thread(target=run, args=(s,), daemon=True) for s in senders]
     for thread in threads:
         thread.start()
     recorded_ids: set[int] = set()
     lease_check = time.monotonic() + settings.lease_seconds / 3
+    running = len(threads)
     try:
-        while any(t.is_alive() for t in threads) or not done.empty():
+        while running:
             try:
-                group = [done.get(timeout=0.2)]
+                items = [done.get(timeout=1)]
             except queue.Empty:
+                if not any(t.is_alive() for t in threads):
+                    break
                 continue
-            while True:
+            # Wait briefly for more outcomes while some sender can still run ahead: one commit
+            # for several outcomes costs about what one commit for one outcome costs.
+            full = running * settings.unrecorded_max
+            linger_until = time.monotonic() + settings.record_linger
+            while len(items) < full:
                 try:
-                    group.append(done.get_nowait())
+                    items.append(done.get(timeout=max(0.0, linger_until - time.monotonic())))
                 except queue.Empty:
                     break
-            results = [result for result, _ in group]
-            outbox.record_results(results, worker)
-            for result, recorded in group:
-                recorded.set()
+            group = [item for item in items if item is not None]
+            running -= len(items) - len(group)
+            outbox.record_results([result for result, _ in group], worker)
+            for result, ahead in group:
+                ahead.release()
                 recorded_ids.add(result.row.id)
                 _count(report, result)
             if time.monotonic() > lease_check:

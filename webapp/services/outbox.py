@@ -162,25 +162,24 @@ def claim_due(owner: str, limit: int, now: datetime | None = None,
     leased = dict(state=OutboxState.SENDING.value, lease_owner=token,
                   lease_expires_at=lease_until, updated_at=now)
     session = db.session
+    returning = [m[c] for c in CLAIM_COLUMNS]
     if session.get_bind().dialect.name == "postgresql":
         ids = session.scalars(sa.select(m.id).where(due).order_by(*oldest_first).limit(limit)
                               .with_for_update(skip_locked=True)).all()
-        if ids:
-            session.execute(sa.update(_messages).where(m.id.in_(ids)).values(**leased))
+        rows = session.execute(sa.update(_messages).where(m.id.in_(ids)).values(**leased)
+                               .returning(*returning)).all() if ids else []
     else:
         candidates = sa.select(m.id).where(due).order_by(*oldest_first).limit(limit)
-        session.execute(sa.update(_messages)
-                        .where(m.id.in_(candidates.scalar_subquery()),
-                               m.state == OutboxState.PENDING.value)
-                        .values(**leased))
+        rows = session.execute(sa.update(_messages)
+                               .where(m.id.in_(candidates.scalar_subquery()),
+                                      m.state == OutboxState.PENDING.value)
+                               .values(**leased).returning(*returning)).all()
     session.commit()
-    rows = session.execute(
-        sa.select(*(m[c] for c in CLAIM_COLUMNS))
-        .where(m.lease_owner == token, m.state == OutboxState.SENDING.value)
-        .order_by(*oldest_first)
-    ).all()
-    session.commit()
+    rows.sort(key=lambda row: row.id)  # RETURNING gives no order; ids follow enqueue order
     return [Claimed(*row) for row in rows]
+
+
+_INSERT_ATTEMPT = sa.insert(_attempts)
 
 
 def record_results(results: list[Result], worker: str, now: datetime | None = None) -> None:
@@ -225,8 +224,9 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
                 last_error=sa.bindparam("b_error"), lease_owner=None, lease_expires_at=None,
                 updated_at=now)
     )
-    db.session.execute(statement, updates)
-    db.session.execute(sa.insert(_attempts), attempts)
+    connection = db.session.connection()  # Core, not the ORM: this runs once per group
+    connection.execute(statement, updates)
+    connection.execute(_INSERT_ATTEMPT, attempts)
     db.session.commit()
 
 

@@ -1,10 +1,10 @@
 """How outbox rows reach the SMTP server: the drain.
 
-A run claims batches of due rows and sends each batch over `OUTBOX_SMTP_CONNECTIONS` SMTP
-connections opened through Flask-Mail (one per sending thread, reused for the whole batch).
-Outcomes go back to the main thread, which records whatever has arrived in one commit (group
-commit). A sender waits for its message's outcome to be committed before it sends the next one,
-so a crash can resend at most the one message each connection had in flight.
+A run claims batches of due rows and sends them over `OUTBOX_SMTP_CONNECTIONS` SMTP connections
+opened through Flask-Mail (one per sending thread, kept for the whole run, so never more than
+one per batch). Outcomes go back to the calling thread, which commits whatever has arrived as
+one group. A sender runs at most OUTBOX_UNRECORDED_MAX messages ahead of those commits: with 1,
+a crash can resend only the message each connection had in flight.
 
 Messages are serialised by a lean builder for the one shape the outbox sends (UTF-8 text + HTML
 as multipart/alternative, RFC 2047 headers): it costs a small fraction of the SMTP exchange,
@@ -319,88 +319,114 @@ class Sender:
 # --- The run -------------------------------------------------------------------------------
 
 
-def _send_batch(rows: list[Claimed], settings: Settings, worker: str,
-                report: DrainReport) -> int:
-    """Send one claimed batch; returns the number of SMTP sessions opened.
+class _Run:
+    """One drain run. Sender threads, each with one SMTP connection kept for the whole run, take
+    rows from a work queue that this (the caller's) thread fills batch after batch; this thread
+    also commits the outcomes the senders hand back, whatever has arrived as one group.
 
-    Sender threads hand outcomes to this thread, which commits whatever has arrived as one
-    group. A sender may run ahead of the commits by at most `unrecorded_max` messages: that is
-    how many of its messages a crash can leave sent but not marked sent."""
-    work: queue.SimpleQueue[Claimed] = queue.SimpleQueue()
-    for row in rows:
-        work.put(row)
-    done: queue.Queue[tuple[Result, threading.Semaphore] | None] = queue.Queue()
-    stop = threading.Event()
-    breaker = Breaker(settings.breaker_failures)
-    senders = [Sender(settings, breaker) for _ in range(min(settings.connections, len(rows)))]
+    A sender may run ahead of the commits by at most `unrecorded_max` messages: that is how many
+    of its messages a crash can leave sent but not marked sent. The next batch is claimed while
+    the senders still have a few rows to send, so they never wait for a claim."""
 
-    def run(sender: Sender) -> None:
-        ahead = threading.Semaphore(settings.unrecorded_max)
+    def __init__(self, settings: Settings, worker: str, report: DrainReport):
+        self.settings = settings
+        self.worker = worker
+        self.report = report
+        self.work: queue.SimpleQueue[Claimed] = queue.SimpleQueue()
+        self.done: queue.Queue[tuple[Result, threading.Semaphore] | None] = queue.Queue()
+        self.no_more_work = threading.Event()
+        self.stop = threading.Event()
+        self.breaker = Breaker(settings.breaker_failures)
+        self.outstanding: dict[int, Claimed] = {}
+        self.senders: list[Sender] = []
+        self.threads: list[threading.Thread] = []
+        self.running = 0
+        self.lease_check = time.monotonic() + settings.lease_seconds / 3
+
+    def feed(self, rows: list[Claimed]) -> None:
+        """Queue a claimed batch; return when the senders are about to run out of work."""
+        for row in rows:
+            self.outstanding[row.id] = row
+            self.work.put(row)
+        while len(self.threads) < min(self.settings.connections, len(self.outstanding)):
+            sender = Sender(self.settings, self.breaker)
+            thread = threading.Thread(target=self._send, args=(sender,), daemon=True)
+            self.senders.append(sender)
+            self.threads.append(thread)
+            self.running += 1
+            thread.start()
+        low_water = self.settings.connections * self.settings.unrecorded_max
+        while self.running and self.work.qsize() > low_water and not self.breaker.open:
+            self._record_some()
+
+    def finish(self) -> None:
+        """Record the last outcomes, close the connections, release what was not sent."""
+        self.no_more_work.set()
         try:
-            while not breaker.open and not stop.is_set():
-                while not ahead.acquire(timeout=1):
-                    if stop.is_set():
-                        return
+            while self.running:
+                self._record_some()
+        finally:
+            self.stop.set()
+            for thread in self.threads:
+                thread.join(self.settings.timeout + 5)
+        left = list(self.outstanding.values())
+        if left:
+            pause = clock.now() + timedelta(seconds=self.settings.breaker_pause)
+            self.report.released += outbox.release(left, not_before=pause)
+        if self.breaker.open:
+            self.report.circuit_open = True
+            log.warning("Circuit breaker open after %s connection failures: %s messages "
+                        "released", self.breaker.consecutive, len(left))
+
+    def _send(self, sender: Sender) -> None:
+        ahead = threading.Semaphore(self.settings.unrecorded_max)
+        try:
+            while not self.breaker.open and not self.stop.is_set():
+                if not ahead.acquire(timeout=0.5):
+                    continue
                 try:
-                    row = work.get_nowait()
+                    row = self.work.get(timeout=0.05)
                 except queue.Empty:
-                    return
+                    ahead.release()
+                    if self.no_more_work.is_set():
+                        return
+                    continue
                 try:
                     result = sender.send(row)
                 except Exception as error:  # never lose a claimed row to a bug
                     log.exception("Sending message %s failed", row.id)
                     result = Result(row, Outcome.TEMPORARY, None, f"Worker error: {error!r}")
-                done.put((result, ahead))
+                self.done.put((result, ahead))
         finally:
             sender.close()
-            done.put(None)  # this sender is finished
+            self.done.put(None)  # this sender is finished
 
-    threads = [threading.Thread(target=run, args=(s,), daemon=True) for s in senders]
-    for thread in threads:
-        thread.start()
-    recorded_ids: set[int] = set()
-    lease_check = time.monotonic() + settings.lease_seconds / 3
-    running = len(threads)
-    try:
-        while running:
+    def _record_some(self) -> None:
+        try:
+            items = [self.done.get(timeout=1)]
+        except queue.Empty:
+            if not any(t.is_alive() for t in self.threads):
+                self.running = 0
+            return
+        # Wait briefly for more outcomes while some sender can still run ahead: one commit
+        # for several outcomes costs about what one commit for one outcome costs.
+        full = self.running * self.settings.unrecorded_max
+        linger_until = time.monotonic() + self.settings.record_linger
+        while len(items) < full:
             try:
-                items = [done.get(timeout=1)]
+                items.append(self.done.get(timeout=max(0.0, linger_until - time.monotonic())))
             except queue.Empty:
-                if not any(t.is_alive() for t in threads):
-                    break
-                continue
-            # Wait briefly for more outcomes while some sender can still run ahead: one commit
-            # for several outcomes costs about what one commit for one outcome costs.
-            full = running * settings.unrecorded_max
-            linger_until = time.monotonic() + settings.record_linger
-            while len(items) < full:
-                try:
-                    items.append(done.get(timeout=max(0.0, linger_until - time.monotonic())))
-                except queue.Empty:
-                    break
-            group = [item for item in items if item is not None]
-            running -= len(items) - len(group)
-            outbox.record_results([result for result, _ in group], worker)
-            for result, ahead in group:
-                ahead.release()
-                recorded_ids.add(result.row.id)
-                _count(report, result)
-            if time.monotonic() > lease_check:
-                outbox.extend_leases([r for r in rows if r.id not in recorded_ids])
-                lease_check = time.monotonic() + settings.lease_seconds / 3
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(settings.timeout + 5)
-    left = [row for row in rows if row.id not in recorded_ids]
-    if left:
-        pause = clock.now() + timedelta(seconds=settings.breaker_pause)
-        report.released += outbox.release(left, not_before=pause)
-    if breaker.open:
-        report.circuit_open = True
-        log.warning("Circuit breaker open after %s connection failures: %s messages released",
-                    breaker.consecutive, len(left))
-    return sum(s.sessions for s in senders)
+                break
+        group = [item for item in items if item is not None]
+        self.running -= len(items) - len(group)
+        outbox.record_results([result for result, _ in group], self.worker)
+        for result, ahead in group:
+            ahead.release()
+            self.outstanding.pop(result.row.id, None)
+            _count(self.report, result)
+        if time.monotonic() > self.lease_check:
+            outbox.extend_leases(list(self.outstanding.values()))
+            self.lease_check = time.monotonic() + self.settings.lease_seconds / 3
 
 
 def _count(report: DrainReport, result: Result) -> None:
@@ -422,20 +448,24 @@ def drain(worker: str = "drain", overrides: dict | None = None) -> DrainReport:
     started = clock.now()
     budget = None
     if settings.max_per_minute:
-        budget = settings.max_per_minute - outbox.sent_since(started - timedelta(minutes=1))
-    while not report.circuit_open:
-        limit = settings.batch_size
-        if budget is not None:
-            limit = min(limit, budget - report.sent)
-            if limit <= 0:
-                report.rate_limited = True
+        budget = settings.max_per_minute - outbox.attempts_since(started - timedelta(minutes=1))
+    run = _Run(settings, worker, report)
+    try:
+        while not run.breaker.open:
+            limit = settings.batch_size
+            if budget is not None:
+                limit = min(limit, budget - report.claimed)
+                if limit <= 0:
+                    report.rate_limited = True
+                    break
+            rows = outbox.claim_due(worker, limit, due_before=started)
+            if not rows:
                 break
-        rows = outbox.claim_due(worker, limit, due_before=started)
-        if not rows:
-            break
-        report.batches += 1
-        report.claimed += len(rows)
-        _send_batch(rows, settings, worker, report)
+            report.batches += 1
+            report.claimed += len(rows)
+            run.feed(rows)
+    finally:
+        run.finish()
     if report.claimed:
         log.info("Drain by %s: %s", worker, report.as_dict())
     return report

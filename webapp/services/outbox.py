@@ -278,11 +278,13 @@ def release_expired_leases(now: datetime | None = None) -> int:
     return result.rowcount
 
 
-def sent_since(moment: datetime) -> int:
-    """Messages handed to the server since `moment` (the rate limit's window)."""
+def attempts_since(moment: datetime) -> int:
+    """Messages handed to the server since `moment`, accepted or not (the rate limit's
+    window: providers count what they are offered)."""
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(_attempts)
-        .where(_attempts.c.created_at >= moment, _attempts.c.outcome == Outcome.SENT.value)
+        .where(_attempts.c.created_at >= moment,
+               _attempts.c.outcome != Outcome.SUPPRESSED.value)
     ) or 0
 
 

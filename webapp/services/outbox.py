@@ -316,6 +316,14 @@ def purge(now: datetime | None = None) -> int:
 
 def beat(worker: str, *, drained: bool = False, sent: int = 0) -> None:
     """Note that `worker` is alive (and, after a drain, when it drained and how much)."""
+    try:
+        _beat(worker, drained, sent)
+    except sa.exc.IntegrityError:  # the worker's other job created the row meanwhile
+        db.session.rollback()
+        _beat(worker, drained, sent)
+
+
+def _beat(worker: str, drained: bool, sent: int) -> None:
     now = clock.now()
     heartbeat = db.session.get(WorkerHeartbeat, worker)
     if heartbeat is None:

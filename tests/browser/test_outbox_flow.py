@@ -21,6 +21,7 @@ def test_admin_filters_failed_messages_retries_one_and_sees_it_sent(page, app, u
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Outbox").click()
+    page.wait_for_load_state()  # htmx binds the filter's triggers once the page has loaded
     expect(page.locator("#count-failed")).to_have_text("1")
     expect(page.locator("#outbox-results tbody tr")).to_have_count(3)
 
@@ -28,6 +29,7 @@ def test_admin_filters_failed_messages_retries_one_and_sees_it_sent(page, app, u
     expect(page.locator("#outbox-results tbody tr")).to_have_count(1)
     assert "state=failed" in page.url
     page.get_by_role("link", name="Hello 1").click()
+    page.wait_for_load_state()
 
     detail = page.locator("#message-detail")
     expect(detail).to_contain_text("550 5.1.1 Mailbox unavailable")

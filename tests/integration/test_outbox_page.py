@@ -21,7 +21,8 @@ def mixed(app, smtp, users):
         "550 5.1.1 No such user" if a in ("user1@example.org", "user2@example.org") else None)
     drain_once(app, MAIL_MAX_PER_MINUTE=7)  # five sent, two refused, three left waiting
     with app.app_context():
-        rows = outbox.db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.state)).all()
+        rows = outbox.db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.state)
+                                         .order_by(OutboxMessage.id)).all()
     by_state = {}
     for message_id, state in rows:
         by_state.setdefault(state, []).append(message_id)

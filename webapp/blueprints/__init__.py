@@ -9,6 +9,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.blueprints.campaigns import bp as campaigns
     from webapp.blueprints.candidate import bp as candidate
     from webapp.blueprints.email_templates import bp as email_templates
+    from webapp.blueprints.mailbox import bp as mailbox
     from webapp.blueprints.main import bp as main
     from webapp.blueprints.outbox import bp as outbox
 
@@ -19,3 +20,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(email_templates, url_prefix="/email-templates")
     app.register_blueprint(applications, url_prefix="/applications")
     app.register_blueprint(outbox, url_prefix="/outbox")
+    app.register_blueprint(mailbox, url_prefix="/mailbox")  # development mail catcher only

@@ -27,6 +27,9 @@ class OutboxMessage(TimestampMixin, Base):
         sa.Index("ix_outbox_messages_lease", "state", "lease_expires_at"),
         sa.Index("ix_outbox_messages_campaign", "campaign_id", "id"),
         sa.Index("ix_outbox_messages_application", "application_id", "id"),
+        # The Outbox page: newest first within a state, and search by recipient.
+        sa.Index("ix_outbox_messages_state_id", "state", "id"),
+        sa.Index("ix_outbox_messages_recipient", "to_addr", "id"),
     )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
@@ -93,6 +96,8 @@ class OutboxAttempt(Base):
     """One delivery attempt and the server's answer."""
 
     __tablename__ = "outbox_attempts"
+    # The rate limit's window and the failure banner count recent attempts.
+    __table_args__ = (sa.Index("ix_outbox_attempts_recent", "created_at", "outcome"),)
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     message_id: orm.Mapped[int] = orm.mapped_column(

@@ -1,12 +1,141 @@
-from flask import render_template
+"""The sysadmin's Outbox: counters, filtered list, one message, retry / cancel / resend."""
+
+from flask import abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
 
 from webapp.blueprints.outbox import bp
+from webapp.blueprints.outbox.forms import STATE_LABELS, BulkForm, FilterForm
 from webapp.models import Role
+from webapp.services import outbox
+from webapp.services.errors import NotFound, ValidationFailed
 from webapp.web.access import role_required
+from webapp.web.htmx import add_trigger, client_redirect, is_htmx, render_page
+
+FINAL_STATES = ("sent", "failed", "cancelled")
+STOP_POLLING = 286  # htmx stops an `every` poll on this status
+
+# Routes, in URL order:
+#   GET  /outbox/                      list (page, or the results fragment for htmx)
+#   GET  /outbox/counters              counters and banner (polled)
+#   GET  /outbox/bulk                  confirmation with the count (retry|cancel)
+#   POST /outbox/bulk                  do it for every row matching the filter
+#   GET  /outbox/<id>                  one message (page, or its panel for htmx polling)
+#   POST /outbox/<id>/retry|cancel|resend
+
+
+def _filter_form() -> FilterForm:
+    form = FilterForm(formdata=request.args)
+    form.set_choices(outbox.filter_choices())
+    return form
+
+
+def _context(form: FilterForm) -> dict:
+    return {"form": form, "state_labels": STATE_LABELS}
 
 
 @bp.route("/")
 @role_required(Role.ADMIN)
 def index():
     """Watch the outbox."""
-    return render_template("outbox/index.html")
+    form = _filter_form()
+    if not form.validate():
+        overview = outbox.overview(None)
+        return render_page("outbox/index.html", "outbox/_results.html", **overview,
+                           **_context(form)), 422
+    overview = outbox.overview(form.to_filter(), before_id=request.args.get("before", type=int))
+    return render_page("outbox/index.html", "outbox/_results.html", **overview,
+                       **_context(form))
+
+
+@bp.route("/counters")
+@role_required(Role.ADMIN)
+def counters():
+    """The live counters and the worker banner."""
+    return render_page("outbox/_counters.html", "outbox/_counters.html",
+                       counts=outbox.counters(), health=outbox.health(),
+                       state_labels=STATE_LABELS)
+
+
+@bp.route("/bulk", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def bulk():
+    """Retry or cancel every message matching the filter, after a confirmation."""
+    form = _filter_form()
+    action = request.values.get("action")
+    if action not in ("retry", "cancel") or not form.validate():
+        abort(400)
+    flt = form.to_filter()
+    if request.method == "GET":
+        states = outbox.RETRYABLE if action == "retry" else outbox.CANCELLABLE
+        return render_page("outbox/bulk.html", "outbox/_bulk_confirm.html", action=action,
+                           count=outbox.count_matching(flt, states), bulk_form=BulkForm(),
+                           **_context(form))
+    if not BulkForm().validate_on_submit():
+        abort(400)
+    service = outbox.bulk_retry if action == "retry" else outbox.bulk_cancel
+    count = service(current_user, flt)
+    if action == "retry":
+        text = ngettext("%(num)d message will be sent again.",
+                        "%(num)d messages will be sent again.", count)
+    else:
+        text = ngettext("%(num)d message cancelled.", "%(num)d messages cancelled.", count)
+    flash(text, "success")
+    target = url_for("outbox.index", **form.query_args())
+    if is_htmx():
+        return add_trigger(client_redirect(target), "outboxChanged")
+    return redirect(target, 303)
+
+
+def _message_or_404(message_id: int):
+    try:
+        return outbox.get(message_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/<int:message_id>")
+@role_required(Role.ADMIN)
+def detail(message_id: int):
+    """One message: headers, HTML, text, attempts, links."""
+    message = _message_or_404(message_id)
+    if is_htmx():
+        response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
+                                             message=message, state_labels=STATE_LABELS))
+        if message.state in FINAL_STATES and request.args.get("poll"):
+            response.status_code = STOP_POLLING
+        return response
+    return render_page("outbox/detail.html", message=message, state_labels=STATE_LABELS)
+
+
+@bp.route("/<int:message_id>/<any(retry, cancel, resend):action>", methods=["POST"])
+@role_required(Role.ADMIN)
+def act(message_id: int, action: str):
+    """Retry now, cancel, or resend one message."""
+    if not BulkForm().validate_on_submit():
+        abort(400)
+    service = {"retry": outbox.retry_now, "cancel": outbox.cancel, "resend": outbox.resend}
+    try:
+        message = service[action](current_user, message_id)
+    except NotFound:
+        abort(404)
+    except ValidationFailed as error:
+        flash(str(error), "error")
+        message = outbox.get(message_id)
+        status = 422
+    else:
+        flash({"retry": _("The message will be sent at the next drain."),
+               "cancel": _("The message is cancelled."),
+               "resend": _("A copy of the message is queued.")}[action], "success")
+        status = 200
+    if action == "resend" and status == 200:
+        target = url_for("outbox.detail", message_id=message.id)
+        return (add_trigger(client_redirect(target), "outboxChanged") if is_htmx()
+                else redirect(target, 303))
+    if not is_htmx():
+        return redirect(url_for("outbox.detail", message_id=message_id), 303)
+    response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
+                                         message=message, state_labels=STATE_LABELS,
+                                         oob_messages=True), status)
+    return add_trigger(response, "outboxChanged")

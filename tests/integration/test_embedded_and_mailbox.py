@@ -1,0 +1,114 @@
+"""`make run`: the embedded worker and the development mail catcher with its Mailbox page."""
+
+import time
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from jobs import embedded
+from jobs.drain import drain_once
+from jobs.scheduler import build_scheduler
+from tests import factories
+from tests.outbox_support import queue_messages
+from tests.smtp_server import free_port
+from webapp.services import outbox
+
+FLAGS = {"EMBEDDED_WORKER": True, "DEV_MAIL_CATCHER": True}
+
+
+@pytest.mark.parametrize("config, debug, command, environ, expected", [
+    (FLAGS, True, "run", {"WERKZEUG_RUN_MAIN": "true"}, True),  # the reloader's child serves
+    (FLAGS, True, "run", {}, False),  # the reloader's parent only watches files
+    (FLAGS, False, "run", {}, True),  # no reloader: one process
+    (FLAGS, False, "worker", {}, False),  # other commands never start it
+    (FLAGS, False, None, {"SERVER_SOFTWARE": "gunicorn/23.0.0"}, False),
+    (FLAGS, False, "run", {"SERVER_SOFTWARE": "gunicorn/23.0.0"}, False),
+    ({}, False, "run", {}, False),  # flags off
+])
+def test_the_embedded_pieces_start_once_and_only_under_flask_run(config, debug, command,
+                                                                 environ, expected):
+    assert embedded.should_start(config, debug=debug, command=command,
+                                 environ=environ) is expected
+
+
+def test_the_scheduler_has_its_jobs_one_drain_at_a_time(app):
+    scheduler = build_scheduler(app, "w1", BackgroundScheduler)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"drain", "reaper", "purge", "heartbeat"}
+    assert jobs["drain"].max_instances == 1 and jobs["drain"].coalesce is True
+    assert jobs["drain"].trigger.interval.total_seconds() == app.config["OUTBOX_POLL_SECONDS"]
+    assert str(jobs["purge"].trigger).startswith("cron[")
+
+
+def test_a_background_scheduler_drains_and_beats(make_app, smtp):
+    app = make_app(OUTBOX_POLL_SECONDS=1)
+    with app.app_context():
+        ids = queue_messages(3)
+    scheduler = build_scheduler(app, "embedded-test", BackgroundScheduler)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(smtp.messages) < 3:
+            assert time.monotonic() < deadline, "the embedded worker never drained"
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert sorted(m["Message-ID"] for m in smtp.messages) == sorted(ids)
+    with app.app_context():
+        assert outbox.health().worker_missing is False
+
+
+@pytest.fixture
+def catcher_app(make_app, users):
+    app = make_app(DEV_MAIL_CATCHER=True, DEV_MAIL_CATCHER_PORT=free_port())
+    controller = embedded.start_catcher(app)
+    yield app
+    controller.stop()
+
+
+def _admin(app):
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.post("/auth/login", data={"email": "admin@example.org",
+                                     "password": factories.PASSWORD})
+    return client
+
+
+def test_the_catcher_keeps_what_the_worker_sends_and_the_mailbox_shows_it(catcher_app):
+    app = catcher_app
+    assert app.config["MAIL_PORT"] == app.config["DEV_MAIL_CATCHER_PORT"]
+    with app.app_context():
+        outbox.enqueue(key="k", to_addr="zoe@example.org", subject="Accusé de réception",
+                       body_html="<p>Bonjour <b>Zoé</b></p>", body_text="Bonjour Zoé",
+                       bcc="hidden@example.org")
+        outbox.db.session.commit()
+    assert drain_once(app)["sent"] == 1
+
+    client = _admin(app)
+    listing = client.get("/mailbox/").get_data(as_text=True)
+    assert 'href="/mailbox/"' in listing  # the menu link
+    assert "Accusé de réception" in listing
+    assert "zoe@example.org, hidden@example.org" in listing
+    name = listing.split('href="/mailbox/', 2)[2].split('"')[0]
+    shown = client.get(f"/mailbox/{name}").get_data(as_text=True)
+    assert "Bonjour Zoé" in shown
+    assert 'sandbox srcdoc="&lt;p&gt;Bonjour &lt;b&gt;Zoé&lt;/b&gt;&lt;/p&gt;"' in shown
+    assert client.get("/mailbox/..%2Fsecret_key").status_code == 404
+
+    assert client.post("/mailbox/clear").status_code == 303
+    assert "No message caught yet." in client.get("/mailbox/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["manager", "candidate"])
+def test_only_admins_read_the_mailbox(catcher_app, role):
+    client = catcher_app.test_client()
+    client.post("/auth/login", data={"email": f"{role}@example.org",
+                                     "password": factories.PASSWORD})
+    assert client.get("/mailbox/").status_code == 403
+    assert client.post("/mailbox/clear").status_code == 403
+
+
+def test_without_the_catcher_there_is_no_mailbox_and_no_menu_link(client, auth):
+    auth.login_as("admin")
+    assert client.get("/mailbox/").status_code == 404
+    assert 'href="/mailbox/"' not in client.get("/outbox/").get_data(as_text=True)

@@ -1,0 +1,49 @@
+"""Development only: the messages the local mail catcher received (`make run`)."""
+
+from flask import abort, current_app, flash, redirect, url_for
+from flask_babel import gettext as _
+
+from webapp.blueprints.mailbox import bp
+from webapp.models import Role
+from webapp.services import mailbox
+from webapp.services.errors import NotFound
+from webapp.web.access import role_required
+from webapp.web.htmx import render_page
+
+# Routes:
+#   GET  /mailbox/           the caught messages, newest first
+#   GET  /mailbox/<name>     one message
+#   POST /mailbox/clear      empty the mailbox
+
+
+@bp.before_request
+def catcher_enabled():
+    if not current_app.config.get("DEV_MAIL_CATCHER"):
+        abort(404)
+
+
+@bp.route("/")
+@role_required(Role.ADMIN)
+def index():
+    """What the development mail catcher received."""
+    return render_page("mailbox/index.html", messages=mailbox.list_caught())
+
+
+@bp.route("/<name>")
+@role_required(Role.ADMIN)
+def show(name: str):
+    """One caught message."""
+    try:
+        message = mailbox.get(name)
+    except NotFound:
+        abort(404)
+    return render_page("mailbox/show.html", message=message)
+
+
+@bp.route("/clear", methods=["POST"])
+@role_required(Role.ADMIN)
+def clear():
+    """Empty the mailbox."""
+    count = mailbox.clear()
+    flash(_("%(num)d messages deleted.", num=count), "success")
+    return redirect(url_for("mailbox.index"), 303)

@@ -1,0 +1,77 @@
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, IntegerField, SearchField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from webapp.models import OutboxState
+from webapp.services.outbox import Filter
+
+STATE_LABELS = {
+    "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"),
+    "failed": _l("Failed"), "cancelled": _l("Cancelled"),
+}
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class FilterForm(FlaskForm):
+    """The Outbox filter: a GET form, so its URL can be shared."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField(_l("State"), choices=[SelectChoice("", _l("Any state"))] + [
+        SelectChoice(s.value, STATE_LABELS[s.value]) for s in OutboxState], default="")
+    campaign = SelectField(_l("Campaign"), coerce=_optional_int, validate_choice=False)
+    template = SelectField(_l("Template"), coerce=_optional_int, validate_choice=False)
+    trigger = IntegerField(_l("Trigger"), validators=[Optional(), NumberRange(min=1)])
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=300)],
+                    description=_l("Recipient, subject or Message-ID"))
+
+    def set_choices(self, choices: dict) -> None:
+        self.campaign.choices = [SelectChoice("", _l("Any campaign"))] + [
+            SelectChoice(value, label) for value, label in choices["campaigns"]]
+        self.template.choices = [SelectChoice("", _l("Any template"))] + [
+            SelectChoice(value, label) for value, label in choices["templates"]]
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+    def to_filter(self) -> Filter:
+        """The service's filter; only call after validate()."""
+        return Filter(
+            state=self.state.data or "",
+            campaign_id=self.campaign.data,
+            trigger_id=self.trigger.data,
+            template_id=self.template.data,
+            created_from=_midnight(self.date_from.data),
+            created_to=_midnight(self.date_to.data, days=1),
+            search=(self.q.data or "").strip(),
+        )
+
+    def query_args(self) -> dict:
+        """The filter as URL arguments (for links that keep it)."""
+        return {name: field.data for name, field in self._fields.items()
+                if field.data not in (None, "")}
+
+
+def _midnight(day, days: int = 0):
+    if day is None:
+        return None
+    from datetime import datetime
+
+    return datetime(day.year, day.month, day.day) + timedelta(days=days)
+
+
+class BulkForm(FlaskForm):
+    """Confirm a bulk action; the filter travels in the URL."""
+
+    action = HiddenField(validators=[Length(max=10)])

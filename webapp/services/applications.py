@@ -235,10 +235,11 @@ class Selection:
             like = f"%{term.lower()}%"
             clauses.append(sa.or_(
                 Application.reference == term.upper(),
+                # Never correlated: the query around it may itself join users.
                 Application.candidate_id.in_(sa.select(User.id).where(sa.or_(
                     User.email.like(like),
                     sa.func.lower(User.first_name + " " + User.last_name).like(like),
-                ))),
+                )).correlate(None)),
             ))
         return clauses
 
@@ -321,12 +322,8 @@ def _plan(actor: User, selection: Selection, status_id: int):
     if not permissions.can_change_status(actor, campaign):
         raise NotAllowed()
     status = _target_status(status_id)
-    selected = list(db.session.scalars(
-        sa.select(Application).where(*selection.where())
-        .options(orm.joinedload(Application.candidate), orm.joinedload(Application.status))
-        .order_by(Application.id)
-    ))
     statuses_by_id = {s.id: s for s in statuses.all_statuses()}
+    selected = triggers.application_facts(selection.where(), campaign, statuses_by_id)
     moving = [a for a in selected if a.status_id != status.id]
     transitions = [triggers.Transition(a, statuses_by_id[a.status_id], status, actor)
                    for a in moving]
@@ -373,8 +370,9 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
     result.cancelled = triggers.cancel_superseded(
         ids, f"Superseded: the application moved to {status.label_en} on "
              f"{now:%Y-%m-%d %H:%M} UTC")
+    history_table = StatusChange.__table__
     change_ids = db.session.scalars(
-        sa.insert(StatusChange).returning(StatusChange.id, sort_by_parameter_order=True),
+        history_table.insert().returning(history_table.c.id, sort_by_parameter_order=True),
         [{"application_id": t.application.id, "from_status_id": t.old_status.id,
           "to_status_id": status.id, "changed_by_id": actor.id, "comment": comment.strip(),
           "created_at": now} for t in transitions],

@@ -215,6 +215,7 @@ def _summary(result) -> str:
                                "%(num)d emails could not be rendered (see the outbox).",
                                result.failed)
     if result.unchanged:
-        text += " " + ngettext("%(num)d already had this status.",
-                               "%(num)d already had this status.", result.unchanged)
+        text += " " + ngettext("%(num)d application already had this status.",
+                               "%(num)d applications already had this status.",
+                               result.unchanged)
     return text

@@ -72,8 +72,9 @@ def populate(size: int, run: int = 0) -> tuple[int, int]:
                        [{"user_id": i, "role": Role.CANDIDATE.value} for i in ids])
     db.session.execute(app_table.insert(), [
         {"campaign_id": campaign.id, "candidate_id": uid, "status_id": submitted,
-         "reference": f"B{size}-{run}-{uid}", "title": "Project", "summary": "", "motivation": "",
-         "confirmed": True, "submitted_at": now, "created_at": now, "updated_at": now}
+         "reference": f"MIS-B{size}-{run}-{uid}", "title": "Project", "summary": "",
+         "motivation": "", "confirmed": True, "submitted_at": now, "created_at": now,
+         "updated_at": now}
         for uid in ids])
     db.session.commit()
     return campaign.id, manager.id

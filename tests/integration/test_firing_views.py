@@ -177,6 +177,7 @@ def test_the_list_filters_searches_and_pages_by_keyset(app, client, auth, world)
     after = re.search(r'after=(\d+)', first).group(1)
     second = client.get(f"{url}?status={under_review}&after={after}").get_data(as_text=True)
     assert second.count('name="ids"') == 5 and "Next page" not in second
+    assert "First page" in second
     assert "zora@example.org" in client.get(f"{url}?q=neale").get_data(as_text=True)
     by_ref = client.get(f"{url}?q={reference.lower()}").get_data(as_text=True)
     assert "1 application matches." in by_ref and reference in by_ref

@@ -33,9 +33,12 @@ PAGE_SIZE = 50
 TITLE_MAX = 200
 
 
+REFERENCE_PREFIX = "MIS-"
+
+
 def new_reference() -> str:
     """A short, unguessable application reference, e.g. MIS-K3VQ7ZP2."""
-    return "MIS-" + base64.b32encode(secrets.token_bytes(5)).decode()
+    return REFERENCE_PREFIX + base64.b32encode(secrets.token_bytes(5)).decode()
 
 
 # --- candidate side -----------------------------------------------------------------------
@@ -232,15 +235,16 @@ class Selection:
         if self.status_id:
             clauses.append(Application.status_id == self.status_id)
         if term := self.search.strip():
-            like = f"%{term.lower()}%"
-            clauses.append(sa.or_(
-                Application.reference == term.upper(),
+            if term.upper().startswith(REFERENCE_PREFIX):
+                # A reference is found through its unique index, not by scanning names.
+                clauses.append(Application.reference == term.upper())
+            else:
+                like = f"%{term.lower()}%"
                 # Never correlated: the query around it may itself join users.
-                Application.candidate_id.in_(sa.select(User.id).where(sa.or_(
+                clauses.append(Application.candidate_id.in_(sa.select(User.id).where(sa.or_(
                     User.email.like(like),
                     sa.func.lower(User.first_name + " " + User.last_name).like(like),
-                )).correlate(None)),
-            ))
+                )).correlate(None)))
         return clauses
 
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
 
+import jinja2
 import sqlalchemy as sa
 from flask import current_app
+from jinja2 import meta
 from sqlalchemy import orm
 
 from webapp.extensions import db
@@ -244,7 +246,20 @@ def text_source(body_html: str, body_text: str) -> str:
     """The text part's template: the written one, else derived once from the HTML template
     (its placeholders survive as text) rather than from each recipient's rendered HTML, which
     costs a parse per email in a bulk change."""
-    return body_text if body_text.strip() else templating.html_to_text(body_html)
+    if body_text.strip():
+        return body_text
+    # Jinja drops one trailing newline of a template; html_to_text's own must survive.
+    derived = templating.html_to_text(body_html) + "\n"
+    # Entities such as &#123;&#123; turn into template syntax once decoded: when the derived
+    # template differs from the HTML one, derive the text from each rendered email instead.
+    return derived if _placeholders(derived) == _placeholders(body_html) else ""
+
+
+def _placeholders(source: str) -> frozenset[str] | None:
+    try:
+        return frozenset(meta.find_undeclared_variables(templating.TEXT_ENV.parse(source)))
+    except jinja2.TemplateSyntaxError:
+        return None
 
 
 def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:

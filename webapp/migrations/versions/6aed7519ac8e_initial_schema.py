@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 9b493fe4e592
+Revision ID: 6aed7519ac8e
 Revises: 
-Create Date: 2026-11-27 21:15:38.894371
+Create Date: 2026-11-27 21:54:50.192181
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '9b493fe4e592'
+revision = '6aed7519ac8e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -120,6 +120,7 @@ def upgrade():
     sa.UniqueConstraint('reference', name=op.f('uq_applications_reference'))
     )
     with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.create_index('ix_applications_campaign_id_id', ['campaign_id', 'id'], unique=False)
         batch_op.create_index('ix_applications_campaign_status_id', ['campaign_id', 'status_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_applications_candidate_id'), ['candidate_id'], unique=False)
 
@@ -304,6 +305,7 @@ def downgrade():
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_applications_candidate_id'))
         batch_op.drop_index('ix_applications_campaign_status_id')
+        batch_op.drop_index('ix_applications_campaign_id_id')
 
     op.drop_table('applications')
     op.drop_table('user_roles')

@@ -80,3 +80,35 @@ def test_candidate_submits_then_manager_accepts_after_seeing_the_email_count(
     assert emails.get_by_text("queued", exact=True).count() == 2
     assert page.locator("#status-history").get_by_text("Lovely crabs").is_visible()
     assert re.search(rf"/applications/{application_id}$", page.url)
+
+
+def test_manager_previews_then_applies_a_bulk_change_of_all_matching_rows(app, page, campaign):
+    with app.app_context():
+        grants = _db.session.get(factories.Campaign, campaign)
+        for _n in range(3):
+            factories.make_application(grants, status_code="submitted")
+        factories.make_application(grants, status_code="draft")
+        _db.session.commit()
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill("manager@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"/applications/campaigns/{campaign}")
+    page.locator("#application-filters").get_by_label("Status").select_option(
+        label="Submitted")
+    page.get_by_text("3 applications match.").wait_for()
+    assert "status=" in page.url
+
+    page.get_by_label("All 3 applications matching this filter").check()
+    page.locator("#bulk-form").get_by_label("New status").select_option(label="Accepted")
+    page.get_by_role("button", name="Preview the change").click()
+    confirm = page.locator("#bulk-confirm-panel")
+    confirm.get_by_text("3 applications will move to Accepted.").wait_for()
+    assert confirm.get_by_text("template “Good news” → 3 recipients").is_visible()
+    confirm.get_by_role("button", name="Apply the change").click()
+
+    page.get_by_text("3 applications moved to Accepted; 3 emails queued.").wait_for()
+    page.get_by_text("0 applications match.").wait_for()  # the list keeps its filter
+    with app.app_context():
+        codes = sorted(a.status.code for a in _db.session.scalars(sa.select(Application)))
+    assert codes == ["accepted", "accepted", "accepted", "draft"]

@@ -372,8 +372,7 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
                 raise ValidationFailed(str(_l("Some of these applications were changed by "
                                               "someone else meanwhile. Reload and try again.")))
     result.cancelled = triggers.cancel_superseded(
-        ids, f"Superseded: the application moved to {status.label_en} on "
-             f"{now:%Y-%m-%d %H:%M} UTC")
+        ids, f"Superseded by a later decision: the application moved to {status.label_en}.")
     history_table = StatusChange.__table__
     change_ids = db.session.scalars(
         history_table.insert().returning(history_table.c.id, sort_by_parameter_order=True),

@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -283,3 +284,55 @@ def test_a_post_without_the_csrf_token_is_refused(make_app, users, world):
                            data={"status": world["accepted"]})
     assert response.status_code == 400
     assert _count(app, StatusChange) == 0
+
+
+def test_only_open_published_campaigns_are_listed_and_only_candidates_may_apply(
+        app, client, auth, world):
+    with app.app_context():
+        factories.make_campaign(label="Closed call", opens_in_days=-30, closes_in_days=-1)
+        factories.make_campaign(label="Hidden call", published=False)
+        factories.make_campaign(label="Future call", opens_in_days=5)
+        _db.session.commit()
+    page = client.get("/apply/").get_data(as_text=True)
+    assert "Grants" in page and "Sign up to apply" in page
+    for label in ("Closed call", "Hidden call", "Future call"):
+        assert label not in page
+    auth.login_as("manager")
+    assert "Apply</button>" not in client.get("/apply/").get_data(as_text=True)
+    assert client.post(f"/apply/{world['campaign']}/start").status_code == 403
+
+
+def test_starting_on_a_closed_campaign_is_refused_with_a_message(app, client, auth, world):
+    with app.app_context():
+        closed = factories.make_campaign(label="Closed call", opens_in_days=-30,
+                                         closes_in_days=-1).id
+        _db.session.commit()
+    auth.login_as("candidate")
+    response = client.post(f"/apply/{closed}/start", follow_redirects=True)
+    assert "This campaign is not accepting applications." in response.get_data(as_text=True)
+    assert _count(app, Application, Application.campaign_id == closed) == 0
+
+
+def test_submitting_after_the_closing_date_shows_why_and_changes_nothing(
+        app, client, auth, world, monkeypatch):
+    from webapp.services import clock
+
+    auth.login_as("candidate")
+    with app.app_context():
+        closes = _db.session.get(factories.Campaign, world["campaign"]).closes_at
+    monkeypatch.setattr(clock, "now", lambda: closes + timedelta(seconds=1))
+    response = client.post(f"/my/applications/{world['draft']}",
+                           data={**FORM, "action": "submit"})
+    assert response.status_code == 422
+    assert "applications can no longer be submitted" in response.get_data(as_text=True)
+    assert _count(app, StatusChange) == 0 and _count(app, OutboxMessage) == 0
+
+
+def test_evaluators_see_only_the_campaigns_they_are_assigned_to(client, auth, world):
+    auth.login_as("evaluator")
+    page = client.get("/applications/").get_data(as_text=True)
+    assert "Grants" in page and "Elsewhere" not in page
+    auth.logout()
+    auth.login_as("manager")
+    page = client.get("/applications/").get_data(as_text=True)
+    assert "Grants" in page and "Elsewhere" in page

@@ -374,3 +374,21 @@ def test_bulk_change_of_a_filter_moves_only_matching_applications(db, campaign, 
         factories.status("under_review").id)
     assert result.moved == 1
     assert [a.status.code for a in submitted] == ["submitted", "under_review", "submitted"]
+
+
+def test_rows_carry_the_template_sender_name_reply_to_cc_and_bcc(db, campaign, submitted):
+    template = factories.make_template(sender_name="Grants Office",
+                                       reply_to="office@example.org",
+                                       cc="copy@example.org", bcc="archive@example.org")
+    trigger = factories.make_trigger(campaign, template, to_status="accepted")
+    db.session.commit()
+    applications.change_status(_manager(), submitted[1].id, factories.status("accepted").id)
+    [row] = _rows()
+    assert row.sender == "Grants Office <no-reply@missive.example.org>"
+    assert (row.reply_to, row.cc, row.bcc) == ("office@example.org", "copy@example.org",
+                                               "archive@example.org")
+    assert row.headers["Auto-Submitted"] == "auto-generated"
+    assert row.message_id.endswith("@missive.example.org>")
+    assert (row.trigger_id, row.template_id, row.campaign_id, row.application_id) == (
+        trigger.id, template.id, campaign.id, submitted[1].id)
+    assert row.recipient_user_id == submitted[1].candidate_id

@@ -282,13 +282,26 @@ def test_a_new_decision_cancels_the_pending_emails_of_the_previous_one(db, campa
     applications.change_status(manager, application.id, factories.status("accepted").id)
     applications.change_status(manager, application.id, factories.status("rejected").id)
 
-    states = {r.template_id and r.subject: (r.state, r.cancel_reason) for r in _rows()}
-    yes = [r for r in _rows() if r.event_type == "status_changed"][0]
-    assert yes.state == "cancelled"
-    assert "Rejected" in yes.cancel_reason
-    no = _rows(event_type="status_changed")[1]
-    assert no.state == "pending"
-    assert _rows(event_type="submitted")[0].state == "pending", states
+    yes, no = _rows(event_type="status_changed")
+    assert (yes.subject, yes.state) == ("About Grants", "cancelled")
+    assert yes.cancel_reason == ("Superseded by a later decision: the application moved to "
+                                 "Rejected.")
+    assert no.state == "pending" and no.template_id != yes.template_id
+    [acknowledgement] = _rows(event_type="submitted")
+    assert acknowledgement.state == "pending"  # not a status email: never superseded
+
+
+def test_emails_already_sent_are_not_cancelled(db, campaign, submitted):
+    factories.make_trigger(campaign, factories.make_template(), to_status="accepted")
+    db.session.commit()
+    manager = _manager()
+    applications.change_status(manager, submitted[0].id, factories.status("accepted").id)
+    [sent] = _rows()
+    sent.state = "sent"
+    db.session.commit()
+    applications.change_status(manager, submitted[0].id, factories.status("rejected").id)
+    db.session.refresh(sent)
+    assert sent.state == "sent" and sent.cancel_reason == ""
 
 
 def test_a_template_that_fails_to_render_stores_a_failed_row_and_does_not_block(

@@ -37,8 +37,9 @@ class Application(TimestampMixin, Base):
     __tablename__ = "applications"
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "candidate_id"),
-        # Keyset pagination of a campaign's list, optionally filtered by status.
+        # Keyset pagination of a campaign's list filtered by status, and unfiltered.
         sa.Index("ix_applications_campaign_status_id", "campaign_id", "status_id", "id"),
+        sa.Index("ix_applications_campaign_id_id", "campaign_id", "id"),
     )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)

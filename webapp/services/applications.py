@@ -1,9 +1,397 @@
-"""Applications: start, save, submit, change status."""
+"""Applications: start, save, submit, change status (one or many), and the lists around them.
+
+Each command is one transaction: it commits at its end, with the outbox rows the trigger
+engine added, or rolls back and leaves nothing behind.
+"""
 
 import base64
+import logging
 import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import orm
+
+from webapp.extensions import db
+from webapp.models import (
+    Application,
+    Campaign,
+    EventType,
+    OutboxMessage,
+    Role,
+    Status,
+    StatusChange,
+    User,
+)
+from webapp.services import clock, permissions, statuses, triggers
+from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
+
+log = logging.getLogger("missive.applications")
+
+PAGE_SIZE = 50
+TITLE_MAX = 200
+
+
+REFERENCE_PREFIX = "MIS-"
 
 
 def new_reference() -> str:
     """A short, unguessable application reference, e.g. MIS-K3VQ7ZP2."""
-    return "MIS-" + base64.b32encode(secrets.token_bytes(5)).decode()
+    return REFERENCE_PREFIX + base64.b32encode(secrets.token_bytes(5)).decode()
+
+
+# --- candidate side -----------------------------------------------------------------------
+
+
+def open_campaigns() -> list[Campaign]:
+    """Published campaigns accepting applications now, closing soonest first."""
+    now = clock.now()
+    return list(db.session.scalars(
+        sa.select(Campaign)
+        .where(Campaign.published.is_(True), Campaign.opens_at <= now, Campaign.closes_at > now)
+        .order_by(Campaign.closes_at, Campaign.id)
+    ))
+
+
+def my_applications(candidate: User) -> list[Application]:
+    return list(db.session.scalars(
+        sa.select(Application).where(Application.candidate_id == candidate.id)
+        .options(orm.joinedload(Application.campaign), orm.joinedload(Application.status))
+        .order_by(Application.id.desc())
+    ))
+
+
+def own_application(candidate: User, application_id: int) -> Application:
+    """The candidate's own application; someone else's is reported as missing, not forbidden,
+    so ids cannot be probed."""
+    application = db.session.get(Application, application_id)
+    if application is None or application.candidate_id != candidate.id:
+        raise NotFound()
+    return application
+
+
+def start_application(candidate: User, campaign_id: int) -> Application:
+    """The candidate's application to this campaign, created as a draft the first time."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or not campaign.published:
+        raise NotFound()
+    if not candidate.has_role(Role.CANDIDATE):
+        raise NotAllowed()
+    existing = db.session.scalar(sa.select(Application).where(
+        Application.campaign_id == campaign.id, Application.candidate_id == candidate.id))
+    if existing is not None:
+        return existing
+    if not campaign.is_open(clock.now()):
+        raise ValidationFailed(str(_l("This campaign is not accepting applications.")))
+    application = Application(campaign=campaign, candidate=candidate,
+                              status=statuses.by_code(Status.DRAFT), reference=new_reference())
+    db.session.add(application)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # Two tabs started at once: the other one won, use its application.
+        db.session.rollback()
+        return db.session.scalars(sa.select(Application).where(
+            Application.campaign_id == campaign_id,
+            Application.candidate_id == candidate.id)).one()
+    log.info("Application %s started by %s", application.reference, candidate.email)
+    return application
+
+
+@dataclass
+class Answers:
+    title: str = ""
+    summary: str = ""
+    motivation: str = ""
+    confirmed: bool = False
+
+    def values(self) -> dict:
+        return {"title": self.title.strip(), "summary": self.summary.strip(),
+                "motivation": self.motivation.strip(), "confirmed": bool(self.confirmed)}
+
+
+def _editable(candidate: User, application_id: int) -> Application:
+    application = own_application(candidate, application_id)
+    if application.status.code != Status.DRAFT:
+        raise ValidationFailed(str(_l("This application was already submitted: it can no "
+                                      "longer be changed.")))
+    return application
+
+
+def save_draft(candidate: User, application_id: int, answers: Answers) -> Application:
+    """Keep the answers so far; nothing is checked for completeness."""
+    application = _editable(candidate, application_id)
+    values = answers.values()
+    if len(values["title"]) > TITLE_MAX:
+        raise ValidationFailed(str(_l("At most %(n)d characters.", n=TITLE_MAX)), field="title")
+    # Compare-and-set: a save racing with a submit must not change a submitted application.
+    done = db.session.execute(
+        sa.update(Application)
+        .where(Application.id == application.id,
+               Application.status_id == application.status_id)
+        .values(**values, updated_at=clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        db.session.rollback()
+        raise ValidationFailed(str(_l("This application was already submitted: it can no "
+                                      "longer be changed.")))
+    db.session.commit()
+    return application
+
+
+def _completeness_errors(values: dict) -> dict[str, list[str]]:
+    required = str(_l("This field is required to submit."))
+    errors = {name: [required] for name in ("title", "summary", "motivation")
+              if not values[name]}
+    if len(values["title"]) > TITLE_MAX:
+        errors["title"] = [str(_l("At most %(n)d characters.", n=TITLE_MAX))]
+    if not values["confirmed"]:
+        errors["confirmed"] = [str(_l("Confirm that your answers are accurate."))]
+    return errors
+
+
+def submit(candidate: User, application_id: int, answers: Answers) -> Application:
+    """Submit: draft -> submitted with the given answers, and the submission's emails, in one
+    transaction. Refused after the closing date, a second time, or for someone else."""
+    application = _editable(candidate, application_id)
+    now = clock.now()
+    if now >= application.campaign.closes_at:
+        raise ValidationFailed(str(_l("The campaign closed on %(date)s: applications can no "
+                                      "longer be submitted.",
+                                      date=application.campaign.closes_at.date().isoformat())))
+    values = answers.values()
+    if errors := _completeness_errors(values):
+        raise ValidationFailed(errors)
+    draft, submitted = application.status, statuses.by_code(Status.SUBMITTED)
+    # Compare-and-set: of two concurrent submits (double click, two tabs, a replayed request)
+    # exactly one finds the application still in draft; the other changes nothing.
+    done = db.session.execute(
+        sa.update(Application)
+        .where(Application.id == application.id, Application.status_id == draft.id)
+        .values(**values, status_id=submitted.id, submitted_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        db.session.rollback()
+        raise ValidationFailed(str(_l("This application was already submitted.")))
+    db.session.expire(application)
+    change = StatusChange(application_id=application.id, from_status_id=draft.id,
+                          to_status_id=submitted.id, changed_by_id=candidate.id, created_at=now)
+    db.session.add(change)
+    db.session.flush()
+    triggers.enqueue_for_event(
+        EventType.SUBMITTED, change.id,
+        triggers.Transition(application, draft, submitted, candidate),
+    )
+    db.session.commit()
+    log.info("Application %s submitted by %s", application.reference, candidate.email)
+    return application
+
+
+# --- staff side ---------------------------------------------------------------------------
+
+
+def campaigns_for_staff(user: User) -> list[Campaign]:
+    """The campaigns whose applications this person may see."""
+    query = sa.select(Campaign).order_by(Campaign.closes_at.desc(), Campaign.id.desc())
+    campaigns = db.session.scalars(query).all()
+    return [c for c in campaigns if permissions.can_view_campaign_applications(user, c)]
+
+
+def campaign_for_staff(user: User, campaign_id: int) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound()
+    if not permissions.can_view_campaign_applications(user, campaign):
+        raise NotAllowed()
+    return campaign
+
+
+def application_for_staff(user: User, application_id: int) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None:
+        raise NotFound()
+    if not permissions.can_view_campaign_applications(user, application.campaign):
+        raise NotAllowed()
+    return application
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which applications of a campaign: explicit ids, or every one matching a filter."""
+
+    campaign_id: int
+    ids: tuple[int, ...] = ()
+    all_matching: bool = False
+    status_id: int | None = None
+    search: str = ""
+
+    def where(self) -> list:
+        clauses = [Application.campaign_id == self.campaign_id]
+        if not self.all_matching:
+            clauses.append(Application.id.in_(self.ids or (-1,)))
+        if self.status_id:
+            clauses.append(Application.status_id == self.status_id)
+        if term := self.search.strip():
+            if term.upper().startswith(REFERENCE_PREFIX):
+                # A reference is found through its unique index, not by scanning names.
+                clauses.append(Application.reference == term.upper())
+            else:
+                like = f"%{term.lower()}%"
+                # Never correlated: the query around it may itself join users.
+                clauses.append(Application.candidate_id.in_(sa.select(User.id).where(sa.or_(
+                    User.email.like(like),
+                    sa.func.lower(User.first_name + " " + User.last_name).like(like),
+                )).correlate(None)))
+        return clauses
+
+
+@dataclass
+class Page:
+    rows: list[Application]
+    total: int
+    next_after: int | None
+
+
+def list_applications(user: User, selection: Selection, after: int | None = None,
+                      limit: int = PAGE_SIZE) -> Page:
+    """One page of a campaign's applications, newest first, by keyset (id < after): the
+    (campaign, status, id) index serves it without counting past rows."""
+    campaign_for_staff(user, selection.campaign_id)
+    clauses = selection.where()
+    query = (sa.select(Application).where(*clauses)
+             .options(orm.joinedload(Application.candidate), orm.joinedload(Application.status))
+             .order_by(Application.id.desc()).limit(limit + 1))
+    if after:
+        query = query.where(Application.id < after)
+    rows = list(db.session.scalars(query))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Application)
+                              .where(*clauses))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows=rows, total=total, next_after=rows[-1].id if more and rows else None)
+
+
+def history(application: Application) -> list[StatusChange]:
+    return list(db.session.scalars(
+        sa.select(StatusChange).where(StatusChange.application_id == application.id)
+        .options(orm.joinedload(StatusChange.from_status), orm.joinedload(StatusChange.to_status),
+                 orm.joinedload(StatusChange.changed_by))
+        .order_by(StatusChange.id)
+    ))
+
+
+def emails(application: Application) -> list[OutboxMessage]:
+    """Every email this application caused, newest first, with its state and reason."""
+    return list(db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.application_id == application.id,
+                                       OutboxMessage.is_test.is_(False))
+        .order_by(OutboxMessage.id.desc())
+    ))
+
+
+@dataclass
+class ChangeResult:
+    status: Status
+    moved: int = 0
+    unchanged: int = 0
+    queued: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+
+@dataclass
+class Preview:
+    status: Status
+    moving: int
+    unchanged: int
+    per_template: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def emails(self) -> int:
+        return sum(n for _name, n in self.per_template)
+
+
+def _target_status(status_id: int) -> Status:
+    status = db.session.get(Status, status_id)
+    if status is None:
+        raise ValidationFailed(str(_l("Choose a status.")), field="status")
+    return status
+
+
+def _plan(actor: User, selection: Selection, status_id: int):
+    campaign = campaign_for_staff(actor, selection.campaign_id)
+    if not permissions.can_change_status(actor, campaign):
+        raise NotAllowed()
+    status = _target_status(status_id)
+    statuses_by_id = {s.id: s for s in statuses.all_statuses()}
+    selected = triggers.application_facts(selection.where(), campaign, statuses_by_id)
+    moving = [a for a in selected if a.status_id != status.id]
+    transitions = [triggers.Transition(a, statuses_by_id[a.status_id], status, actor)
+                   for a in moving]
+    engine = triggers.CampaignTriggers(campaign, EventType.STATUS_CHANGED)
+    return campaign, status, transitions, len(selected) - len(moving), engine.plan(transitions)
+
+
+def preview_status_change(actor: User, selection: Selection, status_id: int) -> Preview:
+    """What a change would do: how many applications move, how many emails per template.
+    Computed by the same planning as the change itself, so the counts match."""
+    _campaign, status, transitions, unchanged, plan = _plan(actor, selection, status_id)
+    return Preview(status=status, moving=len(transitions), unchanged=unchanged,
+                   per_template=plan.per_template())
+
+
+def bulk_change_status(actor: User, selection: Selection, status_id: int,
+                       comment: str = "") -> ChangeResult:
+    """Move the selected applications to a status, with their history rows and emails, in one
+    transaction. Applications already in that status are left alone: no history, no email."""
+    campaign, status, transitions, unchanged, plan = _plan(actor, selection, status_id)
+    result = ChangeResult(status=status, unchanged=unchanged)
+    if not transitions:
+        return result
+    now = clock.now()
+    ids = [t.application.id for t in transitions]
+    # Compare-and-set per previous status: an application changed meanwhile by someone else
+    # makes the whole change fail rather than record a history that did not happen.
+    by_old: dict[int, list[int]] = {}
+    for transition in transitions:
+        by_old.setdefault(transition.old_status.id, []).append(transition.application.id)
+    for old_id, group in by_old.items():
+        for start in range(0, len(group), triggers.CHUNK):
+            chunk = group[start:start + triggers.CHUNK]
+            done = db.session.execute(
+                sa.update(Application.__table__)
+                .where(Application.__table__.c.id.in_(chunk),
+                       Application.__table__.c.status_id == old_id)
+                .values(status_id=status.id, updated_at=now)
+            ).rowcount
+            if done != len(chunk):
+                db.session.rollback()
+                raise ValidationFailed(str(_l("Some of these applications were changed by "
+                                              "someone else meanwhile. Reload and try again.")))
+    result.cancelled = triggers.cancel_superseded(
+        ids, f"Superseded by a later decision: the application moved to {status.label_en}.")
+    history_table = StatusChange.__table__
+    change_ids = db.session.scalars(
+        history_table.insert().returning(history_table.c.id, sort_by_parameter_order=True),
+        [{"application_id": t.application.id, "from_status_id": t.old_status.id,
+          "to_status_id": status.id, "changed_by_id": actor.id, "comment": comment.strip(),
+          "created_at": now} for t in transitions],
+    ).all()
+    outcome = triggers.insert_rows(triggers.render_rows(plan, dict(zip(ids, change_ids,
+                                                                       strict=True))))
+    result.moved, result.queued, result.failed = len(transitions), outcome.queued, outcome.failed
+    db.session.commit()
+    log.info("%s applications of campaign %s moved to %s by %s; %s emails queued, %s failed",
+             result.moved, campaign.id, status.code, actor.email, result.queued, result.failed)
+    return result
+
+
+def change_status(actor: User, application_id: int, status_id: int,
+                  comment: str = "") -> ChangeResult:
+    """Move one application to a status (the bulk path with one application)."""
+    application = application_for_staff(actor, application_id)
+    return bulk_change_status(actor, Selection(application.campaign_id, ids=(application.id,)),
+                              status_id, comment)

@@ -1,12 +1,221 @@
-from flask import render_template
+import json
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from webapp.blueprints.applications import bp
-from webapp.models import Role
-from webapp.web.access import role_required
+from webapp.blueprints.applications.forms import (
+    BulkPreviewForm,
+    BulkStatusForm,
+    FilterForm,
+    StatusChangeForm,
+)
+from webapp.services import applications, statuses
+from webapp.services.applications import Selection
+from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.web.access import STAFF, role_required
+from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
+
+# /applications/                                  campaigns whose applications I may see
+# /applications/campaigns/<c>                     the list: filter, search, keyset pages
+# /applications/campaigns/<c>/status/preview      what a bulk change would do (GET)
+# /applications/campaigns/<c>/status              the bulk change (POST)
+# /applications/<a>                               one application: answers, status, history, emails
+# /applications/<a>/status/preview                what a change would do (GET)
+# /applications/<a>/status                        change its status (POST)
+# /applications/<a>/activity                      its history and emails (refreshed on change)
+
+
+def _or_abort(load, *args):
+    """Load through a service: missing is 404, forbidden is 403."""
+    try:
+        return load(current_user, *args)
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+
+
+def _locale() -> str:
+    return str(get_locale())
 
 
 @bp.route("/")
-@role_required(Role.ADMIN, Role.MANAGER, Role.EVALUATOR)
+@role_required(*STAFF)
 def index():
-    """List the applications."""
-    return render_template("applications/index.html")
+    """The campaigns whose applications I may see."""
+    return render_template("applications/index.html",
+                           campaigns=applications.campaigns_for_staff(current_user))
+
+
+@bp.route("/campaigns/<int:campaign_id>")
+@role_required(*STAFF)
+def campaign_list(campaign_id: int):
+    """A campaign's applications, filtered and searched, one keyset page at a time."""
+    campaign = _or_abort(applications.campaign_for_staff, campaign_id)
+    all_statuses = statuses.all_statuses()
+    filters = FilterForm(request.args)
+    filters.set_statuses(all_statuses, _locale())
+    if not filters.validate():
+        filters = FilterForm(formdata=None)
+        filters.set_statuses(all_statuses, _locale())
+    selection = Selection(campaign.id, all_matching=True, status_id=filters.status.data,
+                          search=filters.q.data or "")
+    page = _or_abort(applications.list_applications, selection,
+                     request.args.get("after", type=int))
+    bulk = BulkStatusForm(formdata=None, list_status=filters.status.data or "",
+                          list_q=filters.q.data or "")
+    bulk.set_statuses(all_statuses, _locale())
+    return render_page("applications/list.html", "applications/_list.html", campaign=campaign,
+                       filters=filters, listing=page, bulk=bulk)
+
+
+@bp.route("/campaigns/<int:campaign_id>/status/preview")
+@role_required(*STAFF)
+def bulk_preview(campaign_id: int):
+    """Before a bulk change: how many applications move, how many emails per template."""
+    campaign = _or_abort(applications.campaign_for_staff, campaign_id)
+    form = BulkPreviewForm(request.args)
+    form.set_statuses(statuses.all_statuses(), _locale())
+    preview = None
+    if form.validate():
+        preview = _preview(form.selection(campaign.id), form.status.data)
+    return render_page("applications/bulk_confirm.html", "applications/_bulk_confirm.html",
+                       campaign=campaign, form=form, preview=preview)
+
+
+@bp.route("/campaigns/<int:campaign_id>/status", methods=["POST"])
+@role_required(*STAFF)
+def bulk_change(campaign_id: int):
+    """Change the status of the selected applications, or of all matching the filter."""
+    campaign = _or_abort(applications.campaign_for_staff, campaign_id)
+    form = BulkStatusForm()
+    form.set_statuses(statuses.all_statuses(), _locale())
+    back = url_for("applications.campaign_list", campaign_id=campaign.id,
+                   status=form.list_status.data or None, q=form.list_q.data or None)
+    if form.validate_on_submit():
+        try:
+            result = applications.bulk_change_status(current_user, form.selection(campaign.id),
+                                                     form.status.data, form.comment.data or "")
+        except NotAllowed:
+            abort(403)
+        except ValidationFailed as error:
+            form.form_errors.extend(m for msgs in error.errors.values() for m in msgs)
+        else:
+            flash(_summary(result), "success")
+            if is_htmx():
+                # Reload the list in place (and push its URL) with the summary message.
+                response = Response(status=200)
+                response.headers["HX-Location"] = json.dumps(
+                    {"path": back, "target": "#applications-list", "swap": "outerHTML"})
+                return add_trigger(response, "statusChanged")
+            return redirect(back, 303)
+    return form_response("applications/bulk_confirm.html", "applications/_bulk_confirm.html",
+                         form, campaign=campaign, preview=None)
+
+
+@bp.route("/<int:application_id>")
+@role_required(*STAFF)
+def detail(application_id: int):
+    """One application: its answers, its status, its history and its emails."""
+    application = _or_abort(applications.application_for_staff, application_id)
+    form = StatusChangeForm(formdata=None)
+    form.set_statuses(statuses.all_statuses(), _locale())
+    return render_template("applications/detail.html", application=application, form=form,
+                           **_activity(application))
+
+
+@bp.route("/<int:application_id>/status/preview")
+@role_required(*STAFF)
+def status_preview(application_id: int):
+    """What changing this application's status would do."""
+    application = _or_abort(applications.application_for_staff, application_id)
+    status_id = request.args.get("status", type=int)
+    preview = None
+    if status_id:
+        preview = _preview(Selection(application.campaign_id, ids=(application.id,)), status_id)
+    return render_template("applications/_status_preview.html", preview=preview)
+
+
+@bp.route("/<int:application_id>/status", methods=["POST"])
+@role_required(*STAFF)
+def change_status(application_id: int):
+    """Change one application's status, with an optional comment."""
+    application = _or_abort(applications.application_for_staff, application_id)
+    form = StatusChangeForm()
+    form.set_statuses(statuses.all_statuses(), _locale())
+    if form.validate_on_submit():
+        try:
+            result = applications.change_status(current_user, application.id, form.status.data,
+                                                form.comment.data or "")
+        except NotAllowed:
+            abort(403)
+        except ValidationFailed as error:
+            for field, messages in error.errors.items():
+                (getattr(form, field).errors if field else form.form_errors).extend(messages)
+        else:
+            flash(_summary(result), "success")
+            if not is_htmx():
+                return redirect(url_for("applications.detail", application_id=application.id),
+                                303)
+            fresh = StatusChangeForm(formdata=None)
+            fresh.set_statuses(statuses.all_statuses(), _locale())
+            response = make_response(render_template(
+                "applications/_status_panel.html", application=application, form=fresh,
+                with_messages=True))
+            return add_trigger(response, "statusChanged")
+    return form_response("applications/detail.html", "applications/_status_panel.html", form,
+                         application=application, **_activity(application))
+
+
+@bp.route("/<int:application_id>/activity")
+@role_required(*STAFF)
+def activity(application_id: int):
+    """The history and emails panel, refreshed after a status change."""
+    application = _or_abort(applications.application_for_staff, application_id)
+    return render_template("applications/_activity.html", application=application,
+                           **_activity(application))
+
+
+def _activity(application) -> dict:
+    return {"history": applications.history(application),
+            "emails": applications.emails(application)}
+
+
+def _preview(selection: Selection, status_id: int):
+    try:
+        return applications.preview_status_change(current_user, selection, status_id)
+    except NotAllowed:
+        abort(403)
+    except ValidationFailed:
+        return None
+
+
+def _summary(result) -> str:
+    if not result.moved:
+        return _("Nothing changed: the applications already have the status %(status)s.",
+                 status=result.status.label_for(_locale()))
+    text = ngettext("%(num)d application moved to %(status)s",
+                    "%(num)d applications moved to %(status)s",
+                    result.moved, status=result.status.label_for(_locale()))
+    text += "; " + ngettext("%(num)d email queued.", "%(num)d emails queued.", result.queued)
+    if result.failed:
+        text += " " + ngettext("%(num)d email could not be rendered (see the outbox).",
+                               "%(num)d emails could not be rendered (see the outbox).",
+                               result.failed)
+    if result.unchanged:
+        text += " " + ngettext("%(num)d application already had this status.",
+                               "%(num)d applications already had this status.",
+                               result.unchanged)
+    return text

@@ -1,23 +1,85 @@
-import sqlalchemy as sa
-from flask import render_template
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.blueprints.candidate import bp
+from webapp.blueprints.candidate.forms import ApplicationForm
 from webapp.extensions import db
-from webapp.models import Campaign
+from webapp.models import Application, Role
+from webapp.services import applications
+from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.web.access import role_required
+from webapp.web.htmx import client_redirect, form_response, is_htmx
+
+# /apply/                          open campaigns
+# /apply/<campaign>/start          start (or resume) my application
+# /my/applications                 my applications
+# /my/applications/<id>            my application: the form while a draft, read-only after
 
 
 @bp.route("/apply/")
 def open_campaigns():
-    """The public list of campaigns."""
-    campaigns = db.session.scalars(
-        sa.select(Campaign).where(Campaign.published).order_by(Campaign.closes_at)
-    ).all()
-    return render_template("candidate/open_campaigns.html", campaigns=campaigns)
+    """The public list of campaigns accepting applications."""
+    mine = {}
+    if current_user.is_authenticated:
+        mine = {a.campaign_id: a for a in applications.my_applications(current_user)}
+    return render_template("candidate/open_campaigns.html",
+                           campaigns=applications.open_campaigns(), mine=mine)
+
+
+@bp.route("/apply/<int:campaign_id>/start", methods=["POST"])
+@role_required(Role.CANDIDATE)
+def start(campaign_id: int):
+    """Start an application, or go back to the one already started."""
+    try:
+        application = applications.start_application(current_user, campaign_id)
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    except ValidationFailed as error:
+        flash(str(error), "error")
+        return redirect(url_for("candidate.open_campaigns"), 303)
+    return redirect(url_for("candidate.application", application_id=application.id), 303)
 
 
 @bp.route("/my/applications")
 @login_required
 def my_applications():
     """The signed-in person's applications."""
-    return render_template("candidate/my_applications.html", user=current_user)
+    return render_template("candidate/my_applications.html",
+                           applications=applications.my_applications(current_user))
+
+
+@bp.route("/my/applications/<int:application_id>", methods=["GET", "POST"])
+@login_required
+def application(application_id: int):
+    """My application: save the draft or submit it; read-only once submitted."""
+    try:
+        own = applications.own_application(current_user, application_id)
+    except NotFound:
+        # The link in emails points here; staff are sent to their own view of the application.
+        if current_user.is_staff and db.session.get(Application, application_id) is not None:
+            return redirect(url_for("applications.detail", application_id=application_id))
+        abort(404)
+    form = ApplicationForm(obj=own)
+    if request.method == "POST" and form.validate_on_submit():
+        submitting = request.form.get("action") == "submit"
+        try:
+            if submitting:
+                applications.submit(current_user, own.id, form.answers())
+                flash(_("Your application was submitted."), "success")
+            else:
+                applications.save_draft(current_user, own.id, form.answers())
+                flash(_("Draft saved."), "success")
+        except ValidationFailed as error:
+            for field, messages in error.errors.items():
+                target = getattr(form, field, None) if field else None
+                (target.errors if target is not None else form.form_errors).extend(messages)
+        else:
+            target = url_for("candidate.application", application_id=own.id)
+            return client_redirect(target) if is_htmx() else redirect(target, 303)
+    if form.errors or form.form_errors:
+        return form_response("candidate/application.html", "candidate/_application_form.html",
+                             form, application=own)
+    return render_template("candidate/application.html", form=form, application=own)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7a301e898069
+Revision ID: cbbdbb191728
 Revises: 
-Create Date: 2026-11-27 21:37:06.144654
+Create Date: 2026-11-27 22:01:30.644612
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '7a301e898069'
+revision = 'cbbdbb191728'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -120,6 +120,7 @@ def upgrade():
     sa.UniqueConstraint('reference', name=op.f('uq_applications_reference'))
     )
     with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.create_index('ix_applications_campaign_id_id', ['campaign_id', 'id'], unique=False)
         batch_op.create_index('ix_applications_campaign_status_id', ['campaign_id', 'status_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_applications_candidate_id'), ['candidate_id'], unique=False)
 
@@ -310,6 +311,7 @@ def downgrade():
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_applications_candidate_id'))
         batch_op.drop_index('ix_applications_campaign_status_id')
+        batch_op.drop_index('ix_applications_campaign_id_id')
 
     op.drop_table('applications')
     op.drop_table('user_roles')

@@ -1,0 +1,135 @@
+"""Time a bulk status change of 1,000 and 10,000 applications, against a bare Core insert of
+the same number of outbox rows. Not a test: timings belong here, never in the test suite.
+
+    .venv/bin/python -m bench.bulk_status_change [--database-url URL] [--sizes 1000,10000]
+
+Without --database-url it uses a fresh SQLite file in a temporary folder. A PostgreSQL URL must
+point at an empty database (its tables are created and dropped).
+"""
+
+import argparse
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import (
+    Application,
+    Base,
+    Campaign,
+    CampaignMember,
+    EmailTemplate,
+    EmailTemplateVersion,
+    EventType,
+    MemberRole,
+    OutboxMessage,
+    Role,
+    Trigger,
+    User,
+    UserRole,
+)
+from webapp.services import applications, clock, outbox
+from webapp.services.applications import Selection
+from webapp.services.statuses import by_code, ensure_default_statuses
+
+BODY = ("<p>Hello {{ recipient_name }},</p><p>Your application {{ application_reference }} to "
+        "{{ campaign_label }} is now <strong>{{ status_label }}</strong>.</p>"
+        '<p><a href="{{ application_url }}">{{ application_url }}</a></p>')
+
+
+def populate(size: int, run: int = 0) -> tuple[int, int]:
+    """A campaign with `size` submitted applications and a decision trigger; returns the
+    campaign id and the manager id."""
+    now = clock.now()
+    manager = User(email=f"manager-{size}-{run}@example.org", first_name="Morgan", last_name="Boss",
+                   password_hash="x", locale="en")
+    manager.role_rows = [UserRole(role=Role.MANAGER.value)]
+    campaign = Campaign(label=f"Bench {size}/{run}", opens_at=now - timedelta(days=1),
+                        closes_at=now + timedelta(days=30))
+    campaign.members = [CampaignMember(user=manager, role=MemberRole.MANAGER)]
+    template = EmailTemplate(name=f"Decision {size}/{run}", default_locale="fr")
+    template.versions = [
+        EmailTemplateVersion(locale=loc, subject="{{ application_reference }}: "
+                             "{{ status_label }}", body_html=BODY) for loc in ("fr", "en")]
+    db.session.add_all([manager, campaign, template])
+    db.session.flush()
+    db.session.add(Trigger(campaign=campaign, template=template, event=EventType.STATUS_CHANGED,
+                           to_status=by_code("accepted"), to_candidate=True))
+    submitted = by_code("submitted").id
+    user_table, app_table = User.__table__, Application.__table__
+    first_id = (db.session.scalar(sa.select(sa.func.max(User.id))) or 0) + 1
+    db.session.execute(user_table.insert(), [
+        {"email": f"c{size}-{run}-{n}@example.org", "first_name": "Cand", "last_name": f"N{n}",
+         "password_hash": "x", "locale": "fr" if n % 2 else "en", "active": True,
+         "created_at": now, "updated_at": now} for n in range(size)])
+    ids = db.session.scalars(sa.select(User.id).where(User.id >= first_id,
+                                                      User.email.like(f"c{size}-{run}-%"))).all()
+    db.session.execute(UserRole.__table__.insert(),
+                       [{"user_id": i, "role": Role.CANDIDATE.value} for i in ids])
+    db.session.execute(app_table.insert(), [
+        {"campaign_id": campaign.id, "candidate_id": uid, "status_id": submitted,
+         "reference": f"MIS-B{size}-{run}-{uid}", "title": "Project", "summary": "",
+         "motivation": "", "confirmed": True, "submitted_at": now, "created_at": now,
+         "updated_at": now}
+        for uid in ids])
+    db.session.commit()
+    return campaign.id, manager.id
+
+
+def bare_insert_seconds(size: int, run: int = 0) -> float:
+    """The reference: `size` pre-rendered outbox rows inserted with one executemany."""
+    rows = [outbox.message_values(key=f"bare:{size}:{run}:{n}", to_addr=f"x{n}@example.org",
+                                  subject="Subject", body_html=BODY, body_text="text")
+            for n in range(size)]
+    start = time.perf_counter()
+    for chunk in range(0, size, 500):
+        db.session.execute(OutboxMessage.__table__.insert(), rows[chunk:chunk + 500])
+    db.session.commit()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="missive-bench-")
+    url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
+                      "BASE_URL": "http://missive.test"})
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        ensure_default_statuses()
+        db.session.commit()
+        accepted = by_code("accepted").id
+        print(f"database: {db.engine.url.get_backend_name()}")
+        for size in (int(s) for s in args.sizes.split(",")):
+            changes, previews, bares = [], [], []
+            for run in range(args.repeat):
+                campaign_id, manager_id = populate(size, run)
+                manager = db.session.get(User, manager_id)
+                selection = Selection(campaign_id, all_matching=True)
+                start = time.perf_counter()
+                preview = applications.preview_status_change(manager, selection, accepted)
+                previews.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                result = applications.bulk_change_status(manager, selection, accepted)
+                changes.append(time.perf_counter() - start)
+                assert result.moved == size and result.queued == preview.emails == size
+                bares.append(bare_insert_seconds(size, run))
+            change, bare = min(changes), min(bares)
+            print(f"{size:>6} applications (best of {args.repeat}): change {change:6.2f} s "
+                  f"({size / change:6.0f}/s), preview {min(previews):5.2f} s; bare insert of "
+                  f"{size} outbox rows {bare:5.2f} s ({size / bare:6.0f}/s); "
+                  f"change rate / bare rate = {bare / change:4.2f}")
+        if db.engine.url.get_backend_name() != "sqlite":  # the SQLite file is just left
+            Base.metadata.drop_all(db.engine)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.fields import SearchField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.services.applications import Selection
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class FilterForm(FlaskForm):
+    """The list's filter: a GET form, shareable as a URL (no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), coerce=_int_or_none, validators=[Optional()])
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=200)])
+
+    def set_statuses(self, statuses, locale):
+        self.status.choices = [SelectChoice("", str(_l("All statuses")))] + [
+            SelectChoice(s.id, s.label_for(locale)) for s in statuses]
+
+
+class StatusChangeForm(FlaskForm):
+    status = SelectField(_l("New status"), coerce=_int_or_none, validators=[DataRequired()])
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)])
+
+    def set_statuses(self, statuses, locale):
+        self.status.choices = [SelectChoice("", str(_l("Choose a status")))] + [
+            SelectChoice(s.id, s.label_for(locale)) for s in statuses]
+
+
+class BulkStatusForm(StatusChangeForm):
+    """A status change of the rows ticked in the list, or of all rows matching its filter."""
+
+    scope = RadioField(_l("Applications"), default="selected", choices=[
+        SelectChoice("selected", _l("The selected rows")),
+        SelectChoice("all", _l("All matching this filter")),
+    ])
+    ids = SelectMultipleField(coerce=int, validate_choice=False)
+    list_status = HiddenField()
+    list_q = HiddenField()
+
+    def selection(self, campaign_id: int) -> Selection:
+        if self.scope.data == "all":
+            return Selection(campaign_id, all_matching=True,
+                             status_id=_int_or_none(self.list_status.data),
+                             search=self.list_q.data or "")
+        return Selection(campaign_id, ids=tuple(self.ids.data or ()))
+
+
+class BulkPreviewForm(BulkStatusForm):
+    class Meta:
+        csrf = False

@@ -1,0 +1,344 @@
+"""The trigger engine: an event (a submission, a status change) becomes outbox rows.
+
+It never commits: the rows go into the caller's transaction, so they exist if and only if the
+event does. Everything an event needs (triggers, templates, campaign members, accounts behind
+fixed addresses) is loaded once per campaign and event type, so a bulk status change of
+thousands of applications runs no query per application for them.
+
+Planning (which trigger sends to whom) is separate from rendering, so the status-change preview
+counts exactly what the change will queue.
+"""
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from email.utils import formataddr, parseaddr
+from functools import lru_cache
+
+import jinja2
+import sqlalchemy as sa
+from flask import current_app
+from jinja2 import meta
+from sqlalchemy import orm
+
+from webapp.extensions import db
+from webapp.models import (
+    Application,
+    Campaign,
+    CampaignMember,
+    EmailTemplate,
+    EventType,
+    MemberRole,
+    OutboxMessage,
+    OutboxState,
+    Status,
+    Trigger,
+    User,
+)
+from webapp.services import outbox, permissions, templating
+from webapp.services.addresses import InvalidAddress, parse_address_list
+from webapp.services.errors import ValidationFailed
+
+log = logging.getLogger("missive.triggers")
+
+# Large enough to be fast, small enough for SQLite's limit on bound parameters.
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """What emails need of a candidate: a light, read-only stand-in for User in bulk work."""
+
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    locale: str | None
+    active: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class ApplicationFacts:
+    """What emails need of an application: a light stand-in for Application, so a bulk change
+    of thousands reads plain rows instead of building ORM objects."""
+
+    id: int
+    campaign_id: int
+    candidate_id: int
+    status_id: int
+    reference: str
+    candidate: CandidateFacts
+    campaign: Campaign
+    status: Status
+
+
+def application_facts(query_filter: list, campaign: Campaign,
+                      statuses_by_id: dict[int, Status]) -> list[ApplicationFacts]:
+    """The facts of the applications matching `query_filter`, in one query."""
+    a, u = Application.__table__.c, User.__table__.c
+    rows = db.session.execute(
+        sa.select(a.id, a.campaign_id, a.candidate_id, a.status_id, a.reference, u.email,
+                  u.first_name, u.last_name, u.locale, u.active)
+        .join_from(Application.__table__, User.__table__, a.candidate_id == u.id)
+        .where(*query_filter).order_by(a.id)
+    )
+    return [ApplicationFacts(
+        id=row.id, campaign_id=row.campaign_id, candidate_id=row.candidate_id,
+        status_id=row.status_id, reference=row.reference,
+        candidate=CandidateFacts(row.candidate_id, row.email, row.first_name, row.last_name,
+                                 row.locale, row.active),
+        campaign=campaign, status=statuses_by_id[row.status_id],
+    ) for row in rows]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What happened to one application: from a status to another, by someone."""
+
+    application: Application | ApplicationFacts
+    old_status: Status | None
+    new_status: Status
+    actor: User | None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    locale: str | None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PlannedEmail:
+    trigger: Trigger
+    transition: Transition
+    recipient: Recipient
+
+
+@dataclass
+class Plan:
+    """The emails an event (or a batch of events) will produce, before rendering."""
+
+    emails: list[PlannedEmail] = field(default_factory=list)
+
+    def per_template(self) -> list[tuple[str, int]]:
+        """(template name, number of emails), in the order the triggers are configured."""
+        counts = Counter(e.trigger.template.name for e in self.emails)
+        return list(counts.items())
+
+    def __len__(self) -> int:
+        return len(self.emails)
+
+
+@dataclass
+class Outcome:
+    queued: int = 0
+    failed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.failed
+
+
+class CampaignTriggers:
+    """A campaign's active triggers for one event type, loaded once with all they need."""
+
+    def __init__(self, campaign: Campaign, event_type: EventType):
+        self.campaign = campaign
+        self.event_type = EventType(event_type)
+        self.triggers: list[Trigger] = list(db.session.scalars(
+            sa.select(Trigger)
+            .where(Trigger.campaign_id == campaign.id, Trigger.event == self.event_type.value,
+                   Trigger.active.is_(True))
+            .options(orm.joinedload(Trigger.template).selectinload(EmailTemplate.versions))
+            .order_by(Trigger.id)
+        ).unique())
+        self._members: dict[MemberRole, list[User]] | None = None
+        self._fixed: dict[int, list[Recipient]] = {}
+        self._by_target: dict[int | None, list[tuple[int | None, Trigger]]] | None = None
+
+    def matching(self, transition: Transition) -> list[Trigger]:
+        if self.event_type == EventType.SUBMITTED:
+            return self.triggers
+        if self._by_target is None:
+            self._by_target = {}
+            for trigger in self.triggers:
+                self._by_target.setdefault(trigger.to_status_id, []).append(
+                    (trigger.from_status_id, trigger))
+        old_id = transition.old_status.id if transition.old_status else None
+        return [trigger for from_id, trigger in self._by_target.get(transition.new_status.id, ())
+                if from_id is None or from_id == old_id]
+
+    def plan(self, transitions: list[Transition]) -> Plan:
+        plan = Plan()
+        for transition in transitions:
+            for trigger in self.matching(transition):
+                for recipient in self.recipients(trigger, transition):
+                    plan.emails.append(PlannedEmail(trigger, transition, recipient))
+        return plan
+
+    def recipients(self, trigger: Trigger, transition: Transition) -> list[Recipient]:
+        """Who receives this trigger's email: duplicates merged (by address), accounts that
+        are inactive or may not see the application left out."""
+        application = transition.application
+        people: list[User] = []
+        if trigger.to_candidate:
+            people.append(application.candidate)
+        if trigger.to_actor and transition.actor is not None:
+            people.append(transition.actor)
+        if trigger.to_managers:
+            people.extend(self._members_who_may_see()[MemberRole.MANAGER])
+        if trigger.to_evaluators:
+            people.extend(self._members_who_may_see()[MemberRole.EVALUATOR])
+        merged: dict[str, Recipient] = {}
+        for person in people:
+            if person.active and permissions.can_view_application(person, application):
+                merged.setdefault(person.email.lower(),
+                                  Recipient(person.email, person.name, person.locale, person.id))
+        for recipient in self._fixed_addresses(trigger):
+            merged.setdefault(recipient.email.lower(), recipient)
+        return list(merged.values())
+
+    def _members_who_may_see(self) -> dict[MemberRole, list[User]]:
+        if self._members is None:
+            members = db.session.scalars(
+                sa.select(CampaignMember)
+                .where(CampaignMember.campaign_id == self.campaign.id)
+                .options(orm.joinedload(CampaignMember.user))
+            ).all()
+            self._members = {role: [] for role in MemberRole}
+            for member in members:
+                # Membership alone is not access: an evaluator whose role was removed is out.
+                if permissions.can_view_campaign_applications(member.user, self.campaign):
+                    self._members[MemberRole(member.role)].append(member.user)
+        return self._members
+
+    def _fixed_addresses(self, trigger: Trigger) -> list[Recipient]:
+        """Fixed addresses are chosen by a platform manager; one that belongs to an account
+        takes its name and language, and is skipped when that account is inactive."""
+        if trigger.id not in self._fixed:
+            try:
+                addresses = parse_address_list(trigger.extra_addresses)
+            except InvalidAddress:
+                log.warning("Trigger %s has an invalid fixed address; ignored", trigger.id)
+                addresses = []
+            accounts = {u.email: u for u in db.session.scalars(
+                sa.select(User).where(User.email.in_(addresses)))} if addresses else {}
+            fixed = []
+            for address in addresses:
+                account = accounts.get(address)
+                if account is None:
+                    fixed.append(Recipient(address, "", None))
+                elif account.active:
+                    fixed.append(Recipient(account.email, account.name, account.locale,
+                                           account.id))
+            self._fixed[trigger.id] = fixed
+        return self._fixed[trigger.id]
+
+
+@lru_cache(maxsize=256)
+def text_source(body_html: str, body_text: str) -> str:
+    """The text part's template: the written one, else derived once from the HTML template
+    (its placeholders survive as text) rather than from each recipient's rendered HTML, which
+    costs a parse per email in a bulk change."""
+    if body_text.strip():
+        return body_text
+    # Jinja drops one trailing newline of a template; html_to_text's own must survive.
+    derived = templating.html_to_text(body_html) + "\n"
+    # Entities such as &#123;&#123; turn into template syntax once decoded: when the derived
+    # template differs from the HTML one, derive the text from each rendered email instead.
+    return derived if _placeholders(derived) == _placeholders(body_html) else ""
+
+
+def _placeholders(source: str) -> frozenset[str] | None:
+    try:
+        return frozenset(meta.find_undeclared_variables(templating.TEXT_ENV.parse(source)))
+    except jinja2.TemplateSyntaxError:
+        return None
+
+
+def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
+    """The outbox rows of a plan, rendered per recipient in their language. `event_ids` maps
+    an application id to its event's id (the StatusChange row). A rendering failure gives a
+    row stored as failed with the error: it must not block the action."""
+    languages = current_app.config["LANGUAGES"]
+    sender_address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"] or "")[1]
+    rows = []
+    for email in plan.emails:
+        trigger, transition, recipient = email.trigger, email.transition, email.recipient
+        template = trigger.template
+        application = transition.application
+        event_id = event_ids[application.id]
+        wanted = recipient.locale if recipient.locale in languages else template.default_locale
+        version = template.version_for(wanted)
+        common = dict(
+            key=outbox.dedupe_key(trigger.id, trigger.event, event_id, recipient.email),
+            to_addr=recipient.email, to_name=recipient.name, locale=version.locale,
+            sender=formataddr((template.sender_name, sender_address))
+            if template.sender_name and sender_address else "",
+            reply_to=template.reply_to, cc=template.cc, bcc=template.bcc,
+            event_type=trigger.event, event_id=event_id, campaign_id=application.campaign_id,
+            application_id=application.id, trigger_id=trigger.id, template_id=template.id,
+            recipient_user_id=recipient.user_id,
+        )
+        try:
+            ctx = templating.context_for(application, recipient.name or recipient.email,
+                                         recipient.email, version.locale,
+                                         old_status=transition.old_status,
+                                         new_status=transition.new_status,
+                                         actor=transition.actor)
+            rendered = templating.render_email(version.subject, version.body_html,
+                                               text_source(version.body_html, version.body_text),
+                                               ctx)
+            rows.append(outbox.message_values(subject=rendered.subject, body_html=rendered.html,
+                                              body_text=rendered.text, **common))
+        except (templating.TemplateProblem, ValidationFailed) as error:
+            log.warning("Trigger %s could not render for application %s: %s",
+                        trigger.id, application.id, error)
+            rows.append(outbox.message_values(
+                subject=" ".join(version.subject.split())[:300], body_html="", body_text="",
+                failed_reason=f"Rendering failed: {error}", **common))
+    return rows
+
+
+def insert_rows(rows: list[dict]) -> Outcome:
+    """Insert rendered rows in the caller's transaction, many per statement."""
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(sa.insert(OutboxMessage.__table__), rows[start:start + CHUNK])
+    failed = sum(1 for row in rows if row["state"] == OutboxState.FAILED.value)
+    return Outcome(queued=len(rows) - failed, failed=failed)
+
+
+def enqueue_for_event(event_type: EventType, event_id: int, transition: Transition,
+                      triggers: CampaignTriggers | None = None) -> Outcome:
+    """Add the outbox rows of one event to the caller's transaction (never commits)."""
+    triggers = triggers or CampaignTriggers(transition.application.campaign, event_type)
+    plan = triggers.plan([transition])
+    return insert_rows(render_rows(plan, {transition.application.id: event_id}))
+
+
+def cancel_superseded(application_ids: list[int], reason: str) -> int:
+    """Cancel the status emails of these applications still waiting to be sent: a later
+    decision replaces them (nobody gets "accepted" after "rejected" was decided). Rows being
+    sent right now are left alone; acknowledgements of receipt are not status emails."""
+    from webapp.services import clock
+
+    cancelled = 0
+    table = OutboxMessage.__table__
+    for start in range(0, len(application_ids), CHUNK):
+        result = db.session.execute(
+            sa.update(table)
+            .where(table.c.application_id.in_(application_ids[start:start + CHUNK]),
+                   table.c.event_type == EventType.STATUS_CHANGED.value,
+                   table.c.state == OutboxState.PENDING.value,
+                   table.c.is_test.is_(False))
+            .values(state=OutboxState.CANCELLED.value, cancel_reason=reason,
+                    updated_at=clock.now())
+        )
+        cancelled += result.rowcount
+    return cancelled

@@ -7,9 +7,10 @@ the catalogue exist; anything else is refused when the template is saved.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import jinja2
 from babel.dates import format_date
@@ -35,6 +36,7 @@ class RenderContext:
     new_status: Status | None = None
     actor: User | None = None
     sample: dict[str, str] = field(default_factory=dict)  # preview values override resolvers
+    timezone: str = "Europe/Paris"  # the platform's: dates are stored in UTC
 
 
 def context_for(application: Application | None, recipient_name: str, recipient_email: str,
@@ -45,11 +47,14 @@ def context_for(application: Application | None, recipient_name: str, recipient_
 
     from webapp.services import clock
 
+    timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    today = clock.now().replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
     return RenderContext(
         locale=locale, recipient_name=recipient_name, recipient_email=recipient_email,
         platform_name=current_app.config["PLATFORM_NAME"],
-        base_url=current_app.config["BASE_URL"], today=clock.now().date(),
+        base_url=current_app.config["BASE_URL"], today=today,
         application=application, old_status=old_status, new_status=new_status, actor=actor,
+        timezone=timezone,
     )
 
 
@@ -65,8 +70,12 @@ def _candidate(ctx: RenderContext) -> User:
     return ctx.application.candidate
 
 
-def _date(value: datetime | date | None, locale: str) -> str:
-    return format_date(value, format="long", locale=locale) if value else ""
+def _date(value: datetime | date | None, ctx: "RenderContext") -> str:
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=UTC).astimezone(ZoneInfo(ctx.timezone))
+    return format_date(value, format="long", locale=ctx.locale)
 
 
 CATALOGUE: tuple[Placeholder, ...] = (
@@ -83,7 +92,7 @@ CATALOGUE: tuple[Placeholder, ...] = (
     Placeholder("campaign_label", _l("Name of the campaign"), "Research grants 2027",
                 lambda c: c.application.campaign.label),
     Placeholder("closing_date", _l("Closing date of the campaign"), "31 March 2027",
-                lambda c: _date(c.application.campaign.closes_at, c.locale)),
+                lambda c: _date(c.application.campaign.closes_at, c)),
     Placeholder("application_reference", _l("Reference number of the application"),
                 "MIS-2027-000042", lambda c: c.application.reference),
     Placeholder("old_status_label", _l("Status before the change"), "Submitted",
@@ -99,7 +108,7 @@ CATALOGUE: tuple[Placeholder, ...] = (
     Placeholder("platform_name", _l("Name of this platform"), "Missive",
                 lambda c: c.platform_name),
     Placeholder("today", _l("Today's date"), "27 November 2026",
-                lambda c: _date(c.today, c.locale)),
+                lambda c: _date(c.today, c)),
 )
 PLACEHOLDERS = {p.name: p for p in CATALOGUE}
 

@@ -1,6 +1,8 @@
 """Validators shared by the forms of several blueprints."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_user_timezone, to_utc
+from wtforms import DateTimeLocalField
 from wtforms.validators import ValidationError
 
 from webapp.services.addresses import InvalidAddress, parse_address_list
@@ -24,3 +26,24 @@ class AddressList:
             raise ValidationError(
                 _l("Not a valid email address: %(address)s", address=error.address)
             ) from None
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A date and time typed and shown in the platform's time zone, stored as naive UTC like
+    every datetime in the database."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", "%Y-%m-%dT%H:%M")
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            self.data = to_utc(self.data)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        if self.data is None:
+            return ""
+        return to_user_timezone(self.data).strftime(self.format[0])

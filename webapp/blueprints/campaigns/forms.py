@@ -2,7 +2,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -11,7 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.web.forms import AddressList, NoNewline
+from webapp.web.forms import AddressList, LocalDateTimeField, NoNewline
 
 
 def _optional_int(value):
@@ -21,10 +20,8 @@ def _optional_int(value):
 class CampaignForm(FlaskForm):
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=200), NoNewline()])
     description = TextAreaField(_l("Description"), validators=[Optional()])
-    opens_at = DateTimeLocalField(_l("Opens on"), format="%Y-%m-%dT%H:%M",
-                                  validators=[DataRequired()])
-    closes_at = DateTimeLocalField(_l("Closes on"), format="%Y-%m-%dT%H:%M",
-                                   validators=[DataRequired()])
+    opens_at = LocalDateTimeField(_l("Opens on"), validators=[DataRequired()])
+    closes_at = LocalDateTimeField(_l("Closes on"), validators=[DataRequired()])
     published = BooleanField(_l("Published"), default=True)
     managers = SelectMultipleField(_l("Managers"), coerce=int, validate_choice=True)
     evaluators = SelectMultipleField(_l("Evaluators"), coerce=int, validate_choice=True)

@@ -121,6 +121,11 @@ def test_migrations_build_the_same_schema_as_the_models(database_url, tmp_path):
                             cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert _schema(migrated) == _schema(database_url)
+    engine = sa.create_engine(migrated)
+    with engine.connect() as conn:
+        codes = conn.execute(sa.text("SELECT code FROM statuses WHERE is_system")).scalars()
+        assert sorted(codes) == ["draft", "submitted"]
+    engine.dispose()
 
 
 def _empty_database(database_url: str, tmp_path) -> str:

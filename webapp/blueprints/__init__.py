@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.blueprints.mailbox import bp as mailbox
     from webapp.blueprints.main import bp as main
     from webapp.blueprints.outbox import bp as outbox
+    from webapp.blueprints.statuses import bp as statuses
 
     app.register_blueprint(main)
     app.register_blueprint(auth, url_prefix="/auth")
@@ -20,4 +21,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(email_templates, url_prefix="/email-templates")
     app.register_blueprint(applications, url_prefix="/applications")
     app.register_blueprint(outbox, url_prefix="/outbox")
+    app.register_blueprint(statuses, url_prefix="/statuses")
     app.register_blueprint(mailbox, url_prefix="/mailbox")  # development mail catcher only

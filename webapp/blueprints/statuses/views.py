@@ -1,0 +1,76 @@
+"""The platform's application statuses.
+
+Routes:
+    /                   list, and a form to add one
+    /<id>               rename, recolour, move
+    /<id>/delete        delete (refused for draft, submitted and statuses in use)
+"""
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp.blueprints.statuses import bp
+from webapp.blueprints.statuses.forms import StatusForm
+from webapp.extensions import db
+from webapp.models import Status
+from webapp.services import statuses
+from webapp.services.errors import ValidationFailed
+from webapp.web.access import PLATFORM_MANAGERS, role_required
+from webapp.web.htmx import form_response
+
+platform_managers = role_required(*PLATFORM_MANAGERS)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@platform_managers
+def index():
+    """List the statuses; add one."""
+    form = StatusForm()
+    if form.validate_on_submit() and _save(form, None):
+        flash(_("Status saved."), "success")
+        return redirect(url_for("statuses.index"), 303)
+    if form.errors:
+        return form_response("statuses/index.html", "statuses/index.html", form,
+                             statuses=statuses.all_statuses())
+    return render_template("statuses/index.html", form=form, statuses=statuses.all_statuses())
+
+
+@bp.route("/<int:status_id>", methods=["GET", "POST"])
+@platform_managers
+def edit(status_id: int):
+    """Rename, recolour or move a status."""
+    status = db.get_or_404(Status, status_id)
+    form = StatusForm(obj=status)
+    if form.validate_on_submit() and _save(form, status):
+        flash(_("Status saved."), "success")
+        return redirect(url_for("statuses.index"), 303)
+    if form.errors:
+        return form_response("statuses/edit.html", "statuses/edit.html", form, status=status)
+    return render_template("statuses/edit.html", form=form, status=status)
+
+
+@bp.route("/<int:status_id>/delete", methods=["POST"])
+@platform_managers
+def delete(status_id: int):
+    """Delete a status nobody uses."""
+    status = db.session.get(Status, status_id) or abort(404)
+    try:
+        statuses.delete_status(current_user, status)
+    except ValidationFailed as error:
+        flash(str(error), "error")
+    else:
+        flash(_("Status deleted."), "success")
+    return redirect(url_for("statuses.index"), 303)
+
+
+def _save(form: StatusForm, status: Status | None) -> bool:
+    try:
+        statuses.save_status(current_user, status, form.label_en.data, form.label_fr.data,
+                             form.colour.data, form.position.data)
+    except ValidationFailed as error:
+        db.session.rollback()
+        for field, messages in error.errors.items():
+            getattr(form, field or "label_en").errors.extend(messages)
+        return False
+    return True

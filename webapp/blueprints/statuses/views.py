@@ -6,7 +6,7 @@ Routes:
     /<id>/delete        delete (refused for draft, submitted and statuses in use)
 """
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -54,7 +54,7 @@ def edit(status_id: int):
 @platform_managers
 def delete(status_id: int):
     """Delete a status nobody uses."""
-    status = db.session.get(Status, status_id) or abort(404)
+    status = db.get_or_404(Status, status_id)
     try:
         statuses.delete_status(current_user, status)
     except ValidationFailed as error:
@@ -69,7 +69,6 @@ def _save(form: StatusForm, status: Status | None) -> bool:
         statuses.save_status(current_user, status, form.label_en.data, form.label_fr.data,
                              form.colour.data, form.position.data)
     except ValidationFailed as error:
-        db.session.rollback()
         for field, messages in error.errors.items():
             getattr(form, field or "label_en").errors.extend(messages)
         return False

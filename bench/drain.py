@@ -87,7 +87,7 @@ def run(server, folder, backends: list[str], rounds: int, n: int) -> list[Figure
     for (backend, label), values in drains.items():
         name = f"drain {n:,}, {'SQLite' if backend == 'sqlite' else 'PostgreSQL'}, {label}"
         figures.append(Figure(name, "msgs/s", values, limit, prebuilt,
-                              target=targets[label] if backend == "sqlite" else ""))
+                              target=targets.get(label, "") if backend == "sqlite" else ""))
     return figures
 
 

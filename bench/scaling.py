@@ -175,6 +175,16 @@ def run(server, folder, requests: int, sizes=(1_000, 1_000_000)) -> tuple[list[F
                 all_plans, problems = plan_problems(app, client, path)
                 plans[f"{label} @ {size:,}"] = {"plan": all_plans, "problems": problems,
                                                 "generated_seconds": round(generated, 1)}
+            with app.app_context():
+                from webapp.services import outbox
+
+                uncached = []
+                for _ in range(5):
+                    outbox._forget_counts()
+                    start = time.perf_counter()
+                    outbox.counters()
+                    uncached.append((time.perf_counter() - start) * 1000)
+                timings[("counters", size)] = uncached
             (folder / url.rsplit("/", 1)[1]).unlink(missing_ok=True)
     small, large = sizes
     figures = []
@@ -185,6 +195,11 @@ def run(server, folder, requests: int, sizes=(1_000, 1_000_000)) -> tuple[list[F
         figures.append(Figure(f"{label}, {large:,} rows", "ms/request", timings[(label, large)],
                               f"same page at {small:,} rows", timings[(label, small)],
                               target="≤ 2×", higher_is_better=False, notes=notes))
+    figures.append(Figure(
+        f"Outbox counters uncached, {large:,} rows", "ms", timings[("counters", large)],
+        f"at {small:,} rows", timings[("counters", small)], higher_is_better=False,
+        notes=["GROUP BY state over the state index; above OUTBOX_COUNTERS_EXACT_BELOW rows "
+               "the page keeps the counts OUTBOX_COUNTERS_CACHE_SECONDS"]))
     return figures, plans
 
 

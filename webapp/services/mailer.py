@@ -2,9 +2,11 @@
 
 A run claims batches of due rows and sends them over `OUTBOX_SMTP_CONNECTIONS` SMTP connections
 opened through Flask-Mail (one per sending thread, kept for the whole run, so never more than
-one per batch). Outcomes go back to the calling thread, which commits whatever has arrived as
-one group. A sender runs at most OUTBOX_UNRECORDED_MAX messages ahead of those commits: with 1,
-a crash can resend only the message each connection had in flight.
+one per batch). With OUTBOX_UNRECORDED_MAX = 1 (the default) each sending thread commits a
+message's outcome on its own database connection before sending the next, so a crash can resend
+only the message each connection had in flight. With more, outcomes go back to the calling
+thread, which commits whatever has arrived as one group, and a sender runs at most that many
+messages ahead of those commits.
 
 Messages are serialised by a lean builder for the one shape the outbox sends (UTF-8 text + HTML
 as multipart/alternative, RFC 2047 headers): it costs a small fraction of the SMTP exchange,
@@ -25,6 +27,7 @@ from email.utils import formataddr, formatdate, parseaddr
 import flask_mail
 from flask import current_app
 
+from webapp.extensions import db
 from webapp.services import clock, outbox
 from webapp.services.addresses import InvalidAddress
 from webapp.services.outbox import Claimed, Outcome, Result
@@ -329,6 +332,7 @@ class _Run:
     the senders still have a few rows to send, so they never wait for a claim."""
 
     def __init__(self, settings: Settings, worker: str, report: DrainReport):
+        self.app = current_app._get_current_object()
         self.settings = settings
         self.worker = worker
         self.report = report
@@ -379,27 +383,57 @@ class _Run:
                         "released", self.breaker.consecutive, len(left))
 
     def _send(self, sender: Sender) -> None:
+        if self.settings.unrecorded_max == 1:
+            with self.app.app_context():
+                self._send_and_record(sender)
+            return
         ahead = threading.Semaphore(self.settings.unrecorded_max)
         try:
             while not self.breaker.open and not self.stop.is_set():
                 if not ahead.acquire(timeout=0.5):
                     continue
-                try:
-                    row = self.work.get(timeout=0.05)
-                except queue.Empty:
+                row = self._next_row()
+                if row is None:
                     ahead.release()
                     if self.no_more_work.is_set():
                         return
                     continue
-                try:
-                    result = sender.send(row)
-                except Exception as error:  # never lose a claimed row to a bug
-                    log.exception("Sending message %s failed", row.id)
-                    result = Result(row, Outcome.TEMPORARY, None, f"Worker error: {error!r}")
-                self.done.put((result, ahead))
+                self.done.put((_send_one(sender, row), ahead))
         finally:
             sender.close()
             self.done.put(None)  # this sender is finished
+
+    def _send_and_record(self, sender: Sender) -> None:
+        """The outcome of each message is committed, on this thread's own connection, before
+        the next one goes out: a crash resends at most the message in flight. A commit in
+        SQLite's WAL mode (synchronous=NORMAL) costs less than a handoff to another thread."""
+        connection = db.engine.connect()
+        try:
+            while not self.breaker.open and not self.stop.is_set():
+                row = self._next_row()
+                if row is None:
+                    if self.no_more_work.is_set():
+                        return
+                    continue
+                result = _send_one(sender, row)
+                try:
+                    outbox.record_results([result], self.worker, connection=connection)
+                except Exception:  # the row stays leased; the reaper returns it
+                    log.exception("Recording the outcome of message %s failed", row.id)
+                    connection.rollback()
+                    self.breaker.failure()
+                    continue
+                self.done.put((result, None))
+        finally:
+            sender.close()
+            connection.close()
+            self.done.put(None)
+
+    def _next_row(self) -> Claimed | None:
+        try:
+            return self.work.get(timeout=0.05)
+        except queue.Empty:
+            return None
 
     def _record_some(self) -> None:
         try:
@@ -419,14 +453,23 @@ class _Run:
                 break
         group = [item for item in items if item is not None]
         self.running -= len(items) - len(group)
-        outbox.record_results([result for result, _ in group], self.worker)
+        outbox.record_results([result for result, ahead in group if ahead], self.worker)
         for result, ahead in group:
-            ahead.release()
+            if ahead:
+                ahead.release()
             self.outstanding.pop(result.row.id, None)
             _count(self.report, result)
         if time.monotonic() > self.lease_check:
             outbox.extend_leases(list(self.outstanding.values()))
             self.lease_check = time.monotonic() + self.settings.lease_seconds / 3
+
+
+def _send_one(sender: Sender, row: Claimed) -> Result:
+    try:
+        return sender.send(row)
+    except Exception as error:  # never lose a claimed row to a bug
+        log.exception("Sending message %s failed", row.id)
+        return Result(row, Outcome.TEMPORARY, None, f"Worker error: {error!r}")
 
 
 def _count(report: DrainReport, result: Result) -> None:

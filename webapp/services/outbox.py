@@ -7,6 +7,7 @@ import enum
 import hashlib
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -182,8 +183,10 @@ def claim_due(owner: str, limit: int, now: datetime | None = None,
 _INSERT_ATTEMPT = sa.insert(_attempts)
 
 
-def record_results(results: list[Result], worker: str, now: datetime | None = None) -> None:
-    """Write a group of outcomes and their attempt rows in one transaction; commits.
+def record_results(results: list[Result], worker: str, now: datetime | None = None,
+                   connection: sa.Connection | None = None) -> None:
+    """Write a group of outcomes and their attempt rows in one transaction; commits (on
+    `connection` when given: a sending thread's own, cheaper than the ORM session's).
 
     The update is guarded by the lease owner: a row whose lease was taken over meanwhile keeps
     its new owner's state (its attempt is still logged: it happened)."""
@@ -209,9 +212,11 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
         attempts.append({"message_id": row.id, "number": number, "outcome": result.outcome.value,
                          "smtp_code": result.code, "smtp_text": text, "worker": worker[:100],
                          "created_at": now})
-        log.log(logging.INFO if result.outcome in (Outcome.SENT, Outcome.SUPPRESSED)
-                else logging.WARNING, "Message %s attempt %s/%s: %s %s %s", row.id, number,
-                row.max_attempts, result.outcome.value, result.code or "", text)
+        level = (logging.INFO if result.outcome in (Outcome.SENT, Outcome.SUPPRESSED)
+                 else logging.WARNING)
+        if log.isEnabledFor(level):
+            log.log(level, "Message %s attempt %s/%s: %s %s %s", row.id, number,
+                    row.max_attempts, result.outcome.value, result.code or "", text)
     m = _messages.c
     statement = (
         sa.update(_messages)
@@ -224,10 +229,18 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
                 last_error=sa.bindparam("b_error"), lease_owner=None, lease_expires_at=None,
                 updated_at=now)
     )
-    connection = db.session.connection()  # Core, not the ORM: this runs once per group
-    connection.execute(statement, updates)
-    connection.execute(_INSERT_ATTEMPT, attempts)
-    db.session.commit()
+    own = connection is not None
+    connection = connection or db.session.connection()  # Core, not the ORM: the hot path
+    if len(updates) == 1:
+        connection.execute(statement, updates[0])
+        connection.execute(_INSERT_ATTEMPT, attempts[0])
+    else:
+        connection.execute(statement, updates)
+        connection.execute(_INSERT_ATTEMPT, attempts)
+    if own:
+        connection.commit()
+    else:
+        db.session.commit()
 
 
 def release(rows: list[Claimed], not_before: datetime | None = None) -> int:
@@ -386,13 +399,33 @@ class Filter:
         return clauses
 
 
+_counts_cache: dict[str, tuple[float, dict[str, int]]] = {}
+
+
 def counters() -> dict[str, int]:
-    """Rows per state, every state present."""
+    """Rows per state, every state present.
+
+    Counting is a scan of the state index, so it grows with the table (about 40 ms at a
+    million rows on SQLite). Above OUTBOX_COUNTERS_EXACT_BELOW rows the counts are kept for
+    OUTBOX_COUNTERS_CACHE_SECONDS (the page polls them every 5 s anyway); this process's own
+    retry, cancel and resend forget them at once. Smaller outboxes are always counted."""
+    config = current_app.config
+    key = db.engine.url.render_as_string()
+    cached = _counts_cache.get(key)
+    if cached and time.monotonic() < cached[0]:
+        return dict(cached[1])
     rows = db.session.execute(sa.select(_messages.c.state, sa.func.count())
                               .group_by(_messages.c.state)).all()
     counts = {state.value: 0 for state in OutboxState}
     counts.update({state: count for state, count in rows})
+    if sum(counts.values()) >= config["OUTBOX_COUNTERS_EXACT_BELOW"]:
+        _counts_cache[key] = (time.monotonic() + config["OUTBOX_COUNTERS_CACHE_SECONDS"],
+                              dict(counts))
     return counts
+
+
+def _forget_counts() -> None:
+    _counts_cache.clear()
 
 
 @dataclass(frozen=True)
@@ -485,6 +518,7 @@ def retry_now(actor, message_id: int) -> OutboxMessage:
     audit.record(actor, "outbox.retry", "outbox_message", message.id,
                  f"Retry {message.message_id} to {message.to_addr}", message.campaign_id)
     db.session.commit()
+    _forget_counts()
     log.info("Message %s retried by %s", message.id, getattr(actor, "email", actor))
     return message
 
@@ -501,6 +535,7 @@ def cancel(actor, message_id: int) -> OutboxMessage:
     audit.record(actor, "outbox.cancel", "outbox_message", message.id,
                  f"Cancel {message.message_id} to {message.to_addr}", message.campaign_id)
     db.session.commit()
+    _forget_counts()
     log.info("Message %s cancelled by %s", message.id, getattr(actor, "email", actor))
     return message
 
@@ -528,6 +563,7 @@ def resend(actor, message_id: int) -> OutboxMessage:
     audit.record(actor, "outbox.resend", "outbox_message", copy.id,
                  f"Resend of message {original.id} to {original.to_addr}", original.campaign_id)
     db.session.commit()
+    _forget_counts()
     log.info("Message %s resent as %s by %s", original.id, copy.id,
              getattr(actor, "email", actor))
     return copy
@@ -542,6 +578,7 @@ def bulk_retry(actor, flt: Filter) -> int:
     audit.record(actor, "outbox.bulk_retry", "outbox_message", None,
                  f"Retry {result.rowcount} messages ({_describe(flt)})", flt.campaign_id)
     db.session.commit()
+    _forget_counts()
     log.info("%s messages retried by %s", result.rowcount, getattr(actor, "email", actor))
     return result.rowcount
 
@@ -557,6 +594,7 @@ def bulk_cancel(actor, flt: Filter) -> int:
     audit.record(actor, "outbox.bulk_cancel", "outbox_message", None,
                  f"Cancel {result.rowcount} messages ({_describe(flt)})", flt.campaign_id)
     db.session.commit()
+    _forget_counts()
     log.info("%s messages cancelled by %s", result.rowcount, getattr(actor, "email", actor))
     return result.rowcount
 

@@ -183,10 +183,8 @@ def claim_due(owner: str, limit: int, now: datetime | None = None,
 _INSERT_ATTEMPT = sa.insert(_attempts)
 
 
-def record_results(results: list[Result], worker: str, now: datetime | None = None,
-                   connection: sa.Connection | None = None) -> None:
-    """Write a group of outcomes and their attempt rows in one transaction; commits (on
-    `connection` when given: a sending thread's own, cheaper than the ORM session's).
+def record_results(results: list[Result], worker: str, now: datetime | None = None) -> None:
+    """Write a group of outcomes and their attempt rows in one transaction; commits.
 
     The update is guarded by the lease owner: a row whose lease was taken over meanwhile keeps
     its new owner's state (its attempt is still logged: it happened)."""
@@ -229,18 +227,14 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
                 last_error=sa.bindparam("b_error"), lease_owner=None, lease_expires_at=None,
                 updated_at=now)
     )
-    own = connection is not None
-    connection = connection or db.session.connection()  # Core, not the ORM: the hot path
+    connection = db.session.connection()  # Core, not the ORM: this runs once per group
     if len(updates) == 1:
         connection.execute(statement, updates[0])
         connection.execute(_INSERT_ATTEMPT, attempts[0])
     else:
         connection.execute(statement, updates)
         connection.execute(_INSERT_ATTEMPT, attempts)
-    if own:
-        connection.commit()
-    else:
-        db.session.commit()
+    db.session.commit()
 
 
 def release(rows: list[Claimed], not_before: datetime | None = None) -> int:

@@ -180,9 +180,6 @@ def claim_due(owner: str, limit: int, now: datetime | None = None,
     return [Claimed(*row) for row in rows]
 
 
-_INSERT_ATTEMPT = sa.insert(_attempts)
-
-
 def record_results(results: list[Result], worker: str, now: datetime | None = None) -> None:
     """Write a group of outcomes and their attempt rows in one transaction; commits.
 
@@ -197,7 +194,7 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
         number = row.attempts + 1
         text = (result.text or "")[:ATTEMPT_TEXT_LIMIT]
         values = {"b_id": row.id, "b_owner": row.lease_owner, "b_attempts": number,
-                  "b_next": None, "b_sent_at": None,
+                  "b_next": None, "b_sent_at": None, "b_now": now,
                   "b_error": f"{result.code} {text}" if result.code else text}
         if result.outcome in (Outcome.SENT, Outcome.SUPPRESSED):
             values.update(b_state=OutboxState.SENT.value, b_sent_at=now, b_error="")
@@ -215,26 +212,65 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
         if log.isEnabledFor(level):
             log.log(level, "Message %s attempt %s/%s: %s %s %s", row.id, number,
                     row.max_attempts, result.outcome.value, result.code or "", text)
-    m = _messages.c
-    statement = (
-        sa.update(_messages)
-        .where(m.id == sa.bindparam("b_id"), m.lease_owner == sa.bindparam("b_owner"),
-               m.state == OutboxState.SENDING.value)
-        .values(state=sa.bindparam("b_state"), attempts=sa.bindparam("b_attempts"),
-                next_attempt_at=sa.func.coalesce(sa.bindparam("b_next", type_=sa.DateTime),
-                                                 m.next_attempt_at),
-                sent_at=sa.bindparam("b_sent_at", type_=sa.DateTime),
-                last_error=sa.bindparam("b_error"), lease_owner=None, lease_expires_at=None,
-                updated_at=now)
-    )
-    connection = db.session.connection()  # Core, not the ORM: this runs once per group
-    if len(updates) == 1:
-        connection.execute(statement, updates[0])
-        connection.execute(_INSERT_ATTEMPT, attempts[0])
-    else:
-        connection.execute(statement, updates)
-        connection.execute(_INSERT_ATTEMPT, attempts)
+    connection = db.session.connection()
+    _RECORD_OUTCOME.executemany(connection, updates)
+    _RECORD_ATTEMPT.executemany(connection, attempts)
     db.session.commit()
+
+
+class _DriverStatement:
+    """A Core statement compiled once per dialect and run on the driver's own cursor, with
+    SQLAlchemy's bind processors (so values are stored exactly as SQLAlchemy stores them).
+    The drain records every message's outcome, and SQLAlchemy's per-execution work cost about
+    as much as the SQLite commit itself."""
+
+    def __init__(self, statement, column_keys: list[str] | None = None):
+        self.statement = statement
+        self.column_keys = column_keys
+        self.compiled: dict[str, tuple] = {}
+
+    def _for(self, dialect) -> tuple:
+        found = self.compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+            processors = {}
+            for bind, name in compiled.bind_names.items():
+                processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                if processor is not None:
+                    processors[name] = processor
+            found = (compiled, processors, compiled.positiontup if compiled.positional else None)
+            self.compiled[dialect.name] = found
+        return found
+
+    def executemany(self, connection: sa.Connection, rows: list[dict]) -> None:
+        compiled, processors, positions = self._for(connection.dialect)
+        parameters = []
+        for row in rows:
+            values = compiled.construct_params(row)
+            for name, processor in processors.items():
+                values[name] = processor(values[name])
+            parameters.append([values[name] for name in positions] if positions else values)
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(compiled.string, parameters)
+        finally:
+            cursor.close()
+
+
+_m = _messages.c
+_RECORD_OUTCOME = _DriverStatement(
+    sa.update(_messages)
+    .where(_m.id == sa.bindparam("b_id"), _m.lease_owner == sa.bindparam("b_owner"),
+           _m.state == OutboxState.SENDING.value)
+    .values(state=sa.bindparam("b_state"), attempts=sa.bindparam("b_attempts"),
+            next_attempt_at=sa.func.coalesce(sa.bindparam("b_next", type_=sa.DateTime),
+                                             _m.next_attempt_at),
+            sent_at=sa.bindparam("b_sent_at", type_=sa.DateTime),
+            last_error=sa.bindparam("b_error"), lease_owner=None, lease_expires_at=None,
+            updated_at=sa.bindparam("b_now", type_=sa.DateTime)))
+_RECORD_ATTEMPT = _DriverStatement(
+    sa.insert(_attempts),
+    ["message_id", "number", "outcome", "smtp_code", "smtp_text", "worker", "created_at"])
 
 
 def release(rows: list[Claimed], not_before: datetime | None = None) -> int:

@@ -15,6 +15,7 @@ time rather than at enqueue, so the Date header is the sending time and redirect
 """
 
 import base64
+import functools
 import logging
 import queue
 import smtplib
@@ -152,9 +153,15 @@ def _addresses(text: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed_sender(sender: str) -> tuple[str, str]:
+    """Nearly every row has the configured sender: parse it once, not per message."""
+    return parseaddr(sender)
+
+
 def build_message(row: Claimed, settings: Settings) -> tuple[str, list[str], bytes]:
     """Envelope sender, envelope recipients and the message's bytes."""
-    sender_name, sender_addr = parseaddr(row.sender or settings.default_sender)
+    sender_name, sender_addr = _parsed_sender(row.sender or settings.default_sender)
     if not sender_addr:
         raise InvalidAddress(row.sender or settings.default_sender)
     to = _addresses(row.to_addr)

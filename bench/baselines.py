@@ -1,13 +1,14 @@
 """What people reach for instead of an outbox: plain smtplib, one connection."""
 
+import email.policy
 import smtplib
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 SUBJECT = "Accusé de réception : Bourses de recherche 2027"
-HTML = ("<p>Bonjour Élodie Müller,</p><p>Nous avons bien reçu votre candidature "
-        "<strong>MIS-ABCDEFGH</strong> à la campagne « Bourses de recherche 2027 ».</p>"
-        "<p>L'équipe Missive</p>") * 3
+HTML = ("<p>Bonjour Élodie Müller,</p>\n<p>Nous avons bien reçu votre candidature "
+        "<strong>MIS-ABCDEFGH</strong> à la campagne « Bourses de recherche 2027 ».</p>\n"
+        "<p>L'équipe Missive</p>\n") * 3  # lines as templates write them: SMTP limits a line
 TEXT = ("Bonjour Élodie Müller,\n\nNous avons bien reçu votre candidature MIS-ABCDEFGH à la "
         "campagne « Bourses de recherche 2027 ».\n\nL'équipe Missive\n") * 3
 SENDER = "no-reply@missive.example.org"
@@ -27,7 +28,7 @@ def build(i: int) -> bytes:
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(TEXT)
     message.add_alternative(HTML, subtype="html")
-    return message.as_bytes()
+    return message.as_bytes(policy=email.policy.SMTP)  # CRLF: smtplib sends bytes as they are
 
 
 def send_prebuilt(port: int, messages: list[bytes]) -> None:

@@ -1,10 +1,10 @@
 """Time a bulk status change of 1,000 and 10,000 applications, against a bare Core insert of
 the same number of outbox rows. Not a test: timings belong here, never in the test suite.
 
-    .venv/bin/python -m bench.bulk_status_change [--database-url URL] [--sizes 1000,10000]
+    .venv/bin/python -m bench.bulk_status_change [--postgres] [--sizes 1000,10000]
 
-Without --database-url it uses a fresh SQLite file in a temporary folder. A PostgreSQL URL must
-point at an empty database (its tables are created and dropped).
+`make bench` runs it as figure 2; alone, it uses a fresh SQLite file (and with --postgres a
+throwaway database on BENCH_POSTGRES_URL or TEST_POSTGRES_URL).
 """
 
 import argparse
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from webapp import create_app
+from bench.common import CountingServer, make_app, postgres_url, throwaway_database
+from bench.harness import Figure, table
 from webapp.extensions import db
 from webapp.models import (
     Application,
-    Base,
     Campaign,
     CampaignMember,
     EmailTemplate,
@@ -34,7 +34,7 @@ from webapp.models import (
 )
 from webapp.services import applications, clock, outbox
 from webapp.services.applications import Selection
-from webapp.services.statuses import by_code, ensure_default_statuses
+from webapp.services.statuses import by_code
 
 BODY = ("<p>Hello {{ recipient_name }},</p><p>Your application {{ application_reference }} to "
         "{{ campaign_label }} is now <strong>{{ status_label }}</strong>.</p>"
@@ -92,43 +92,46 @@ def bare_insert_seconds(size: int, run: int = 0) -> float:
     return time.perf_counter() - start
 
 
+def run(server, folder, backends: list[str], rounds: int, sizes=(1000, 10000)) -> list[Figure]:
+    """Figure 2: a bulk status change through the service the view calls, in rows/s for the
+    whole transaction, against a bare Core insert of as many outbox rows."""
+    figures = []
+    for backend in backends:
+        with throwaway_database(backend, folder) as url:
+            app = make_app(url, server.port)
+            with app.app_context():
+                accepted = by_code("accepted").id
+                for size in sizes:
+                    changes, bares = [], []
+                    for run_number in range(rounds):
+                        campaign_id, manager_id = populate(size, run_number)
+                        manager = db.session.get(User, manager_id)
+                        selection = Selection(campaign_id, all_matching=True)
+                        start = time.perf_counter()
+                        result = applications.bulk_change_status(manager, selection, accepted)
+                        changes.append(size / (time.perf_counter() - start))
+                        if not result.moved == result.queued == size:
+                            raise AssertionError(f"bulk change of {size}: {result}")
+                        bares.append(size / bare_insert_seconds(size, run_number))
+                    name = "SQLite" if backend == "sqlite" else "PostgreSQL"
+                    figures.append(Figure(
+                        f"bulk status change {size:,}, {name}", "rows/s", changes,
+                        "bare Core insert of outbox rows", bares, target="≥ 0.2×"))
+                db.engine.dispose()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url")
+    parser.add_argument("--postgres", action="store_true", help="also on BENCH_POSTGRES_URL")
     parser.add_argument("--sizes", default="1000,10000")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="missive-bench-")
-    url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
-                      "BASE_URL": "http://missive.test"})
-    with app.app_context():
-        Base.metadata.create_all(db.engine)
-        ensure_default_statuses()
-        db.session.commit()
-        accepted = by_code("accepted").id
-        print(f"database: {db.engine.url.get_backend_name()}")
-        for size in (int(s) for s in args.sizes.split(",")):
-            changes, previews, bares = [], [], []
-            for run in range(args.repeat):
-                campaign_id, manager_id = populate(size, run)
-                manager = db.session.get(User, manager_id)
-                selection = Selection(campaign_id, all_matching=True)
-                start = time.perf_counter()
-                preview = applications.preview_status_change(manager, selection, accepted)
-                previews.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                result = applications.bulk_change_status(manager, selection, accepted)
-                changes.append(time.perf_counter() - start)
-                assert result.moved == size and result.queued == preview.emails == size
-                bares.append(bare_insert_seconds(size, run))
-            change, bare = min(changes), min(bares)
-            print(f"{size:>6} applications (best of {args.repeat}): change {change:6.2f} s "
-                  f"({size / change:6.0f}/s), preview {min(previews):5.2f} s; bare insert of "
-                  f"{size} outbox rows {bare:5.2f} s ({size / bare:6.0f}/s); "
-                  f"change rate / bare rate = {bare / change:4.2f}")
-        if db.engine.url.get_backend_name() != "sqlite":  # the SQLite file is just left
-            Base.metadata.drop_all(db.engine)
+    backends = ["sqlite"] + (["postgresql"] if args.postgres and postgres_url() else [])
+    with CountingServer() as server:
+        figures = run(server, Path(tempfile.mkdtemp(prefix="missive-bench-")), backends,
+                      args.rounds, [int(s) for s in args.sizes.split(",")])
+    print(table(figures))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ class Figure:
 
     def as_dict(self) -> dict:
         data = asdict(self)
+        if self.values and self.values[0] != self.values[0]:  # NaN: not measured
+            return {"name": self.name, "measured": False, "reason": self.baseline_name}
         data.update(median=self.median, baseline=self.baseline, ratio=self.ratio,
                     min=min(self.values), max=max(self.values),
                     baseline_min=min(self.baseline_values),
@@ -58,6 +60,9 @@ def table(figures: list[Figure]) -> str:
     header = ("figure", "median", "min–max", "unit", "baseline (median)", "ratio", "target")
     rows = [header]
     for f in figures:
+        if f.values and f.values[0] != f.values[0]:  # NaN: not measured
+            rows.append((f.name, "—", "", "", f.baseline_name, "", f.target))
+            continue
         rows.append((
             f.name, _fmt(f.median), f"{_fmt(min(f.values))}–{_fmt(max(f.values))}", f.unit,
             f"{f.baseline_name}: {_fmt(f.baseline)}", f"{f.ratio:.2f}×", f.target,

@@ -54,10 +54,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_in_flig
         return None
 
     smtp.handler.data_reply = hold_the_51st
-    # One connection that waits for each outcome to be committed before the next message:
-    # the setting under which at most the in-flight message may go twice.
+    # One connection, and the default OUTBOX_UNRECORDED_MAX: each outcome is committed before
+    # the next message's content goes out, so at most the in-flight message may go twice.
     first = _worker(database_url, smtp, tmp_path, "outbox", "drain", OUTBOX_BATCH_SIZE=100,
-                    OUTBOX_SMTP_CONNECTIONS=1, OUTBOX_UNRECORDED_MAX=1)
+                    OUTBOX_SMTP_CONNECTIONS=1)
     try:
         _wait_until(in_data.is_set, "the 51st message")
         first.send_signal(signal.SIGKILL)

@@ -3,8 +3,10 @@
 A run claims batches of due rows and sends them over `OUTBOX_SMTP_CONNECTIONS` SMTP connections
 opened through Flask-Mail (one per sending thread, kept for the whole run, so never more than
 one per batch). Outcomes go back to the calling thread, which commits whatever has arrived as
-one group. A sender runs at most OUTBOX_UNRECORDED_MAX messages ahead of those commits: with 1,
-a crash can resend only the message each connection had in flight.
+one group. A message's content goes out only when fewer than OUTBOX_UNRECORDED_MAX earlier
+messages of its connection await that commit: with 1 (the default), a crash can resend only the
+message each connection had in flight. The wait sits after the server's 354 (DATA accepted),
+so the next message's envelope round trips overlap the previous outcome's commit.
 
 Messages are serialised by a lean builder for the one shape the outbox sends (UTF-8 text + HTML
 as multipart/alternative, RFC 2047 headers): it costs a small fraction of the SMTP exchange,
@@ -13,6 +15,7 @@ time rather than at enqueue, so the Date header is the sending time and redirect
 """
 
 import base64
+import functools
 import logging
 import queue
 import smtplib
@@ -150,9 +153,15 @@ def _addresses(text: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed_sender(sender: str) -> tuple[str, str]:
+    """Nearly every row has the configured sender: parse it once, not per message."""
+    return parseaddr(sender)
+
+
 def build_message(row: Claimed, settings: Settings) -> tuple[str, list[str], bytes]:
     """Envelope sender, envelope recipients and the message's bytes."""
-    sender_name, sender_addr = parseaddr(row.sender or settings.default_sender)
+    sender_name, sender_addr = _parsed_sender(row.sender or settings.default_sender)
     if not sender_addr:
         raise InvalidAddress(row.sender or settings.default_sender)
     to = _addresses(row.to_addr)
@@ -256,6 +265,64 @@ def _classified(row: Claimed, code: int, text) -> Result:
     return Result(row, outcome, code, _decode(text))
 
 
+class _Abandoned(Exception):
+    """The run stopped while a message waited to send its content: it was not sent."""
+
+
+class _Exchange:
+    """smtplib's sendmail, split where the server has said 354 and waits for the content."""
+
+    def __init__(self, host: smtplib.SMTP, before_body):
+        self.host = host
+        self.before_body = before_body
+        self.body_sent = False
+
+    def _fail(self, code: int, reply: bytes, error: type, *args):
+        if code == 421:
+            self.host.close()
+        else:
+            self.host._rset()
+        raise error(code, reply, *args)
+
+    def sendmail(self, sender: str, recipients: list[str], data: bytes) -> dict:
+        host = self.host
+        host.ehlo_or_helo_if_needed()
+        options = [f"size={len(data)}"] if host.does_esmtp and host.has_extn("size") else []
+        code, reply = host.mail(sender, options)
+        if code != 250:
+            self._fail(code, reply, smtplib.SMTPSenderRefused, sender)
+        refused = {}
+        for recipient in recipients:
+            code, reply = host.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+            if code == 421:
+                host.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            host._rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        host.putcmd("data")
+        code, reply = host.getreply()
+        if code != 354:
+            self._fail(code, reply, smtplib.SMTPDataError)
+        if self.before_body:
+            try:
+                self.before_body()
+            except _Abandoned:
+                host.close()  # the transaction ends without content: nothing is delivered
+                raise
+        content = smtplib._quote_periods(data)
+        if content[-2:] != b"\r\n":
+            content += b"\r\n"
+        self.body_sent = True
+        host.send(content + b".\r\n")
+        code, reply = host.getreply()
+        if code != 250:
+            self._fail(code, reply, smtplib.SMTPDataError)
+        return refused
+
+
 class Sender:
     """One thread's SMTP connection, reused for every message it sends in the batch."""
 
@@ -271,7 +338,11 @@ class Sender:
         return Result(row, Outcome.TEMPORARY, getattr(error, "smtp_code", None),
                       f"{type(error).__name__}: {_decode(getattr(error, 'smtp_error', error))}")
 
-    def send(self, row: Claimed) -> Result:
+    def send(self, row: Claimed, before_body=None) -> Result:
+        """Send one message. `before_body` is called once the server is ready for the
+        message's content (after DATA's 354): the message is only delivered if the content
+        follows, so the caller may wait there for the previous outcome's commit while the
+        envelope's round trips go on."""
         try:
             envelope_from, recipients, data = build_message(row, self.settings)
         except InvalidAddress as error:
@@ -286,11 +357,12 @@ class Sender:
                     self.sessions += 1
                 except (OSError, smtplib.SMTPException) as error:
                     return self._connection_failed(row, error)
+            exchange = _Exchange(self.connection.host, before_body)
             try:
-                refused = self.connection.host.sendmail(envelope_from, recipients, data)
+                refused = exchange.sendmail(envelope_from, recipients, data)
             except smtplib.SMTPServerDisconnected as error:
                 self.connection.close()
-                if reused:
+                if reused and not exchange.body_sent:
                     continue  # the server dropped an idle connection: reconnect once
                 return self._connection_failed(row, error)
             except smtplib.SMTPRecipientsRefused as error:
@@ -379,27 +451,43 @@ class _Run:
                         "released", self.breaker.consecutive, len(left))
 
     def _send(self, sender: Sender) -> None:
+        # Taken before a message's content goes out, given back when its outcome is
+        # committed: at most `unrecorded_max` messages of this connection are delivered but
+        # not yet recorded. The envelope of the next message (MAIL, RCPT, DATA: three of the
+        # four round trips) goes on meanwhile.
         ahead = threading.Semaphore(self.settings.unrecorded_max)
+
+        def before_body() -> None:
+            while not ahead.acquire(timeout=0.5):
+                if self.stop.is_set():
+                    raise _Abandoned()
+            taken.append(True)
+
         try:
             while not self.breaker.open and not self.stop.is_set():
-                if not ahead.acquire(timeout=0.5):
-                    continue
-                try:
-                    row = self.work.get(timeout=0.05)
-                except queue.Empty:
-                    ahead.release()
+                row = self._next_row()
+                if row is None:
                     if self.no_more_work.is_set():
                         return
                     continue
+                taken: list[bool] = []
                 try:
-                    result = sender.send(row)
+                    result = sender.send(row, before_body)
+                except _Abandoned:
+                    return  # not sent: the row is released with the others left
                 except Exception as error:  # never lose a claimed row to a bug
                     log.exception("Sending message %s failed", row.id)
                     result = Result(row, Outcome.TEMPORARY, None, f"Worker error: {error!r}")
-                self.done.put((result, ahead))
+                self.done.put((result, ahead if taken else None))
         finally:
             sender.close()
             self.done.put(None)  # this sender is finished
+
+    def _next_row(self) -> Claimed | None:
+        try:
+            return self.work.get(timeout=0.05)
+        except queue.Empty:
+            return None
 
     def _record_some(self) -> None:
         try:
@@ -421,7 +509,8 @@ class _Run:
         self.running -= len(items) - len(group)
         outbox.record_results([result for result, _ in group], self.worker)
         for result, ahead in group:
-            ahead.release()
+            if ahead:
+                ahead.release()
             self.outstanding.pop(result.row.id, None)
             _count(self.report, result)
         if time.monotonic() > self.lease_check:

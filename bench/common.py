@@ -1,0 +1,172 @@
+"""What every figure needs: an app on a throwaway database, and a counting SMTP server.
+
+The SMTP server runs in a process of its own (aiosmtpd from tests/smtp_server.py with a handler
+that only counts), so it does not share the GIL with the code being measured: on 2 cores, the
+drain and the server each get one.
+"""
+
+import contextlib
+import multiprocessing
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def postgres_url() -> str | None:
+    """Where the bench may create and drop a throwaway database, if anywhere."""
+    return os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("TEST_POSTGRES_URL") or None
+
+
+# --- the SMTP server, in its own process ---------------------------------------------------
+
+
+class _CountingHandler:
+    """Counts messages and distinct Message-IDs; notes when each recipient's mail arrived."""
+
+    def __init__(self):
+        self.count = 0
+        self.message_ids: set[bytes] = set()
+        self.arrivals: dict[str, float] = {}
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        data = envelope.content
+        start = data.find(b"Message-ID:")
+        if start >= 0:
+            self.message_ids.add(data[start:data.find(b"\r\n", start)])
+        now = time.time()
+        for address in envelope.rcpt_tos:
+            self.arrivals[address] = now
+        return "250 Message accepted for delivery"
+
+
+def _serve(connection) -> None:
+    from tests.smtp_server import SMTPServer
+
+    server = SMTPServer()
+    server.handler = _CountingHandler()
+    server.start()
+    connection.send(server.port)
+    handler = server.handler
+    while True:
+        command = connection.recv()
+        if command == "count":
+            connection.send((handler.count, len(handler.message_ids)))
+        elif command == "arrivals":
+            connection.send(dict(handler.arrivals))
+        elif command == "reset":
+            handler.count, handler.message_ids, handler.arrivals = 0, set(), {}
+            connection.send(True)
+        else:
+            server.stop()
+            connection.send(True)
+            return
+
+
+class CountingServer:
+    """A real aiosmtpd server on 127.0.0.1 in a child process."""
+
+    def __enter__(self) -> "CountingServer":
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child,), daemon=True)
+        self._process.start()
+        self.port: int = self._conn.recv()
+        return self
+
+    def _ask(self, command: str):
+        self._conn.send(command)
+        return self._conn.recv()
+
+    def count(self) -> int:
+        return self._ask("count")[0]
+
+    def distinct(self) -> int:
+        return self._ask("count")[1]
+
+    def arrivals(self) -> dict[str, float]:
+        return self._ask("arrivals")
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def expect(self, n: int, what: str) -> None:
+        """The server must have received exactly `n` messages, all different."""
+        count, distinct = self._ask("count")
+        if count != n or distinct != n:
+            raise AssertionError(f"{what}: the SMTP server received {count} messages "
+                                 f"({distinct} distinct Message-IDs), expected {n}")
+
+    def __exit__(self, *exc) -> None:
+        with contextlib.suppress(OSError, EOFError):
+            self._ask("stop")
+        self._process.join(5)
+
+
+# --- databases and apps --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def throwaway_database(backend: str, folder: Path):
+    """A new empty database with the schema: a SQLite file, or a PostgreSQL database created
+    on the server of postgres_url() and dropped afterwards."""
+    from webapp.models import Base
+
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        engine = sa.create_engine(url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        yield url
+        return
+    name = f"missive_bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(postgres_url()).set(database=name)
+    engine = sa.create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_app(url: str, smtp_port: int, **config):
+    """The app as the worker and the web see it, on `url`, sending to the bench's server."""
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.services.statuses import ensure_default_statuses
+
+    os.environ.setdefault("MISSIVE_INSTANCE_PATH", tempfile.mkdtemp(prefix="missive-bench-"))
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_port,
+        "MAIL_SUPPRESS_SEND": False, "MAIL_TIMEOUT_SECONDS": 30,
+        "BASE_URL": "http://missive.test", **config,
+    })
+    with app.app_context():
+        ensure_default_statuses()
+        db.session.commit()
+    return app
+
+
+def worker_env(url: str, smtp_port: int, **settings) -> dict:
+    """Environment of a `flask --app wsgi ...` subprocess on the bench's database and server."""
+    env = {**os.environ, "MISSIVE_INSTANCE_PATH": tempfile.mkdtemp(prefix="missive-worker-"),
+           "FLASK_SECRET_KEY": "bench", "FLASK_SQLALCHEMY_DATABASE_URI": url,
+           "FLASK_MAIL_SERVER": "127.0.0.1", "FLASK_MAIL_PORT": str(smtp_port),
+           "FLASK_MAIL_SUPPRESS_SEND": "false"}
+    env.update({f"FLASK_{name}": str(value) for name, value in settings.items()})
+    for name in ("FLASK_EMBEDDED_WORKER", "FLASK_DEV_MAIL_CATCHER"):
+        env.pop(name, None)
+    return env

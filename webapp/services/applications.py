@@ -253,6 +253,12 @@ class Page:
     rows: list[Application]
     total: int
     next_after: int | None
+    total_is_lower_bound: bool = False  # "more than `total`": counting stopped there
+
+
+# Counting a million matching rows costs more than the page itself; past this the list says
+# "more than N" (the bulk change's confirmation still counts exactly what it will move).
+EXACT_COUNT_UP_TO = 10_000
 
 
 def list_applications(user: User, selection: Selection, after: int | None = None,
@@ -267,11 +273,13 @@ def list_applications(user: User, selection: Selection, after: int | None = None
     if after:
         query = query.where(Application.id < after)
     rows = list(db.session.scalars(query))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Application)
-                              .where(*clauses))
+    counted = sa.select(Application.id).where(*clauses).limit(EXACT_COUNT_UP_TO + 1).subquery()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted))
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows=rows, total=total, next_after=rows[-1].id if more and rows else None)
+    return Page(rows=rows, total=min(total, EXACT_COUNT_UP_TO),
+                next_after=rows[-1].id if more and rows else None,
+                total_is_lower_bound=total > EXACT_COUNT_UP_TO)
 
 
 def history(application: Application) -> list[StatusChange]:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from webapp.extensions import db
 from webapp.models import OutboxAttempt, OutboxMessage, OutboxState, WorkerHeartbeat
@@ -53,10 +54,12 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
     for name, value in (("to", to_addr), ("to_name", to_name), ("subject", subject),
                         ("sender", sender), ("reply_to", reply_to), ("cc", cc), ("bcc", bcc)):
         if "\n" in value or "\r" in value:
-            raise ValidationFailed(f"Line break in the {name} header", field=name)
+            raise ValidationFailed(str(_l("Line break in the %(name)s header.", name=name)),
+                                   field=name)
     limit = current_app.config["MAIL_MAX_BODY_BYTES"]
     if len(body_html.encode()) + len(body_text.encode()) > limit:
-        raise ValidationFailed(f"The message body is larger than {limit} bytes", field="body")
+        raise ValidationFailed(str(_l("The message body is larger than %(limit)d bytes.",
+                                      limit=limit)), field="body")
     now = clock.now()
     return {
         "dedupe_key": key,
@@ -543,8 +546,8 @@ def retry_now(actor, message_id: int) -> OutboxMessage:
     """Make a failed or pending message due at once."""
     message = get(message_id)
     if not _changed(message, RETRYABLE, _retry_values(clock.now())):
-        raise ValidationFailed(f"Only a failed or pending message can be retried "
-                               f"(this one is {message.state}).")
+        raise ValidationFailed(str(_l("Only a failed or pending message can be retried "
+                                      "(this one is %(state)s).", state=message.state)))
     audit.record(actor, "outbox.retry", "outbox_message", message.id,
                  f"Retry {message.message_id} to {message.to_addr}", message.campaign_id)
     db.session.commit()
@@ -560,8 +563,8 @@ def cancel(actor, message_id: int) -> OutboxMessage:
     reason = f"Cancelled by {getattr(actor, 'email', 'system')}"
     if not _changed(message, CANCELLABLE, dict(state=OutboxState.CANCELLED.value,
                                                cancel_reason=reason, updated_at=now)):
-        raise ValidationFailed(f"Only a pending or failed message can be cancelled "
-                               f"(this one is {message.state}).")
+        raise ValidationFailed(str(_l("Only a pending or failed message can be cancelled "
+                                      "(this one is %(state)s).", state=message.state)))
     audit.record(actor, "outbox.cancel", "outbox_message", message.id,
                  f"Cancel {message.message_id} to {message.to_addr}", message.campaign_id)
     db.session.commit()
@@ -574,7 +577,8 @@ def resend(actor, message_id: int) -> OutboxMessage:
     """Queue a copy of a message as a new row linked to the original."""
     original = get(message_id)
     if original.state not in current_app.config["OUTBOX_RESEND_STATES"]:
-        raise ValidationFailed(f"A {original.state} message cannot be resent.")
+        raise ValidationFailed(str(_l("A %(state)s message cannot be resent.",
+                                      state=original.state)))
     copies = db.session.scalar(sa.select(sa.func.count()).select_from(_messages)
                                .where(_messages.c.resent_from_id == original.id)) or 0
     key = f"resend:{original.id}:{copies + 1}:{original.dedupe_key}"[:255]

@@ -4,6 +4,7 @@ Tests decide answers per recipient with `rcpt_reply` (e.g. return "451 4.3.0 Try
 or "550 5.1.1 No such user"); `stop()` / `start()` take the server down and up on the same port.
 """
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -40,6 +41,8 @@ class Handler:
     messages: list[Received] = field(default_factory=list)
     sessions: int = 0
     rcpt_reply: Callable[[str], str | None] | None = None
+    # Hang up right after accepting each message, as servers that close idle connections do.
+    close_after_data: bool = False
     data_reply: Callable[[Received], str | None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -65,6 +68,9 @@ class Handler:
             return reply
         with self.lock:
             self.messages.append(received)
+        if self.close_after_data:
+            # Runs once the reply is written: the client gets its 250, then the line drops.
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
 
@@ -90,6 +96,7 @@ class SMTPServer:
             self.handler.sessions = 0
         self.handler.rcpt_reply = None
         self.handler.data_reply = None
+        self.handler.close_after_data = False
 
     @property
     def messages(self) -> list[Received]:

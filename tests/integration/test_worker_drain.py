@@ -294,3 +294,19 @@ def test_the_heartbeat_records_the_drain(app, smtp):
     with app.app_context():
         beat = outbox.db.session.get(WorkerHeartbeat, "w1")
         assert beat.sent_total == 2 and beat.last_drain_at is not None
+
+
+def test_a_connection_the_server_drops_between_messages_is_reopened_once(make_app, smtp):
+    app = make_app(OUTBOX_SMTP_CONNECTIONS=1)
+    with app.app_context():
+        ids = queue_messages(3)
+    smtp.handler.close_after_data = True
+
+    counts = drain_once(app)
+
+    assert counts["sent"] == 3
+    assert delivered(smtp) == {message_id: 1 for message_id in ids}
+    assert smtp.sessions == 3  # one reconnection after each hang-up, no message lost or doubled
+    with app.app_context():
+        assert states() == {"sent": 3}
+        assert outbox.db.session.scalar(sa.select(sa.func.max(OutboxMessage.attempts))) == 1

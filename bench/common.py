@@ -170,3 +170,12 @@ def worker_env(url: str, smtp_port: int, **settings) -> dict:
     for name in ("FLASK_EMBEDDED_WORKER", "FLASK_DEV_MAIL_CATCHER"):
         env.pop(name, None)
     return env
+
+
+def signed_in(app, user_id: int):
+    """A test client with a Flask-Login session (signing in would time password hashing)."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+    return client

@@ -16,7 +16,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bench import baselines
-from bench.common import ROOT, make_app, throwaway_database, worker_env
+from bench.common import ROOT, make_app, signed_in, throwaway_database, worker_env
 from bench.harness import Figure
 
 SUBMISSIONS = 50
@@ -49,14 +49,6 @@ def _setup(app, n: int):
         return drafts, user_ids, app.config["OUTBOX_POLL_SECONDS"]
 
 
-def _signed_in(app, user_id: int):
-    """A test client with a Flask-Login session (signing in would time password hashing)."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-    return client
-
 
 def _worker_drained(app) -> bool:
     from webapp.extensions import db
@@ -83,7 +75,7 @@ def run(server, folder, rounds: int) -> list[Figure]:
         with throwaway_database("sqlite", folder) as url:
             app = make_app(url, server.port)
             drafts, user_ids, poll = _setup(app, SUBMISSIONS)
-            clients = [_signed_in(app, user_id) for user_id in user_ids]
+            clients = [signed_in(app, user_id) for user_id in user_ids]
             server.reset()
             worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
                                       cwd=ROOT, env=worker_env(url, server.port),

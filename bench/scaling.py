@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bench.common import make_app, throwaway_database
+from bench.common import make_app, signed_in, throwaway_database
 from bench.harness import Figure
 
 BIG_TABLES = ("outbox_messages", "applications", "users", "outbox_attempts", "status_changes")
@@ -89,13 +89,6 @@ def _outbox_rows(n: int, campaign_id: int, start):
                created if state == "sent" else None, created, created)
 
 
-def _signed_in(app, user_id: int):
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-    return client
-
 
 def _statements(app, client, path: str) -> list[tuple[str, object]]:
     """The SQL one request runs."""
@@ -166,7 +159,7 @@ def run(server, folder, requests: int, sizes=(1_000, 1_000_000)) -> tuple[list[F
             generated = time.perf_counter()
             admin_id, campaign_id = populate(url, app, size)
             generated = time.perf_counter() - generated
-            client = _signed_in(app, admin_id)
+            client = signed_in(app, admin_id)
             pages = {"Outbox page /outbox/": "/outbox/",
                      "applications list": f"/applications/campaigns/{campaign_id}"}
             for label, path in pages.items():

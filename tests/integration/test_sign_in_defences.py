@@ -46,7 +46,7 @@ def test_failures_bring_growing_delays_and_a_success_resets_the_count(app, clien
 
 def test_ten_failures_lock_the_account_for_a_while_with_a_clear_message(app, client, users,
                                                                         clock):
-    for n in range(1, 10):
+    for _ in range(9):
         attempt(client, WRONG)
         clock.advance(seconds=60)  # waits out each delay
     locked = attempt(client, WRONG)

@@ -115,8 +115,8 @@ def test_an_unconfirmed_candidate_keeps_a_draft_but_cannot_submit(app, client, s
 
 
 def test_the_service_refuses_an_unconfirmed_submission_whatever_the_view(app):
+    from webapp.core.errors import ValidationFailed
     from webapp.services import applications
-    from webapp.services.errors import ValidationFailed
 
     with app.app_context():
         candidate = factories.make_user(email="new@example.org", confirmed=False)
@@ -239,7 +239,7 @@ def test_a_reset_link_dies_when_the_password_changes_another_way(app, client, us
     client.post("/auth/forgot", data={"email": "manager@example.org"})
     first, _m = received_link(app, smtp, "manager@example.org", "/auth/reset/")
     with app.app_context():
-        from webapp.services import clock
+        from webapp.core import clock
 
         user = db.session.scalar(sa.select(User).where(User.email == "manager@example.org"))
         user.password_reset_sent_at = clock.now().replace(year=2000)

@@ -12,9 +12,10 @@ from babel.dates import format_timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from webapp import outbox
 from webapp.extensions import db
 from webapp.models import EmailTemplate, EmailTemplateVersion, User
-from webapp.services import outbox, templating
+from webapp.services import templating
 
 log = logging.getLogger("missive.account_emails")
 

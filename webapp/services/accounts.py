@@ -15,10 +15,11 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
+from webapp.core import audit, clock
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import Role, User
-from webapp.services import account_emails, audit, clock, sessions, sign_in
-from webapp.services.errors import ValidationFailed
+from webapp.services import account_emails, sessions, sign_in
 from webapp.services.users import create_user, find_by_email, password_problems
 
 log = logging.getLogger("missive.accounts")

@@ -12,9 +12,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import User, UserSession
-from webapp.services import clock
 
 # last_seen_at is written at most this often: a write per request would serialise SQLite.
 TOUCH_EVERY = timedelta(seconds=60)

@@ -13,10 +13,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from webapp.core import audit, clock
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import SignInThrottle, User
-from webapp.services import audit, clock, sessions
-from webapp.services.errors import ValidationFailed
+from webapp.services import sessions
 from webapp.services.users import find_by_email
 
 log = logging.getLogger("missive.sign_in")

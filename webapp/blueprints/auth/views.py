@@ -12,8 +12,8 @@ from webapp.blueprints.auth.forms import (
     NewPasswordForm,
     SignupForm,
 )
+from webapp.core.errors import ValidationFailed
 from webapp.services import accounts, sessions, sign_in
-from webapp.services.errors import ValidationFailed
 from webapp.web import session_cookie
 from webapp.web.htmx import form_response, render_page
 from webapp.web.redirects import safe_next

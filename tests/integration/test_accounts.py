@@ -1,7 +1,6 @@
 """Accounts by email: confirmation, password reset and invitation links, received from the real
 SMTP server through the outbox and followed end to end."""
 
-import re
 from html import unescape
 
 import pytest
@@ -9,6 +8,7 @@ import sqlalchemy as sa
 
 from jobs.drain import drain_once
 from tests import factories
+from tests.account_support import received_link
 from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp.extensions import db
 from webapp.models import AuditEntry, EmailTemplate, OutboxMessage, User
@@ -17,18 +17,6 @@ SIGNUP = {"first_name": "Ana", "last_name": "Lopez", "email": "ana@example.org",
           "password": "a-strong-pass-1", "confirm": "a-strong-pass-1"}
 NEW_PASSWORD = "violet kettle orbit 7"
 FORM = {"title": "My project", "summary": "Summary", "motivation": "Why", "confirmed": "y"}
-
-
-def received_link(app, smtp, to: str, path: str) -> tuple[str, object]:
-    """Drain the outbox, take the one email sent to `to`, and return its link to `path`."""
-    drain_once(app)
-    [message] = smtp.to(to)
-    smtp.reset()
-    text = message.message.get_body(("plain",)).get_content()
-    html = message.message.get_body(("html",)).get_content()
-    link = re.search(rf"http://missive\.test({re.escape(path)}[^\s)\"<]+)", text).group(1)
-    assert f'href="http://missive.test{link}"' in unescape(html)
-    return link, message
 
 
 def page(response) -> str:
@@ -306,6 +294,11 @@ def test_create_user_with_a_password_and_the_demo_start_confirmed(app, smtp):
 
 def test_system_templates_are_listed_apart_edited_previewed_and_never_deleted(
         app, client, auth, smtp):
+    from webapp.services import account_emails
+
+    with app.app_context():
+        account_emails.ensure_system_templates()  # as the migration does
+        db.session.commit()
     auth.login_as("manager")
     listing = page(client.get("/email-templates/"))
     system_part = listing.split("System emails", 1)[1]

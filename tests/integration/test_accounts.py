@@ -185,8 +185,15 @@ def test_forgot_password_answers_the_same_for_unknown_addresses(app, client, use
 
 def test_the_sign_in_page_offers_forgot_password_in_french(client):
     response = client.get("/auth/login", headers={"Accept-Language": "fr"})
-    assert "Mot de passe oublié ?" in page(client.get("/auth/login")) or \
-        "Mot de passe oublié ?" in page(response)
+    assert '<a href="/auth/forgot">Mot de passe oublié ?</a>' in page(response)
+
+
+def test_account_emails_are_on_the_outbox_page(app, client, auth, smtp):
+    client.post("/auth/forgot", data={"email": "candidate@example.org"})
+    drain_once(app)
+    auth.login_as("admin")
+    listing = page(client.get("/outbox/?q=candidate@example.org"))
+    assert "Choose a new password · Missive" in listing
 
 
 def test_a_reset_link_sets_a_new_password_once_and_ends_every_other_session(

@@ -146,3 +146,11 @@ def test_every_sign_in_is_audited(app, client, users):
                                   .order_by(AuditEntry.id)).all()
         assert [tuple(r) for r in rows] == [("sign_in.succeeded", "from 10.0.0.1"),
                                             ("sign_in.succeeded", "from 10.0.0.9")]
+
+
+def test_control_characters_in_the_address_are_a_wrong_password_not_an_error(client, users):
+    for email in ("manager@example.org\x00", "a\x00b@example.org", "x\r\n@example.org"):
+        response = attempt(client, WRONG, email=email)
+        assert response.status_code == 422
+    response = client.post("/auth/forgot", data={"email": "a\x00b@example.org"})
+    assert response.status_code in (303, 422)

@@ -56,7 +56,8 @@ def _policies() -> dict[str, Policy]:
 
 
 def _keys(email: str, client_address: str) -> dict[str, str]:
-    return {"account": f"account:{(email or '').strip().lower()[:254]}",
+    email = "".join(c for c in (email or "").strip().lower() if ord(c) >= 0x20)
+    return {"account": f"account:{email[:254]}",
             "address": f"address:{(client_address or 'unknown')[:64]}"}
 
 

@@ -113,9 +113,9 @@ CATALOGUE: tuple[Placeholder, ...] = (
                 lambda c: _date(c.today, c)),
     Placeholder("action_url", _l("The link the person follows (confirm, choose a password)"),
                 "https://missive.example.org/auth/confirm/…",
-                lambda c: c.given["action_url"]),
+                lambda c: c.given.get("action_url", "")),
     Placeholder("link_expiry", _l("How long the link stays valid"), "48 hours",
-                lambda c: c.given["link_expiry"]),
+                lambda c: c.given.get("link_expiry", "")),
 )
 PLACEHOLDERS = {p.name: p for p in CATALOGUE}
 # The platform's account emails know a person and a link, not an application.

@@ -21,7 +21,10 @@ MAX_PASSWORD_LENGTH = 256  # hashing a megabyte would be a denial of service
 
 
 def find_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
+    email = (email or "").strip().lower()
+    if not email or len(email) > 254 or any(ord(c) < 0x20 for c in email):
+        return None  # no account has such an address (and PostgreSQL refuses NUL)
+    return db.session.scalar(sa.select(User).where(User.email == email))
 
 
 def password_problems(password: str, user_inputs: tuple[str, ...] = ()) -> list[str]:

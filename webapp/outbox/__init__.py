@@ -1,0 +1,1 @@
+"""The outbox: rows written in the event's transaction, sent by a worker with retries."""

@@ -4,7 +4,8 @@ Tests decide answers per recipient with `rcpt_reply` (e.g. return "451 4.3.0 Try
 or "550 5.1.1 No such user"); `stop()` / `start()` take the server down and up on the same port.
 Accepted messages get a reply like a relay's, with a queue id of their own (`Received.reply`).
 `SMTPServer(tls_context=...)` offers STARTTLS (`server_tls_context` makes one from a test CA);
-`reply_delay` holds every reply back, as a relay a round trip away does.
+`reply_delay` holds every reply back, as a relay a round trip away does; `pipelining` offers
+RFC 2920 and `replies` lists every reply line sent.
 """
 
 import asyncio
@@ -50,8 +51,11 @@ class Handler:
     # Hang up right after accepting each message, as servers that close idle connections do.
     close_after_data: bool = False
     data_reply: Callable[[Received], str | None] | None = None
+    mail_reply: Callable[[str], str | None] | None = None
     reply_delay: float = 0.0  # seconds before each reply
+    pipelining: bool = False  # offer PIPELINING (RFC 2920) in the EHLO reply
     ehlo_names: list[str] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)  # every reply line, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -61,7 +65,17 @@ class Handler:
                 session.missive_id = self.sessions
             self.ehlo_names.append(hostname)
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        reply = self.mail_reply(address) if self.mail_reply else None
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.rcpt_reply(address) if self.rcpt_reply else None
@@ -86,14 +100,26 @@ class Handler:
 
 
 class _DelayedSMTP(SMTP):
+    """aiosmtpd's server, with the Handler's reply log and delay (other handlers have none).
+
+    The delay is the network's, not the server's: each reply leaves `reply_delay` after it was
+    due while the server goes on reading, so pipelined commands overlap as they would with a
+    relay a round trip away. (Not with STARTTLS: the delayed 220 would cross the handshake.)"""
+
     async def push(self, status):
-        if self.event_handler.reply_delay:
-            try:
-                await asyncio.sleep(self.event_handler.reply_delay)
-            except asyncio.CancelledError:  # the server stops: leave no socket behind
-                self.transport.close()
-                raise
-        await super().push(status)
+        replies = getattr(self.event_handler, "replies", None)
+        if replies is not None:
+            replies.append(status)
+        delay = getattr(self.event_handler, "reply_delay", 0)
+        if not delay:
+            await super().push(status)
+            return
+        line = (status.encode() if isinstance(status, str) else status) + b"\r\n"
+        asyncio.get_running_loop().call_later(delay, self._write_late, line)
+
+    def _write_late(self, line: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(line)
 
 
 class _Controller(Controller):
@@ -132,7 +158,10 @@ class SMTPServer:
             self.handler.messages.clear()
             self.handler.sessions = 0
             self.handler.ehlo_names.clear()
+            self.handler.replies.clear()
         self.handler.reply_delay = 0.0
+        self.handler.pipelining = False
+        self.handler.mail_reply = None
         self.handler.rcpt_reply = None
         self.handler.data_reply = None
         self.handler.close_after_data = False

@@ -181,3 +181,40 @@ def test_a_server_slower_than_the_timeout_raises_instead_of_hanging():
     finally:
         server.stop()
     assert server.messages == []
+
+
+# --- PIPELINING (RFC 2920) -----------------------------------------------------------------
+
+
+def test_with_pipelining_offered_a_message_and_its_refusals_go_through_as_without(smtp):
+    smtp.handler.pipelining = True
+    smtp.handler.rcpt_reply = lambda address: (
+        "550 5.1.1 No such user" if address.startswith("nobody") else None)
+    connection = Connection(Settings(smtp.port))
+    try:
+        first = connection.send("no-reply@missive.example.org",
+                                ["camille@example.org", "nobody@example.org"], MESSAGE)
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            connection.send("no-reply@missive.example.org", ["nobody@example.org"], MESSAGE)
+        second = connection.send("no-reply@missive.example.org", ["lea@example.org"], MESSAGE)
+    finally:
+        connection.close()
+    assert [m.rcpt_tos for m in smtp.messages] == [["camille@example.org"], ["lea@example.org"]]
+    assert [str(first.reply), str(second.reply)] == [m.reply for m in smtp.messages]
+    assert first.refused["nobody@example.org"].code == 550
+    assert smtp.sessions == 1
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_recipients_and_data_are_sent_without_waiting_only_when_pipelining_is_offered(
+        smtp, pipelining):
+    # A refused sender shows it: a pipelining client has already sent RCPT and DATA, which
+    # the server answers "need MAIL"; a waiting client sends neither.
+    smtp.handler.pipelining = pipelining
+    smtp.handler.mail_reply = lambda address: "550 5.7.1 Sender rejected"
+    with pytest.raises(smtplib.SMTPSenderRefused) as error:
+        send(Settings(smtp.port))
+    assert error.value.smtp_code == 550
+    need_mail = [reply for reply in smtp.handler.replies if reply.startswith("503")]
+    assert len(need_mail) == (2 if pipelining else 0)
+    assert smtp.messages == []

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from webapp.core.addresses import InvalidAddress
 from webapp.outbox.mime import build_message
-from webapp.services.addresses import InvalidAddress
 
 ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 

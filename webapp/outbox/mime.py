@@ -32,7 +32,7 @@ from email.header import decode_header, make_header
 from email.utils import formatdate, getaddresses, parseaddr
 from typing import Protocol
 
-from webapp.services.addresses import InvalidAddress
+from webapp.core.addresses import InvalidAddress
 
 PLAIN_LINE = 78  # RFC 5322 2.1.1: SHOULD not exceed, where folding allows
 ENCODED_LINE = 76  # RFC 2047 2: a line holding an encoded word

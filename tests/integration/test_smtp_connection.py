@@ -9,7 +9,8 @@ import pytest
 import trustme
 
 from tests.smtp_server import SMTPServer, server_tls_context
-from webapp.outbox.smtp import Connection, default_ehlo_name, tls_context
+from webapp.outbox.settings import default_ehlo_name
+from webapp.outbox.smtp import Connection, tls_context
 
 MESSAGE = (b"From: no-reply@missive.example.org\r\nTo: camille@example.org\r\n"
            b"Subject: Hello\r\n\r\nFirst line\r\n.A line that starts with a dot\r\n.\r\nEnd\r\n")

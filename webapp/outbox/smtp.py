@@ -17,7 +17,6 @@ against the system's CAs or `MAIL_CA_FILE`; only `MAIL_TLS_VERIFY = False` turns
 import functools
 import logging
 import smtplib
-import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ class ConnectionSettings(Protocol):
     timeout: float
     ca_file: str | None
     tls_verify: bool
-    ehlo_name: str | None
+    ehlo_name: str | None  # None: smtplib's choice (socket.getfqdn())
 
 
 @dataclass(frozen=True)
@@ -60,17 +59,6 @@ class Delivery:
 
 def _text(raw) -> str:
     return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
-
-
-@functools.cache
-def default_ehlo_name(fallback_domain: str) -> str:
-    """The host's fully-qualified name when it has one, else `fallback_domain` (the domain of
-    the Message-IDs): smtplib would send `[127.0.0.1]` for a host without a dotted name,
-    which strict relays refuse."""
-    name = socket.getfqdn()
-    if "." in name and not name.startswith("localhost"):
-        return name
-    return fallback_domain
 
 
 @functools.cache

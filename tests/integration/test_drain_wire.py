@@ -84,6 +84,23 @@ def test_the_date_header_is_in_numeric_utc_form(app, smtp):
     assert str(message["Date"]).endswith(" +0000")
 
 
+def test_long_headers_arrive_folded_within_the_limits_and_read_back_identical(app, smtp):
+    # As long as the columns hold (subject 300, name 200); longer ones: tests/unit/test_mime.py.
+    subject = ("Accusé de réception : " + "résidence " * 12 + "x" * 120)[:300]
+    name = "Éléonore-Marie de la Rochefoucauld-Montmorency Saint-Exupéry van der Berghe Łukasz"
+    with app.app_context():
+        queue_messages(1, subject=subject, to_name=name)
+    drain_once(app)
+
+    [received] = smtp.messages
+    head = received.data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    for line in head.split("\r\n"):
+        assert len(line) <= (76 if "=?" in line else 78), line
+    message = email.message_from_bytes(received.data, policy=email.policy.default)
+    assert message["Subject"] == subject
+    assert message["To"].addresses[0].display_name == name
+
+
 # --- TLS -----------------------------------------------------------------------------------
 
 

@@ -35,9 +35,8 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import outbox, permissions, templating
+from webapp.services import outbox, permissions, templating, text
 from webapp.services.addresses import InvalidAddress, parse_address_list
-from webapp.services.errors import ValidationFailed
 
 log = logging.getLogger("missive.triggers")
 
@@ -278,7 +277,8 @@ def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
         version = template.version_for(wanted)
         common = dict(
             key=outbox.dedupe_key(trigger.id, trigger.event, event_id, recipient.email),
-            to_addr=recipient.email, to_name=recipient.name, locale=version.locale,
+            to_addr=recipient.email, to_name=text.strip_controls(recipient.name, False),
+            locale=version.locale,
             sender=formataddr((template.sender_name, sender_address))
             if template.sender_name and sender_address else "",
             reply_to=template.reply_to, cc=template.cc, bcc=template.bcc,
@@ -297,7 +297,7 @@ def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
                                                ctx)
             rows.append(outbox.message_values(subject=rendered.subject, body_html=rendered.html,
                                               body_text=rendered.text, **common))
-        except (templating.TemplateProblem, ValidationFailed) as error:
+        except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
             log.warning("Trigger %s could not render for application %s: %s",
                         trigger.id, application.id, error)
             rows.append(outbox.message_values(

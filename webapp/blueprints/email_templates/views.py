@@ -180,7 +180,8 @@ def _editor(template):
     form = _form(template)
     if form.validate_on_submit():
         try:
-            saved = email_templates.save_template(current_user, template, _input(form))
+            saved = email_templates.save_template(current_user, template, _input(form),
+                                                  _preview_application(form))
         except ValidationFailed as error:
             _apply_errors(form, error)
         else:
@@ -188,7 +189,8 @@ def _editor(template):
             return redirect(url_for(".edit", template_id=saved.id), 303)
     elif form.is_submitted():
         # Show every problem at once: the domain's too, next to fields the form found fine.
-        domain_errors = email_templates.validate(_input(form), template)
+        domain_errors = email_templates.validate(_input(form), template,
+                                                 _preview_application(form))
         _apply_errors(form, ValidationFailed(
             {name: messages for name, messages in domain_errors.items()
              if not getattr(form, name).errors}))

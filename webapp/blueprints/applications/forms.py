@@ -5,6 +5,7 @@ from wtforms.fields import SearchField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from webapp.models import Status
 from webapp.services.applications import Selection
 
 
@@ -34,8 +35,20 @@ class StatusChangeForm(FlaskForm):
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)])
 
     def set_statuses(self, statuses, locale):
+        """Every status but Draft, which is the candidate's (see "Reopen for changes")."""
         self.status.choices = [SelectChoice("", str(_l("Choose a status")))] + [
-            SelectChoice(s.id, s.label_for(locale)) for s in statuses]
+            SelectChoice(s.id, s.label_for(locale)) for s in statuses if s.code != Status.DRAFT]
+
+
+class ReopenForm(FlaskForm):
+    """Shown beside the status form: its fields are prefixed (reopen-comment) to stay apart."""
+
+    comment = TextAreaField(_l("Why (optional, kept in the history)"),
+                            validators=[Optional(), Length(max=2000)])
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "reopen")
+        super().__init__(*args, **kwargs)
 
 
 class BulkStatusForm(StatusChangeForm):

@@ -98,11 +98,20 @@ def init_error_handlers(app: Flask) -> None:
 
     def handle(error):
         status = getattr(error, "code", None) or 500
-        return render_page("errors/page.html", "errors/_error.html", status=status), status
+        # A 422 from abort() carries the reason written for the user; others use the page's.
+        detail = error.description if status == 422 else None
+        return render_page("errors/page.html", "errors/_error.html", status=status,
+                           detail=detail), status
 
-    for status in (400, 403, 404, 405, 413, 500):
+    for status in (400, 403, 404, 405, 413, 422, 500):
         app.register_error_handler(status, handle)
     app.register_error_handler(CSRFError, handle)
+
+
+def init_security(app: Flask) -> None:
+    from webapp.web import security
+
+    security.init_app(app)
 
 
 def init_template_globals(app: Flask) -> None:

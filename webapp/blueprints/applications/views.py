@@ -26,6 +26,7 @@ from webapp.services import applications, statuses
 from webapp.services.applications import Selection
 from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.web.access import STAFF, role_required
+from webapp.web.forms import id_or_none
 from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
 
 # /applications/                                  campaigns whose applications I may see
@@ -75,7 +76,7 @@ def campaign_list(campaign_id: int):
     selection = Selection(campaign.id, all_matching=True, status_id=filters.status.data,
                           search=filters.q.data or "")
     page = _or_abort(applications.list_applications, selection,
-                     request.args.get("after", type=int))
+                     id_or_none(request.args.get("after")))
     bulk = BulkStatusForm(formdata=None, list_status=filters.status.data or "",
                           list_q=filters.q.data or "")
     bulk.set_statuses(all_statuses, _locale())
@@ -141,7 +142,7 @@ def detail(application_id: int):
 def status_preview(application_id: int):
     """What changing this application's status would do."""
     application = _or_abort(applications.application_for_staff, application_id)
-    status_id = request.args.get("status", type=int)
+    status_id = id_or_none(request.args.get("status"))
     preview = None
     if status_id:
         preview = _preview(Selection(application.campaign_id, ids=(application.id,)), status_id)

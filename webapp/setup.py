@@ -111,7 +111,7 @@ def init_error_handlers(app: Flask) -> None:
     # is a 404, a refused action a 403, refused input a 422 with its reason; never a 500.
     from werkzeug import exceptions
 
-    from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
+    from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 
     app.register_error_handler(NotFound, lambda _e: handle(exceptions.NotFound()))
     app.register_error_handler(NotAllowed, lambda _e: handle(exceptions.Forbidden()))

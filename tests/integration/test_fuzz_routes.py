@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from tests import factories
 from tests.factories import PASSWORD
+from webapp import outbox
+from webapp.core import clock
 from webapp.extensions import db as _db
 from webapp.models import EventType, OutboxMessage, Role, User
-from webapp.services import clock, outbox
 from webapp.web.forms import Form
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "250"))

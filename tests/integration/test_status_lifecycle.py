@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from webapp.core import clock
 from webapp.extensions import db as _db
 from webapp.models import (
     Application,
@@ -17,7 +18,6 @@ from webapp.models import (
     StatusChange,
     User,
 )
-from webapp.services import clock
 
 FORM = {"title": "Tide pools", "summary": "A study", "motivation": "Curiosity", "confirmed": "y"}
 
@@ -162,8 +162,8 @@ def test_reopening_is_refused_once_the_campaign_is_closed(app, client, auth, wor
 
 
 def test_the_candidate_is_the_only_one_to_take_a_draft_out_of_draft(app, db, world):
+    from webapp.core.errors import ValidationFailed
     from webapp.services import applications
-    from webapp.services.errors import ValidationFailed
 
     manager = factories.make_user(Role.MANAGER, email="m2@example.org")
     with pytest.raises(ValidationFailed):

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
+from webapp.core import audit, clock
+from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -24,8 +26,7 @@ from webapp.models import (
     StatusChange,
     User,
 )
-from webapp.services import audit, clock, permissions, statuses, triggers
-from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.services import permissions, statuses, triggers
 
 log = logging.getLogger("missive.applications")
 

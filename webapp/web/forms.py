@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, PasswordField, StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
-from webapp.services import text
-from webapp.services.addresses import InvalidAddress, parse_address_list
+from webapp.core import text
+from webapp.core.addresses import InvalidAddress, parse_address_list
 
 # Ids are INTEGER columns: 32 bits on PostgreSQL. Anything larger names nothing.
 MAX_ID = 2**31 - 1

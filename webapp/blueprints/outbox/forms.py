@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from webapp.models import OutboxState
-from webapp.services.outbox import Filter
+from webapp.outbox import Filter
 from webapp.web.forms import MAX_ID, BoundedDateField, Form, optional_id
 
 STATE_LABELS = {

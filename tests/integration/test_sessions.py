@@ -116,3 +116,25 @@ def test_the_session_table_keeps_no_usable_token(app, client, auth):
     thief = app.test_client()
     thief.set_cookie(SESSION_COOKIE, forged)
     assert thief.get("/campaigns/").status_code == 302
+
+
+def test_the_worker_purges_expired_sessions_and_forgotten_failures(make_app, users, clock):
+    from jobs import accounts
+    from webapp.models import SignInThrottle
+
+    app = make_app(SESSION_IDLE_MINUTES=30)
+    stale, live = app.test_client(), app.test_client()
+    stale.post("/auth/login", data={"email": "manager@example.org",
+                                    "password": factories.PASSWORD})
+    stale.post("/auth/login", data={"email": "ghost@example.org", "password": "wrong one 1"},
+               environ_base={"REMOTE_ADDR": "10.0.0.5"})
+    clock.advance(hours=25)
+    live.post("/auth/login", data={"email": "admin@example.org",
+                                   "password": factories.PASSWORD})
+    live.post("/auth/login", data={"email": "evaluator@example.org", "password": "wrong 2"})
+    assert accounts.purge(app) == 1 + 2  # a session; the ghost's and 10.0.0.5's counts
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(UserSession.id))) == 1
+        keys = db.session.scalars(sa.select(SignInThrottle.key)).all()
+        assert sorted(keys) == ["account:evaluator@example.org", "address:127.0.0.1"]
+    assert live.get("/campaigns/").status_code == 200

@@ -90,6 +90,16 @@ def end_all(user: User) -> int:
     return result.rowcount or 0
 
 
+def purge_expired() -> int:
+    """Delete every session past its idle or absolute limit; commits."""
+    now = clock.now()
+    idle, lifetime = _limits()
+    result = db.session.execute(sa.delete(UserSession).where(sa.or_(
+        UserSession.last_seen_at < now - idle, UserSession.created_at < now - lifetime)))
+    db.session.commit()
+    return result.rowcount or 0
+
+
 def count(user: User) -> int:
     return db.session.scalar(sa.select(sa.func.count(UserSession.id))
                              .where(UserSession.user_id == user.id)) or 0

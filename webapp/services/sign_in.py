@@ -162,6 +162,18 @@ def authenticate(email: str, password: str, client_address: str) -> User:
     return user
 
 
+def purge_stale() -> int:
+    """Forget counts whose last failure left the window and that block nothing; commits."""
+    now = clock.now()
+    window_start = now - timedelta(hours=current_app.config["SIGN_IN_FAILURE_WINDOW_HOURS"])
+    t = SignInThrottle
+    result = db.session.execute(sa.delete(t).where(
+        t.last_failure_at < window_start,
+        sa.or_(t.blocked_until.is_(None), t.blocked_until < now)))
+    db.session.commit()
+    return result.rowcount or 0
+
+
 def clear_account(email: str) -> None:
     """A new password lifts the account's lock (the caller commits)."""
     db.session.execute(sa.delete(SignInThrottle)

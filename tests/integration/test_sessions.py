@@ -138,3 +138,42 @@ def test_the_worker_purges_expired_sessions_and_forgotten_failures(make_app, use
         keys = db.session.scalars(sa.select(SignInThrottle.key)).all()
         assert sorted(keys) == ["account:evaluator@example.org", "address:127.0.0.1"]
     assert live.get("/campaigns/").status_code == 200
+
+
+def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, client, auth):
+    other = app.test_client()
+    other.post("/auth/login", data={"email": "manager@example.org",
+                                    "password": factories.PASSWORD})
+    auth.login_as("manager")
+    copied = _cookie(client)
+    page = client.get("/auth/password")
+    assert page.status_code == 200 and b"Change my password" in page.data
+
+    wrong = client.post("/auth/password", data={"current": "not it at all",
+                                                "password": "violet kettle orbit 7",
+                                                "confirm": "violet kettle orbit 7"})
+    assert wrong.status_code == 422 and b"This is not your current password." in wrong.data
+    weak = client.post("/auth/password", data={"current": factories.PASSWORD,
+                                               "password": "password123",
+                                               "confirm": "password123"})
+    assert weak.status_code == 422
+    assert other.get("/campaigns/").status_code == 200  # nothing changed yet
+
+    done = client.post("/auth/password", data={"current": factories.PASSWORD,
+                                               "password": "violet kettle orbit 7",
+                                               "confirm": "violet kettle orbit 7"})
+    assert done.status_code == 303
+    assert client.get("/campaigns/").status_code == 200
+    assert other.get("/campaigns/").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie(SESSION_COOKIE, copied)  # this browser's cookie from before the change
+    assert thief.get("/campaigns/").status_code == 302
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == "manager@example.org"))
+        assert user.check_password("violet kettle orbit 7")
+
+
+def test_changing_the_password_needs_a_session(client):
+    response = client.get("/auth/password")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")

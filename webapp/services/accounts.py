@@ -191,6 +191,29 @@ def set_password_from_link(token: str, purpose: str, password: str,
     return user, session_token
 
 
+def change_password(user: User, current: str, new: str,
+                    client_address: str = "") -> tuple[User, str]:
+    """A signed-in person changes their password: the current one is required, every session
+    of the account ends (copies of this browser's cookie included) and a new one opens here;
+    returns the user and the new session's token. Commits."""
+    user = db.session.get(User, user.id)
+    errors: dict[str, list[str]] = {}
+    if not user.check_password(current or ""):
+        errors["current"] = [str(_l("This is not your current password."))]
+    problems = password_problems(new, (user.email, user.first_name, user.last_name))
+    if problems:
+        errors["password"] = problems
+    if errors:
+        raise ValidationFailed(errors)
+    user.set_password(new)
+    ended = sessions.end_all(user)
+    audit.record(user, "account.password_changed", "user", user.id,
+                 f"{ended} session(s) ended")
+    token = sessions.start(user, client_address)
+    db.session.commit()
+    return user, token
+
+
 def deactivate(actor: User | None, user: User) -> None:
     """The account can no longer sign in, and its open sessions end now."""
     user.active = False

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.forms import (
+    ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
     NewPasswordForm,
@@ -121,6 +122,28 @@ def forgot_password():
     if form.errors:
         return form_response("auth/forgot.html", "auth/forgot.html", form)
     return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change my password; my other sessions end."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user, token = accounts.change_password(current_user, form.current.data,
+                                                   form.password.data,
+                                                   session_cookie.client_address())
+        except ValidationFailed as error:
+            _add_errors(form, error)
+        else:
+            session_cookie.begin(user, token)
+            flash(_("Your new password is set. Any other session of your account was signed "
+                    "out."), "success")
+            return redirect(url_for("main.home"), 303)
+    if form.errors:
+        return form_response("auth/change_password.html", "auth/change_password.html", form)
+    return render_template("auth/change_password.html", form=form)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])

@@ -27,6 +27,7 @@ class Settings:
     lease_seconds: float
     unrecorded_max: int
     record_linger: float
+    urgent_check: float
 
     CONFIG_KEYS = {
         "server": "MAIL_SERVER", "port": "MAIL_PORT", "use_tls": "MAIL_USE_TLS",
@@ -40,6 +41,7 @@ class Settings:
         "lease_seconds": "OUTBOX_LEASE_SECONDS",
         "unrecorded_max": "OUTBOX_UNRECORDED_MAX",
         "record_linger": "OUTBOX_RECORD_LINGER_SECONDS",
+        "urgent_check": "OUTBOX_URGENT_CHECK_SECONDS",
     }
 
     @classmethod

@@ -6,13 +6,20 @@ from wtforms import DateField, HiddenField, IntegerField, SearchField, SelectFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from webapp.models import OutboxState
+from webapp.models import OutboxPriority, OutboxState
 from webapp.outbox import Filter
 
 STATE_LABELS = {
     "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"),
     "failed": _l("Failed"), "cancelled": _l("Cancelled"),
 }
+
+
+PRIORITY_LABELS = {
+    OutboxPriority.URGENT.value: _l("Urgent"), OutboxPriority.NORMAL.value: _l("Normal"),
+    OutboxPriority.BULK.value: _l("Bulk"),
+}
+LABELS = {"state_labels": STATE_LABELS, "priority_labels": PRIORITY_LABELS}
 
 
 def _optional_int(value):
@@ -27,6 +34,9 @@ class FilterForm(FlaskForm):
 
     state = SelectField(_l("State"), choices=[SelectChoice("", _l("Any state"))] + [
         SelectChoice(s.value, STATE_LABELS[s.value]) for s in OutboxState], default="")
+    priority = SelectField(_l("Priority"), coerce=_optional_int, default="", choices=[
+        SelectChoice("", _l("Any priority"))] + [
+        SelectChoice(value, label) for value, label in PRIORITY_LABELS.items()])
     campaign = SelectField(_l("Campaign"), coerce=_optional_int, validate_choice=False)
     template = SelectField(_l("Template"), coerce=_optional_int, validate_choice=False)
     trigger = IntegerField(_l("Trigger"), validators=[Optional(), NumberRange(min=1)])
@@ -49,6 +59,7 @@ class FilterForm(FlaskForm):
         """The service's filter; only call after validate()."""
         return Filter(
             state=self.state.data or "",
+            priority=self.priority.data,
             campaign_id=self.campaign.data,
             trigger_id=self.trigger.data,
             template_id=self.template.data,

@@ -19,6 +19,17 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
+    # HTTPS: cookies marked Secure and HSTS sent when PREFERRED_URL_SCHEME is "https" or the
+    # app runs in production (neither debug nor testing); FORCE_HTTPS = True/False overrides.
+    PREFERRED_URL_SCHEME = "http"
+    FORCE_HTTPS = None
+    HSTS_SECONDS = 365 * 24 * 3600
+
+    # Request limits: a body larger than this is refused with a 413 page before it is read.
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_QUERY_VALUE_LENGTH = 1000  # each value of a query string
+    MAX_QUERY_VALUES = 50
+
     # A new campaign gets an active acknowledgement-of-receipt trigger.
     DEFAULT_ACKNOWLEDGEMENT_TRIGGER = True
     DEFAULT_ACKNOWLEDGEMENT_TEMPLATE = "Acknowledgement of receipt"

@@ -39,6 +39,8 @@ NASTY = [
     "\x00", "a\x00b", "\x1b[31m", "\r\nBcc: x@example.org", "\t", "\u202e", "\ufeff",
     "0001-01-01", "9999-12-31", "0001-01-01T00:00", "9999-12-31T23:59", "2026-02-30T10:00",
     "2030-01-01T00:00", "{{ 1/0 }}", "{{ 9**99999 }}", "<script>alert(1)</script>",
+    "{{ recipient_name|nofilter }}", "{% if 1 is nosuchtest %}{% endif %}", "{% include 'x' %}",
+    "{{ recipient_name.__class__ }}", "{% for %}",
     "javascript:alert(1)", "//evil.example", "/\\evil.example", "/%09/evil.example",
     "x" * 5000, "submit", "save", "all", "selected", "retry", "cancel", "resend", "fr", "en",
     "submitted", "status_changed", "#ff0000", "a@example.org", "a@example.org, b@",

@@ -71,3 +71,29 @@ def test_an_impossible_campaign_date_is_refused_next_to_the_field(app, client, a
     assert b"Not a valid date" in response.data or b"Not a valid datetime value" in response.data
     with app.app_context():
         assert _db.session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 0
+
+
+def test_refusals_that_reach_the_app_are_pages_with_their_status(make_app):
+    from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
+
+    app = make_app()
+
+    def raising(error):
+        def view():
+            raise error
+        return view
+
+    app.add_url_rule("/t/missing", "missing", raising(NotFound()))
+    app.add_url_rule("/t/refused", "refused", raising(NotAllowed()))
+    app.add_url_rule("/t/invalid", "invalid", raising(ValidationFailed("Too many cooks.")))
+    app.add_url_rule("/t/database", "database", raising(
+        sa.exc.DataError("INSERT", {}, ValueError("integer out of range"))))
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert client.get("/t/missing").status_code == 404
+    assert client.get("/t/refused").status_code == 403
+    invalid = client.get("/t/invalid")
+    assert invalid.status_code == 422 and b"Too many cooks." in invalid.data
+    database = client.get("/t/database")
+    assert database.status_code == 422
+    assert b"Some of what you sent is not valid: nothing was saved." in database.data

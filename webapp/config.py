@@ -88,6 +88,9 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_BACKOFF_SECONDS = (60, 300, 900, 3600, 14400)
     OUTBOX_RETENTION_DAYS = 90
+    # A status change of more than this many applications at once sends its emails at bulk
+    # priority: after urgent (account emails, acknowledgements, tests) and normal mail.
+    OUTBOX_BULK_THRESHOLD = 20
     OUTBOX_PURGE_CRON = "30 3 * * *"
 
     # Development: start the worker and a mail catcher inside `make run`'s server.
@@ -103,6 +106,12 @@ class Config:
     # a SIGKILLed worker may resend up to that many messages per connection (same Message-ID).
     OUTBOX_UNRECORDED_MAX = 1
     OUTBOX_RECORD_LINGER_SECONDS = 0.005  # how long a commit may wait to take more outcomes
+    # Of each claim, this share goes to the oldest due rows whatever their priority: a bulk
+    # row waits at most (older due rows) / (share x batch) claims, however much urgent mail comes.
+    OUTBOX_CLAIM_OLDEST_SHARE = 0.1
+    # During a long drain, how often urgent rows that became due are claimed ahead of the
+    # batches already queued (an indexed query that finds nothing costs well under 1 ms).
+    OUTBOX_URGENT_CHECK_SECONDS = 0.5
     OUTBOX_BACKOFF_JITTER = 0.1  # each delay is scaled by a random factor in [1-j, 1+j]
     OUTBOX_CIRCUIT_BREAKER_FAILURES = 3  # consecutive connection failures that stop a run
     OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS = 30  # how long released rows wait after a stop

@@ -108,7 +108,9 @@ def init_error_handlers(app: Flask) -> None:
     def handle(error):
         status = getattr(error, "code", None) or 500
         # A 422 from abort() carries the reason written for the user; others use the page's.
-        detail = error.description if status == 422 else None
+        detail = None
+        if status == 422 and error.description != type(error).description:
+            detail = error.description
         return render_page("errors/page.html", "errors/_error.html", status=status,
                            detail=detail), status
 

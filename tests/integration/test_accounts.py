@@ -367,7 +367,7 @@ def test_the_migration_adds_the_system_templates_and_keeps_old_accounts_working(
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
 
-    upgrade("d3f1a2b4c5e6")
+    upgrade("e4a7c1d9b2f3")  # the revision before the accounts one
     engine = sa.create_engine(migrated)
     with engine.begin() as conn:
         conn.execute(sa.text(
@@ -384,3 +384,20 @@ def test_the_migration_adds_the_system_templates_and_keeps_old_accounts_working(
         confirmed = conn.execute(sa.text("SELECT email_confirmed_at FROM users")).scalar()
         assert confirmed is not None
     engine.dispose()
+
+
+def test_a_reset_queued_behind_a_bulk_decision_leaves_first(app, client, users, smtp):
+    from tests.outbox_support import queue_messages
+    from webapp.models import OutboxPriority
+
+    with app.app_context():
+        queue_messages(40, prefix="decision", priority=OutboxPriority.BULK)
+    client.post("/auth/forgot", data={"email": "manager@example.org"})
+    with app.app_context():
+        reset = db.session.scalar(sa.select(OutboxMessage).where(
+            OutboxMessage.to_addr == "manager@example.org"))
+        assert reset.priority == OutboxPriority.URGENT
+    drain_once(app, OUTBOX_SMTP_CONNECTIONS=1, OUTBOX_BATCH_SIZE=10)
+    order = [m.rcpt_tos[0] for m in smtp.messages]
+    assert len(order) == 41
+    assert order.index("manager@example.org") < 10  # in the first claim, not after the 40

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from webapp.extensions import db as _db
-from webapp.models import AuditEntry, EmailTemplate, EventType, OutboxMessage, User
+from webapp.models import AuditEntry, EmailTemplate, EventType, OutboxMessage, OutboxPriority, User
 from webapp.services import email_templates
 from webapp.services.email_templates import TemplateInput, VersionInput
 
@@ -260,6 +260,7 @@ def test_send_me_a_test_queues_one_test_message_per_click(app, client, auth, use
         assert len(rows) == 2
         assert {r.to_addr for r in rows} == {"manager@example.org"}
         assert all(r.is_test and r.state == "pending" for r in rows)
+        assert all(r.priority == OutboxPriority.URGENT for r in rows)  # someone is waiting
         assert rows[0].subject == "Decision: Research grants 2027"
         assert rows[0].sender.startswith("Grants office <")
         assert rows[0].reply_to == "grants@example.org"

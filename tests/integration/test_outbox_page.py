@@ -10,7 +10,7 @@ from tests import factories
 from tests.outbox_support import clock_fixture, queue_messages  # noqa: F401
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import AuditEntry, OutboxMessage, WorkerHeartbeat
+from webapp.models import AuditEntry, OutboxMessage, OutboxPriority, WorkerHeartbeat
 
 
 @pytest.fixture
@@ -111,6 +111,27 @@ def test_filters_and_search_narrow_the_list(client, auth, mixed, app, htmx_heade
     assert re.findall(r"<td>(user\d@example.org)</td>", by_id) == ["user3@example.org"]
     subject = client.get("/outbox/?q=Hello 9").get_data(as_text=True)
     assert re.findall(r"<td>(user\d@example.org)</td>", subject) == ["user9@example.org"]
+
+
+def test_the_list_shows_and_filters_priority(client, auth, app, users, htmx_headers):
+    with app.app_context():
+        queue_messages(2, prefix="urgent", priority=OutboxPriority.URGENT)
+        queue_messages(3, prefix="bulk", priority=OutboxPriority.BULK)
+    auth.login_as("admin")
+    everything = client.get("/outbox/").get_data(as_text=True)
+    assert everything.count(">Urgent</td>") == 2 and everything.count(">Bulk</td>") == 3
+    urgent = client.get("/outbox/?priority=0", headers=htmx_headers).get_data(as_text=True)
+    assert sorted(re.findall(r"<td>(\w+\d@example.org)</td>", urgent)) == [
+        "urgent0@example.org", "urgent1@example.org"]
+    # Links that keep the filter keep the priority too.
+    assert "priority=0" in urgent
+    bulk = client.get("/outbox/?priority=2").get_data(as_text=True)
+    assert len(re.findall(r'<tr id="message-', bulk)) == 3
+    assert client.get("/outbox/?priority=7").status_code == 422
+    with app.app_context():
+        first = db.session.scalar(sa.select(sa.func.min(OutboxMessage.id)))
+    detail = client.get(f"/outbox/{first}").get_data(as_text=True)
+    assert re.search(r'id="message-priority">Urgent<', detail)
 
 
 def test_a_date_range_that_ends_before_it_starts_is_refused_with_422(client, auth, app):

@@ -37,6 +37,7 @@ class Filter:
     """The Outbox page's filter; every field optional."""
 
     state: str = ""
+    priority: int | None = None
     campaign_id: int | None = None
     trigger_id: int | None = None
     template_id: int | None = None
@@ -49,6 +50,8 @@ class Filter:
         clauses = []
         if self.state:
             clauses.append(m.state == self.state)
+        if self.priority is not None:
+            clauses.append(m.priority == self.priority)
         if self.campaign_id:
             clauses.append(m.campaign_id == self.campaign_id)
         if self.trigger_id:
@@ -231,7 +234,8 @@ def resend(actor, message_id: int) -> OutboxMessage:
         locale=original.locale, event_type=original.event_type, event_id=original.event_id,
         campaign_id=original.campaign_id, application_id=original.application_id,
         trigger_id=original.trigger_id, template_id=original.template_id,
-        recipient_user_id=original.recipient_user_id, is_test=original.is_test)
+        recipient_user_id=original.recipient_user_id, is_test=original.is_test,
+        priority=original.priority)
     values["headers"] = dict(original.headers or STANDARD_HEADERS)
     copy = OutboxMessage(**values, resent_from_id=original.id)
     db.session.add(copy)

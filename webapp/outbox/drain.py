@@ -80,7 +80,10 @@ class _Run:
         self.settings = settings
         self.worker = worker
         self.report = report
-        self.work: queue.SimpleQueue[Claimed] = queue.SimpleQueue()
+        # Urgent rows claimed mid-run jump ahead of the bulk rows already queued.
+        self.work: queue.PriorityQueue[tuple[int, int, Claimed]] = queue.PriorityQueue()
+        self.budget: int | None = None  # rows this run may still claim (MAIL_MAX_PER_MINUTE)
+        self.urgent_check = time.monotonic() + settings.urgent_check
         self.done: queue.Queue[tuple[Result, threading.Semaphore] | None] = queue.Queue()
         self.no_more_work = threading.Event()
         self.stop = threading.Event()
@@ -91,11 +94,28 @@ class _Run:
         self.running = 0
         self.lease_check = time.monotonic() + settings.lease_seconds / 3
 
-    def feed(self, rows: list[Claimed]) -> None:
-        """Queue a claimed batch; return when the senders are about to run out of work."""
+    def claim(self, due_before, urgent_only: bool = False) -> list[Claimed]:
+        """Claim the next batch (within the run's budget) and queue it."""
+        limit = self.settings.batch_size
+        if self.budget is not None:
+            limit = min(limit, self.budget - self.report.claimed)
+            if limit <= 0:
+                self.report.rate_limited = True
+                return []
+        rows = outbox_queue.claim_due(self.worker, limit, due_before=due_before,
+                                      urgent_only=urgent_only)
+        if rows:
+            self.report.batches += 1
+            self.report.claimed += len(rows)
         for row in rows:
             self.outstanding[row.id] = row
-            self.work.put(row)
+            self.work.put((row.priority, row.id, row))
+        return rows
+
+    def feed(self) -> None:
+        """Start the senders the queued rows need; return when they are about to run out of
+        work. Meanwhile urgent rows that became due are claimed every `urgent_check` seconds:
+        they need not wait for the batches ahead of them."""
         while len(self.threads) < min(self.settings.connections, len(self.outstanding)):
             sender = Sender(self.settings, self.breaker)
             thread = threading.Thread(target=self._send, args=(sender,), daemon=True)
@@ -106,6 +126,9 @@ class _Run:
         low_water = self.settings.connections * self.settings.unrecorded_max
         while self.running and self.work.qsize() > low_water and not self.breaker.open:
             self._record_some()
+            if time.monotonic() > self.urgent_check:
+                self.claim(None, urgent_only=True)
+                self.urgent_check = time.monotonic() + self.settings.urgent_check
 
     def finish(self) -> None:
         """Record the last outcomes, close the connections, release what was not sent."""
@@ -161,7 +184,7 @@ class _Run:
 
     def _next_row(self) -> Claimed | None:
         try:
-            return self.work.get(timeout=0.05)
+            return self.work.get(timeout=0.05)[2]
         except queue.Empty:
             return None
 
@@ -204,7 +227,8 @@ def _count(report: DrainReport, result: Result) -> None:
 
 
 def drain(worker: str = "drain", overrides: dict | None = None) -> DrainReport:
-    """Send every row due when the run starts, batch after batch; call in an app context.
+    """Send every row due when the run starts, batch after batch, and urgent rows that
+    become due meanwhile; call in an app context.
 
     Stops early when the circuit breaker opens or when MAIL_MAX_PER_MINUTE is used up (counted
     from the attempts table over the last minute, so the limit holds across runs)."""
@@ -216,20 +240,10 @@ def drain(worker: str = "drain", overrides: dict | None = None) -> DrainReport:
         window_start = started - timedelta(minutes=1)
         budget = settings.max_per_minute - outbox_queue.attempts_since(window_start)
     run = _Run(settings, worker, report)
+    run.budget = budget
     try:
-        while not run.breaker.open:
-            limit = settings.batch_size
-            if budget is not None:
-                limit = min(limit, budget - report.claimed)
-                if limit <= 0:
-                    report.rate_limited = True
-                    break
-            rows = outbox_queue.claim_due(worker, limit, due_before=started)
-            if not rows:
-                break
-            report.batches += 1
-            report.claimed += len(rows)
-            run.feed(rows)
+        while not run.breaker.open and run.claim(started):
+            run.feed()
     finally:
         run.finish()
     if report.claimed:

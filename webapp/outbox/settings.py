@@ -40,6 +40,7 @@ class Settings:
     lease_seconds: float
     unrecorded_max: int
     record_linger: float
+    urgent_check: float
     ca_file: str | None = None
     tls_verify: bool = True
     ehlo_name: str | None = None
@@ -56,6 +57,7 @@ class Settings:
         "lease_seconds": "OUTBOX_LEASE_SECONDS",
         "unrecorded_max": "OUTBOX_UNRECORDED_MAX",
         "record_linger": "OUTBOX_RECORD_LINGER_SECONDS",
+        "urgent_check": "OUTBOX_URGENT_CHECK_SECONDS",
         "ca_file": "MAIL_CA_FILE", "tls_verify": "MAIL_TLS_VERIFY", "ehlo_name": "MAIL_EHLO_NAME",
     }
 

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import EmailTemplate, EmailTemplateVersion, User
+from webapp.models import EmailTemplate, EmailTemplateVersion, OutboxPriority, User
 from webapp.services import templating
 
 log = logging.getLogger("missive.account_emails")
@@ -138,7 +138,8 @@ def _link_expiry(valid_for: timedelta, locale: str) -> str:
 
 def queue(user: User, key: str, path: str, valid_for: timedelta) -> None:
     """Render the system email `key` for `user` with the link to `path` and add it to the
-    outbox, in the caller's transaction. The one place account emails enter the outbox.
+    outbox, in the caller's transaction, at urgent priority: a reset must not wait behind a
+    bulk decision. The one place account emails enter the outbox.
 
     A template an admin broke must not lock people out: its built-in wording is used instead.
     """
@@ -165,6 +166,6 @@ def queue(user: User, key: str, path: str, valid_for: timedelta) -> None:
         sender=formataddr((template.sender_name, sender_address))
         if template.sender_name and sender_address else "",
         reply_to=template.reply_to, locale=locale, event_type=key, template_id=template.id,
-        recipient_user_id=user.id,
+        recipient_user_id=user.id, priority=OutboxPriority.URGENT,
     )
     log.info("%s email queued for user %s", key, user.id)

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
@@ -21,6 +22,7 @@ from webapp.models import (
     Campaign,
     EventType,
     OutboxMessage,
+    OutboxPriority,
     Role,
     Status,
     StatusChange,
@@ -405,7 +407,11 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
     result.cancelled = triggers.cancel_superseded(
         ids, f"Superseded by a later decision: the application moved to {status.label_en}.")
     change_ids = _record_history(by_old, status.id, actor.id, comment.strip(), now)
-    outcome = triggers.insert_rows(triggers.render_rows(plan, change_ids))
+    # A large decision goes out at bulk priority, behind acknowledgements and single changes.
+    priority = (OutboxPriority.BULK
+                if len(transitions) > current_app.config["OUTBOX_BULK_THRESHOLD"]
+                else OutboxPriority.NORMAL)
+    outcome = triggers.insert_rows(triggers.render_rows(plan, change_ids, priority))
     result.moved, result.queued, result.failed = len(transitions), outcome.queued, outcome.failed
     db.session.commit()
     log.info("%s applications of campaign %s moved to %s by %s; %s emails queued, %s failed",

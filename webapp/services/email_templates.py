@@ -19,7 +19,14 @@ from webapp.core import audit
 from webapp.core.addresses import InvalidAddress, normalize_email, parse_address_list
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
-from webapp.models import Application, EmailTemplate, EmailTemplateVersion, Trigger, User
+from webapp.models import (
+    Application,
+    EmailTemplate,
+    EmailTemplateVersion,
+    OutboxPriority,
+    Trigger,
+    User,
+)
 from webapp.services import html_policy, templating
 
 log = logging.getLogger("missive.email_templates")
@@ -450,6 +457,7 @@ def send_test(actor: User, data: TemplateInput, locale: str,
         sender=sender, reply_to=data.reply_to.strip(), locale=locale, is_test=True,
         event_type="test", template_id=template.id if template else None,
         application_id=application.id if application else None, recipient_user_id=actor.id,
+        priority=OutboxPriority.URGENT,
     )
     audit.record(actor, "email_template.test_sent", "email_template",
                  template.id if template else None, actor.email)

@@ -334,15 +334,17 @@ def find_problems(source: str, names: frozenset[str] = CAMPAIGN_NAMES) -> list[s
     """Why `source` is not a valid template: syntax errors (with line) and placeholders outside
     `names`."""
     try:
-        ast = HTML_ENV.parse(source or "")
+        # Unknown filters and tests are found when compiling, which both of these do.
+        used = meta.find_undeclared_variables(HTML_ENV.parse(source or ""))
+        template = _compile(source, True)
     except jinja2.TemplateSyntaxError as error:
         return [str(_l("Syntax error on line %(line)d: %(message)s",
                        line=error.lineno, message=error.message))]
-    unknown = sorted(meta.find_undeclared_variables(ast) - names)
+    unknown = sorted(used - names)
     if unknown:
         return [str(_l("Unknown placeholder: %(name)s", name=name)) for name in unknown]
     try:
-        _render_budgeted(_compile(source, True), sample_values())
+        _render_budgeted(template, sample_values())
     except TemplateProblem as error:
         return [str(_l("This template cannot be rendered: %(message)s", message=error))]
     return []

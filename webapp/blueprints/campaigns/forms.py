@@ -7,7 +7,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from webapp.web.forms import AddressList, Form, LocalDateTimeField, NoNewline, id_value, optional_id
 
@@ -15,8 +15,9 @@ from webapp.web.forms import AddressList, Form, LocalDateTimeField, NoNewline, i
 class CampaignForm(Form):
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=200), NoNewline()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
-    opens_at = LocalDateTimeField(_l("Opens on"), validators=[DataRequired()])
-    closes_at = LocalDateTimeField(_l("Closes on"), validators=[DataRequired()])
+    # InputRequired: DataRequired would replace "Not a valid date" by "This field is required".
+    opens_at = LocalDateTimeField(_l("Opens on"), validators=[InputRequired()])
+    closes_at = LocalDateTimeField(_l("Closes on"), validators=[InputRequired()])
     published = BooleanField(_l("Published"), default=True)
     managers = SelectMultipleField(_l("Managers"), coerce=id_value,
                                    validate_choice=True)

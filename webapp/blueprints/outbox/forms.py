@@ -5,7 +5,7 @@ from wtforms import HiddenField, IntegerField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from webapp.models import OutboxState
+from webapp.models import OutboxPriority, OutboxState
 from webapp.outbox import Filter
 from webapp.web.forms import MAX_ID, BoundedDateField, Form, optional_id
 
@@ -13,6 +13,23 @@ STATE_LABELS = {
     "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"),
     "failed": _l("Failed"), "cancelled": _l("Cancelled"),
 }
+
+
+PRIORITY_LABELS = {
+    OutboxPriority.URGENT.value: _l("Urgent"), OutboxPriority.NORMAL.value: _l("Normal"),
+    OutboxPriority.BULK.value: _l("Bulk"),
+}
+LABELS = {"state_labels": STATE_LABELS, "priority_labels": PRIORITY_LABELS}
+
+
+def _optional_priority(value):
+    """A priority's number; ValueError (a field error) for anything else."""
+    if value in (None, ""):
+        return None
+    number = int(value)
+    if number not in PRIORITY_LABELS:
+        raise ValueError(_l("Not a valid choice."))
+    return number
 
 
 class FilterForm(Form):
@@ -23,6 +40,9 @@ class FilterForm(Form):
 
     state = SelectField(_l("State"), choices=[SelectChoice("", _l("Any state"))] + [
         SelectChoice(s.value, STATE_LABELS[s.value]) for s in OutboxState], default="")
+    priority = SelectField(_l("Priority"), coerce=_optional_priority, default="", choices=[
+        SelectChoice("", _l("Any priority"))] + [
+        SelectChoice(value, label) for value, label in PRIORITY_LABELS.items()])
     campaign = SelectField(_l("Campaign"), coerce=optional_id, validate_choice=False)
     template = SelectField(_l("Template"), coerce=optional_id, validate_choice=False)
     trigger = IntegerField(_l("Trigger"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
@@ -45,6 +65,7 @@ class FilterForm(Form):
         """The service's filter; only call after validate()."""
         return Filter(
             state=self.state.data or "",
+            priority=self.priority.data,
             campaign_id=self.campaign.data,
             trigger_id=self.trigger.data,
             template_id=self.template.data,

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from webapp import outbox
 from webapp.blueprints.outbox import bp
-from webapp.blueprints.outbox.forms import STATE_LABELS, BulkForm, FilterForm
+from webapp.blueprints.outbox.forms import LABELS, BulkForm, FilterForm
 from webapp.core.errors import NotFound, ValidationFailed
 from webapp.models import Role
 from webapp.web.access import role_required
@@ -33,7 +33,7 @@ def _filter_form() -> FilterForm:
 
 
 def _context(form: FilterForm) -> dict:
-    return {"form": form, "state_labels": STATE_LABELS}
+    return {"form": form, **LABELS}
 
 
 @bp.route("/")
@@ -56,7 +56,7 @@ def counters():
     """The live counters and the worker banner."""
     return render_page("outbox/_counters.html", "outbox/_counters.html",
                        counts=outbox.counters(), health=outbox.health(),
-                       state_labels=STATE_LABELS)
+                       **LABELS)
 
 
 @bp.route("/bulk", methods=["GET", "POST"])
@@ -103,11 +103,11 @@ def detail(message_id: int):
     message = _message_or_404(message_id)
     if is_htmx():
         response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
-                                             message=message, state_labels=STATE_LABELS))
+                                             message=message, **LABELS))
         if message.state in FINAL_STATES and request.args.get("poll"):
             response.status_code = STOP_POLLING
         return response
-    return render_page("outbox/detail.html", message=message, state_labels=STATE_LABELS)
+    return render_page("outbox/detail.html", message=message, **LABELS)
 
 
 @bp.route("/<int:message_id>/<any(retry, cancel, resend):action>", methods=["POST"])
@@ -137,6 +137,6 @@ def act(message_id: int, action: str):
     if not is_htmx():
         return redirect(url_for("outbox.detail", message_id=message_id), 303)
     response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
-                                         message=message, state_labels=STATE_LABELS,
+                                         message=message, **LABELS,
                                          oob_messages=True), status)
     return add_trigger(response, "outboxChanged")

@@ -1,7 +1,7 @@
 """accounts: confirmed addresses, server-side sessions, sign-in throttling, system templates
 
 Revision ID: 7b2e4c91a0f3
-Revises: d3f1a2b4c5e6
+Revises: e4a7c1d9b2f3
 Create Date: 2026-11-28 08:40:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '7b2e4c91a0f3'
-down_revision = 'd3f1a2b4c5e6'
+down_revision = 'e4a7c1d9b2f3'
 branch_labels = None
 depends_on = None
 

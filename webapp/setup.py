@@ -14,6 +14,7 @@ from webapp.config import DEV_SECRET_KEY
 from webapp.extensions import babel, csrf, db, login_manager, mail, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+SESSION_TOKEN_KEY = "sid"
 
 
 def init_config(app: Flask) -> None:
@@ -30,6 +31,11 @@ def init_config(app: Flask) -> None:
         app.config["SECRET_KEY"] = key_file.read_text().strip()
     if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.testing):
         raise RuntimeError("Refusing to start in production with the development SECRET_KEY.")
+    if int(app.config.get("TRUSTED_PROXIES") or 0):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options["connect_args"] = {
@@ -60,10 +66,13 @@ def init_extensions(app: Flask) -> None:
     login_manager.login_message = None
 
     from webapp.models import User
+    from webapp.services import sessions
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        # The cookie names a server-side session: signed out, expired or revoked, it is
+        # refused even if the cookie itself is a faithful copy.
+        return sessions.user_for(user_id, session.get(SESSION_TOKEN_KEY))
 
 
 def init_logging(app: Flask) -> None:

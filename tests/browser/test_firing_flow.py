@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.account_support import received_link
 from tests.factories import PASSWORD
 from webapp.extensions import db as _db
 from webapp.models import Application, EventType, User
@@ -28,7 +29,7 @@ def campaign(app, users):
 
 
 def test_candidate_submits_then_manager_accepts_after_seeing_the_email_count(
-        app, page, campaign):
+        app, page, campaign, smtp):
     page.goto("/apply/")
     page.get_by_role("link", name="Sign up to apply").click()
     page.get_by_label("First name").fill("Ada")
@@ -37,6 +38,11 @@ def test_candidate_submits_then_manager_accepts_after_seeing_the_email_count(
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
+    page.locator("#unconfirmed-notice").wait_for()
+    link, _message = received_link(app, smtp, "ada@example.org", "/auth/confirm/")
+    page.goto(link)
+    page.get_by_text("Your email address is confirmed.").wait_for()
+    page.goto("/apply/")
 
     page.get_by_role("button", name="Apply").click()
     page.get_by_label("Title of your project").fill("Tide pools")

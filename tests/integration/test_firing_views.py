@@ -317,10 +317,10 @@ def test_submitting_after_the_closing_date_shows_why_and_changes_nothing(
         app, client, auth, world, monkeypatch):
     from webapp.core import clock
 
-    auth.login_as("candidate")
     with app.app_context():
         closes = _db.session.get(factories.Campaign, world["campaign"]).closes_at
     monkeypatch.setattr(clock, "now", lambda: closes + timedelta(seconds=1))
+    auth.login_as("candidate")  # after the jump: sessions end after SESSION_MAX_HOURS
     response = client.post(f"/my/applications/{world['draft']}",
                            data={**FORM, "action": "submit"})
     assert response.status_code == 422

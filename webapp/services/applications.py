@@ -164,6 +164,13 @@ def submit(candidate: User, application_id: int, answers: Answers) -> Applicatio
         raise ValidationFailed(str(_l("The campaign closed on %(date)s: applications can no "
                                       "longer be submitted.",
                                       date=application.campaign.closes_at.date().isoformat())))
+    if not candidate.email_confirmed:
+        # Unconfirmed addresses may prepare, not submit: submitting makes the platform email
+        # whatever address was typed. The answers are kept as the draft.
+        save_draft(candidate, application_id, answers)
+        raise ValidationFailed(str(_l(
+            "Confirm your email address before submitting: follow the link we sent to "
+            "%(email)s. Your answers were saved as a draft.", email=candidate.email)))
     values = answers.values()
     if errors := _completeness_errors(values):
         raise ValidationFailed(errors)

@@ -110,6 +110,7 @@ def init_template_globals(app: Flask) -> None:
 
     from webapp.web import htmx
 
+    app.jinja_env.filters["datetime_tz"] = datetime_tz
     app.jinja_env.globals.update(
         is_htmx=htmx.is_htmx,
         current_locale=lambda: str(get_locale()),
@@ -122,3 +123,18 @@ def init_cli(app: Flask) -> None:
     from webapp import cli
 
     cli.register(app)
+
+
+def datetime_tz(value, format: str = "d MMM y, HH:mm") -> str:
+    """A stored (naive UTC) time in the platform's time zone, saying which: "11:00 UTC+1".
+    Staff and candidates may be elsewhere, and the offset changes twice a year."""
+    from flask_babel import format_datetime, to_user_timezone
+
+    if value is None:
+        return ""
+    offset = to_user_timezone(value).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    label = "UTC" if not minutes else f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"{format_datetime(value, format)} {label}"

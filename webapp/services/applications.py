@@ -152,18 +152,38 @@ def _completeness_errors(values: dict) -> dict[str, list[str]]:
     return errors
 
 
+def _check_submittable(application: Application, values: dict) -> None:
+    if clock.now() >= application.campaign.closes_at:
+        raise ValidationFailed(str(_l("The campaign closed on %(date)s: applications can no "
+                                      "longer be submitted.",
+                                      date=application.campaign.closes_at.date().isoformat())))
+    if errors := _completeness_errors(values):
+        raise ValidationFailed(errors)
+
+
+def prepare_submission(candidate: User, application_id: int, answers: Answers) -> Application:
+    """The first step of submitting: keep the answers as the draft, then refuse (nothing else
+    changed) if they could not be submitted, so the confirmation shows what will be sent."""
+    application = save_draft(candidate, application_id, answers)
+    _check_submittable(application, answers.values())
+    return application
+
+
+def submit_draft(candidate: User, application_id: int) -> Application:
+    """The confirmed step: submit the answers saved by prepare_submission."""
+    application = _editable(candidate, application_id)
+    return submit(candidate, application_id, Answers(
+        title=application.title, summary=application.summary,
+        motivation=application.motivation, confirmed=application.confirmed))
+
+
 def submit(candidate: User, application_id: int, answers: Answers) -> Application:
     """Submit: draft -> submitted with the given answers, and the submission's emails, in one
     transaction. Refused after the closing date, a second time, or for someone else."""
     application = _editable(candidate, application_id)
     now = clock.now()
-    if now >= application.campaign.closes_at:
-        raise ValidationFailed(str(_l("The campaign closed on %(date)s: applications can no "
-                                      "longer be submitted.",
-                                      date=application.campaign.closes_at.date().isoformat())))
     values = answers.values()
-    if errors := _completeness_errors(values):
-        raise ValidationFailed(errors)
+    _check_submittable(application, values)
     draft, submitted = application.status, statuses.by_code(Status.SUBMITTED)
     # Compare-and-set: of two concurrent submits (double click, two tabs, a replayed request)
     # exactly one finds the application still in draft; the other changes nothing.

@@ -19,3 +19,7 @@ class ApplicationForm(FlaskForm):
     def answers(self) -> Answers:
         return Answers(title=self.title.data or "", summary=self.summary.data or "",
                        motivation=self.motivation.data or "", confirmed=self.confirmed.data)
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation button: only the CSRF token travels."""

@@ -22,6 +22,7 @@ STOP_POLLING = 286  # htmx stops an `every` poll on this status
 #   GET  /outbox/bulk                  confirmation with the count (retry|cancel)
 #   POST /outbox/bulk                  do it for every row matching the filter
 #   GET  /outbox/<id>                  one message (page, or its panel for htmx polling)
+#   GET  /outbox/<id>/resend           confirmation: this emails the person again
 #   POST /outbox/<id>/retry|cancel|resend
 
 
@@ -107,6 +108,15 @@ def detail(message_id: int):
             response.status_code = STOP_POLLING
         return response
     return render_page("outbox/detail.html", message=message, state_labels=STATE_LABELS)
+
+
+@bp.route("/<int:message_id>/resend")
+@role_required(Role.ADMIN)
+def confirm_resend(message_id: int):
+    """Resending emails the person again: say so, and ask (a page, or a panel for htmx)."""
+    message = _message_or_404(message_id)
+    return render_page("outbox/confirm_resend.html", "outbox/_resend_confirm.html",
+                       message=message, state_labels=STATE_LABELS)
 
 
 @bp.route("/<int:message_id>/<any(retry, cancel, resend):action>", methods=["POST"])

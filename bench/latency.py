@@ -37,7 +37,7 @@ def _setup(app, n: int):
     with app.app_context():
         now = clock.now()
         campaign = campaigns.create_campaign(None, "Bench latency", now - timedelta(days=1),
-                                             now + timedelta(days=30))
+                                             now + timedelta(days=30), published=True)
         drafts, user_ids = [], []
         for i in range(n):
             user = factories.make_user(Role.CANDIDATE, email=f"late{i}@example.org",

@@ -210,7 +210,8 @@ def test_creating_a_status_trigger_with_htmx(app, client, auth, htmx_headers):
     assert text.lstrip().startswith('<section id="section-status_changed"')
     assert "trigger-form" not in text  # the form is closed
     assert "When the status becomes Accepted" in text and "from Submitted" in text
-    assert 'hx-swap-oob="true"' in text and "Automatic email saved." in text
+    # The message is appended into the page's live region, which stays in place.
+    assert 'hx-swap-oob="beforeend:#messages"' in text and "Automatic email saved." in text
     with app.app_context():
         trigger = _db.session.scalars(sa.select(Trigger).where(
             Trigger.event == EventType.STATUS_CHANGED)).one()

@@ -61,9 +61,10 @@ def _members(managers, evaluators) -> list[CampaignMember]:
 
 
 def create_campaign(actor: User | None, label: str, opens_at: datetime, closes_at: datetime,
-                    description: str = "", published: bool = True,
+                    description: str = "", published: bool = False,
                     managers: list[User] = (), evaluators: list[User] = ()) -> Campaign:
-    """Create a campaign with its default acknowledgement trigger, in one transaction."""
+    """Create a campaign with its default acknowledgement trigger, in one transaction.
+    Unpublished unless asked: candidates see it once a manager has checked it and publishes."""
     _check_dates(opens_at, closes_at)
     campaign = Campaign(label=label, description=description, opens_at=opens_at,
                         closes_at=closes_at, published=published,
@@ -91,6 +92,18 @@ def update_campaign(actor: User, campaign: Campaign, label: str, opens_at: datet
     audit.record(actor, "campaign.updated", "campaign", campaign.id, label, campaign.id)
     db.session.commit()
     log.info("Campaign %s saved by %s", campaign.id, actor.email)
+    return campaign
+
+
+def set_published(actor: User, campaign: Campaign, published: bool) -> Campaign:
+    """Publish a campaign (candidates see it while it is open) or take it back."""
+    if campaign.published != published:
+        campaign.published = published
+        audit.record(actor, "campaign.published" if published else "campaign.unpublished",
+                     "campaign", campaign.id, campaign.label, campaign.id)
+        db.session.commit()
+        log.info("Campaign %s %s by %s", campaign.id,
+                 "published" if published else "unpublished", actor.email)
     return campaign
 
 

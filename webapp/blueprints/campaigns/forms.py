@@ -9,6 +9,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.web.forms import AddressList, LocalDateTimeField, NoNewline
 
@@ -22,9 +23,16 @@ class CampaignForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Optional()])
     opens_at = LocalDateTimeField(_l("Opens on"), validators=[DataRequired()])
     closes_at = LocalDateTimeField(_l("Closes on"), validators=[DataRequired()])
-    published = BooleanField(_l("Published"), default=True)
-    managers = SelectMultipleField(_l("Managers"), coerce=int, validate_choice=True)
-    evaluators = SelectMultipleField(_l("Evaluators"), coerce=int, validate_choice=True)
+    published = BooleanField(_l("Published"), default=False, description=_l(
+        "Candidates see the campaign while it is open only once it is published."))
+    # Checkboxes, not a <select multiple>: usable by keyboard, touch and screen readers alike;
+    # a filter box is added over them when scripts run.
+    managers = SelectMultipleField(_l("Managers"), coerce=int, validate_choice=True,
+                                   widget=ListWidget(prefix_label=False),
+                                   option_widget=CheckboxInput())
+    evaluators = SelectMultipleField(_l("Evaluators"), coerce=int, validate_choice=True,
+                                     widget=ListWidget(prefix_label=False),
+                                     option_widget=CheckboxInput())
 
 
 class CampaignSearchForm(FlaskForm):
@@ -54,3 +62,7 @@ class TriggerForm(FlaskForm):
 
     # "At least one recipient" concerns the whole fieldset, not one checkbox.
     recipient_errors: list[str] = []
+
+
+class PublishForm(FlaskForm):
+    """Publish or unpublish: only the CSRF token travels."""

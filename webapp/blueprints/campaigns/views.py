@@ -5,6 +5,7 @@ Routes:
     /new                                    create
     /<id>                                   overview
     /<id>/edit                              "Campaign" tab
+    /<id>/publish, /<id>/unpublish          candidates see it (while open), or no longer
     /<id>/duplicate                         copy with its automatic emails
     /<id>/emails                            "Emails" tab
     /<id>/emails/history                    the tab's change history (refreshed on triggerSaved)
@@ -22,7 +23,12 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp.blueprints.campaigns import bp
-from webapp.blueprints.campaigns.forms import CampaignForm, CampaignSearchForm, TriggerForm
+from webapp.blueprints.campaigns.forms import (
+    CampaignForm,
+    CampaignSearchForm,
+    PublishForm,
+    TriggerForm,
+)
 from webapp.models import EventType, MemberRole, Role
 from webapp.services import campaign_triggers, campaigns, email_templates, statuses
 from webapp.services.errors import ValidationFailed
@@ -89,6 +95,19 @@ def edit(campaign_id: int):
     status = 422 if form.errors else 200
     return render_page("campaigns/edit.html", "campaigns/_details_tab.html", form=form,
                        campaign=campaign, tab="details"), status
+
+
+@bp.route("/<int:campaign_id>/<any(publish, unpublish):action>", methods=["POST"])
+@platform_managers
+def publish(campaign_id: int, action: str):
+    """Publish the campaign (candidates see it while open), or take it back."""
+    campaign = _campaign_or_404(campaign_id)
+    if not PublishForm().validate_on_submit():
+        abort(400)
+    campaigns.set_published(current_user, campaign, action == "publish")
+    flash(_("Campaign published: candidates can apply while it is open.") if campaign.published
+          else _("Campaign unpublished: candidates no longer see it."), "success")
+    return redirect(url_for(".show", campaign_id=campaign.id), 303)
 
 
 @bp.route("/<int:campaign_id>/duplicate", methods=["POST"])
@@ -229,6 +248,8 @@ def _campaign_form(campaign=None) -> CampaignForm:
         form.evaluators.data = [u.id for u in campaign.member_users(MemberRole.EVALUATOR)]
     else:
         form = CampaignForm()
+        if request.method == "GET":
+            form.managers.data = [current_user.id]  # the creator manages it unless unticked
     form.managers.choices = [SelectChoice(u.id, f"{u.name} <{u.email}>")
                              for u in campaigns.assignable_users(MemberRole.MANAGER)]
     form.evaluators.choices = [SelectChoice(u.id, f"{u.name} <{u.email}>")

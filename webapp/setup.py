@@ -98,11 +98,26 @@ def init_error_handlers(app: Flask) -> None:
 
     def handle(error):
         status = getattr(error, "code", None) or 500
-        return render_page("errors/page.html", "errors/_error.html", status=status), status
+        return render_page("errors/page.html", "errors/_error.html", status=status,
+                           back_url=_back_url()), status
 
     for status in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(status, handle)
     app.register_error_handler(CSRFError, handle)
+
+
+def _back_url() -> str | None:
+    """The page the user came from, for a "go back" link: only a path on this site, and never
+    the page that failed."""
+    from urllib.parse import urlsplit
+
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
+        return None
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return None if path == request.full_path.rstrip("?") else path
 
 
 def init_template_globals(app: Flask) -> None:

@@ -131,3 +131,74 @@ def test_a_large_export_is_streamed_in_chunks(app, grants):
             manager, Selection(grants["campaign"], all_matching=True), chunk=2)
         assert not isinstance(rows, list)  # a generator: rows are read as they are written
         assert len(list(rows)) == 7
+
+
+# --- the Outbox ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def outbox_rows(app, users):
+    """Two automatic emails of a campaign, each with messages, and messages of no trigger."""
+    from tests.outbox_support import queue_messages
+    from webapp.models import EventType
+
+    with app.app_context():
+        campaign = factories.make_campaign(label="Ocean grants")
+        ack = factories.make_trigger(campaign, factories.make_template(name="Thanks"),
+                                     event=EventType.SUBMITTED)
+        decision = factories.make_trigger(campaign, factories.make_template(name="Good news"),
+                                          to_status="accepted")
+        _db.session.commit()
+        queue_messages(3, prefix="thanks", trigger_id=ack.id, campaign_id=campaign.id)
+        queue_messages(2, prefix="good", trigger_id=decision.id, campaign_id=campaign.id,
+                       subject="=cmd|' /C calc'!A0")
+        queue_messages(4, prefix="other")
+        return {"ack": ack.id, "decision": decision.id}
+
+
+def test_the_outbox_filters_by_automatic_email_chosen_by_name(client, auth, outbox_rows):
+    auth.login_as("admin")
+    html = client.get("/outbox/").get_data(as_text=True)
+    assert (f'<option value="{outbox_rows["decision"]}">Ocean grants · Good news '
+            "(on status change)</option>") in html
+    assert 'type="number"' not in html
+    filtered = client.get(f"/outbox/?trigger={outbox_rows['decision']}").get_data(as_text=True)
+    assert filtered.count('<tr id="message-') == 2 and "good0@example.org" in filtered
+    assert client.get("/outbox/?trigger=abc").status_code == 422
+
+
+def test_the_outbox_csv_is_the_filtered_list(client, auth, outbox_rows):
+    auth.login_as("admin")
+    rows = _csv(client.get(f"/outbox/export.csv?trigger={outbox_rows['decision']}"))
+    assert rows[0][:5] == ["Id", "Created", "State", "Recipient", "Subject"]
+    assert sorted(r[3] for r in rows[1:]) == ["good0@example.org", "good1@example.org"]
+    assert {r[4] for r in rows[1:]} == {"'=cmd|' /C calc'!A0"}  # never a formula
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d[+-]\d\d:\d\d", rows[1][1])
+    assert len(_csv(client.get("/outbox/export.csv"))) == 1 + 9
+    assert len(_csv(client.get("/outbox/export.csv?q=other"))) == 1 + 4
+
+
+def test_the_outbox_csv_is_for_admins_only(client, auth, outbox_rows):
+    auth.login_as("manager")
+    assert client.get("/outbox/export.csv").status_code == 403
+
+
+def test_the_outbox_export_reads_keyset_chunks(app, outbox_rows):
+    from webapp.services import outbox
+
+    with app.app_context():
+        ids = [row[0] for row in outbox.export_rows(outbox.Filter(), chunk=2)]
+        assert ids == sorted(ids, reverse=True) and len(set(ids)) == 9
+
+
+def test_the_403_page_offers_a_way_back(client, auth):
+    auth.login_as("candidate")
+    page = client.get("/outbox/", headers={"Referer": "http://localhost/my/applications"})
+    assert page.status_code == 403
+    html = page.get_data(as_text=True)
+    assert '<a href="/my/applications">Back to the previous page</a>' in html
+    assert "Go to the home page" in html and "Sign in with another account" in html
+    elsewhere = client.get("/outbox/", headers={"Referer": "http://evil.example/x"})
+    assert "Back to the previous page" not in elsewhere.get_data(as_text=True)
+    fragment = client.get("/outbox/", headers={"HX-Request": "true"})
+    assert fragment.status_code == 403 and "<html" not in fragment.get_data(as_text=True)

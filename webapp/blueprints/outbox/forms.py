@@ -2,9 +2,9 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SearchField, SelectField
+from wtforms import DateField, HiddenField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 
 from webapp.models import OutboxState
 from webapp.services.outbox import Filter
@@ -29,7 +29,7 @@ class FilterForm(FlaskForm):
         SelectChoice(s.value, STATE_LABELS[s.value]) for s in OutboxState], default="")
     campaign = SelectField(_l("Campaign"), coerce=_optional_int, validate_choice=False)
     template = SelectField(_l("Template"), coerce=_optional_int, validate_choice=False)
-    trigger = IntegerField(_l("Trigger"), validators=[Optional(), NumberRange(min=1)])
+    trigger = SelectField(_l("Automatic email"), coerce=_optional_int, validate_choice=False)
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=300)],
@@ -40,6 +40,10 @@ class FilterForm(FlaskForm):
             SelectChoice(value, label) for value, label in choices["campaigns"]]
         self.template.choices = [SelectChoice("", _l("Any template"))] + [
             SelectChoice(value, label) for value, label in choices["templates"]]
+        events = {"submitted": _l("on submission"), "status_changed": _l("on status change")}
+        self.trigger.choices = [SelectChoice("", _l("Any automatic email"))] + [
+            SelectChoice(value, f"{campaign} · {template} ({events.get(event, event)})")
+            for value, campaign, template, event in choices["triggers"]]
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -11,6 +11,7 @@ from webapp.models import Role
 from webapp.services import outbox
 from webapp.services.errors import NotFound, ValidationFailed
 from webapp.web.access import role_required
+from webapp.web.csv_export import csv_response
 from webapp.web.htmx import add_trigger, client_redirect, is_htmx, render_page
 
 FINAL_STATES = ("sent", "failed", "cancelled")
@@ -18,6 +19,7 @@ STOP_POLLING = 286  # htmx stops an `every` poll on this status
 
 # Routes, in URL order:
 #   GET  /outbox/                      list (page, or the results fragment for htmx)
+#   GET  /outbox/export.csv            the filtered list as a CSV file (streamed)
 #   GET  /outbox/counters              counters and banner (polled)
 #   GET  /outbox/bulk                  confirmation with the count (retry|cancel)
 #   POST /outbox/bulk                  do it for every row matching the filter
@@ -48,6 +50,18 @@ def index():
     overview = outbox.overview(form.to_filter(), before_id=request.args.get("before", type=int))
     return render_page("outbox/index.html", "outbox/_results.html", **overview,
                        **_context(form))
+
+
+@bp.route("/export.csv")
+@role_required(Role.ADMIN)
+def export():
+    """The filtered list, every page of it, as a CSV file (streamed)."""
+    form = _filter_form()
+    if not form.validate():
+        abort(400)
+    header = (_("Id"), _("Created"), _("State"), _("Recipient"), _("Subject"), _("Attempts"),
+              _("Sent"), _("Last error"), _("Campaign"), _("Automatic email"), "Message-ID")
+    return csv_response("outbox.csv", header, outbox.export_rows(form.to_filter()))
 
 
 @bp.route("/counters")

@@ -106,7 +106,7 @@ def test_the_list_searches_and_filters_by_phase(app, client, auth, htmx_headers)
     assert all(label in page for label in ("Open grants", "Future grants", "Old fellowships"))
     fragment = client.get("/campaigns/?q=grants&phase=upcoming", headers=htmx_headers)
     text = fragment.get_data(as_text=True)
-    assert text.lstrip().startswith('<tbody id="campaign-rows">')
+    assert text.lstrip().startswith('<div id="campaign-list">')
     assert "Future grants" in text and "Open grants" not in text
     closed = client.get("/campaigns/?phase=closed").get_data(as_text=True)
     assert "Old fellowships" in closed and "Open grants" not in closed

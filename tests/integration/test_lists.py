@@ -60,7 +60,7 @@ def test_every_sort_walks_all_rows_once_in_order_across_keyset_pages(app, grants
         seen, after = [], None
         while True:
             page = applications.list_applications(manager, selection, after, limit=3,
-                                                  sort=Sort.parse(sort))
+                                                  sort=Sort.parse(sort, applications.SORT_KEYS))
             seen += _titles(page)
             if not page.next_after:
                 break
@@ -202,3 +202,39 @@ def test_the_403_page_offers_a_way_back(client, auth):
     assert "Back to the previous page" not in elsewhere.get_data(as_text=True)
     fragment = client.get("/outbox/", headers={"HX-Request": "true"})
     assert fragment.status_code == 403 and "<html" not in fragment.get_data(as_text=True)
+
+
+# --- campaigns and templates ----------------------------------------------------------------
+
+
+def test_campaigns_come_in_pages_sorted_by_a_column_keeping_the_search(client, auth, app):
+    with app.app_context():
+        for n in range(27):
+            factories.make_campaign(label=f"Grant {n:02d}", closes_in_days=30 + n)
+        factories.make_campaign(label="Other")
+        _db.session.commit()
+    auth.login_as("manager")
+    first = client.get("/campaigns/?q=grant&sort=label").get_data(as_text=True)
+    labels = re.findall(r">(Grant \d\d)</a>", first)
+    assert labels == [f"Grant {n:02d}" for n in range(25)]
+    assert 'href="/campaigns/?q=grant&amp;sort=label&amp;page=2"' in first
+    second = client.get("/campaigns/?q=grant&sort=label&page=2").get_data(as_text=True)
+    assert re.findall(r">(Grant \d\d)</a>", second) == ["Grant 25", "Grant 26"]
+    assert "Previous page" in second and "Next page" not in second
+    newest = client.get("/campaigns/?q=grant", headers={"HX-Request": "true"})
+    assert newest.get_data(as_text=True).lstrip().startswith('<div id="campaign-list">')
+    assert re.findall(r">(Grant \d\d)</a>", newest.get_data(as_text=True))[0] == "Grant 26"
+
+
+def test_templates_come_in_pages_sorted_by_name_either_way(client, auth, app):
+    with app.app_context():
+        for n in range(26):
+            factories.make_template(name=f"Letter {n:02d}")
+        _db.session.commit()
+    auth.login_as("manager")
+    html = client.get("/email-templates/?sort=-name").get_data(as_text=True)
+    names = re.findall(r">(Letter \d\d)</a>", html)
+    assert names[:2] == ["Letter 25", "Letter 24"] and len(names) == 25
+    assert 'aria-sort="descending"' in html
+    last = client.get("/email-templates/?sort=-name&page=2").get_data(as_text=True)
+    assert re.findall(r">(Letter \d\d)</a>", last) == ["Letter 00"]

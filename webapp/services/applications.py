@@ -27,6 +27,7 @@ from webapp.models import (
 )
 from webapp.services import clock, permissions, statuses, triggers
 from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.services.paging import Sort
 
 log = logging.getLogger("missive.applications")
 
@@ -293,26 +294,6 @@ SORT_KEYS = {
     "status": lambda: Status.position,
     "submitted": lambda: sa.func.coalesce(Application.submitted_at, _NEVER),
 }
-
-
-@dataclass(frozen=True)
-class Sort:
-    """A column of SORT_KEYS (or "" for newest first) and a direction."""
-
-    key: str = ""
-    descending: bool = True
-
-    @classmethod
-    def parse(cls, value: str | None) -> "Sort":
-        """`title` ascending, `-title` descending; anything unknown is the default."""
-        value = (value or "").strip()
-        key = value.lstrip("-")
-        if key not in SORT_KEYS:
-            return cls()
-        return cls(key, value.startswith("-"))
-
-    def __str__(self) -> str:
-        return ("-" if self.descending else "") + self.key if self.key else ""
 
 
 def _sorted(query, sort: Sort, after: int | None):

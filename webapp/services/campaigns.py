@@ -22,6 +22,7 @@ from webapp.models import (
 from webapp.services import audit, campaign_triggers, clock
 from webapp.services.email_templates import default_acknowledgement_template
 from webapp.services.errors import ValidationFailed
+from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.campaigns")
 
@@ -135,10 +136,35 @@ def phase(campaign: Campaign, at: datetime | None = None) -> Phase:
     return Phase.OPEN if at < campaign.closes_at else Phase.CLOSED
 
 
+LIST_SORTS = {
+    "label": lambda: sa.func.lower(Campaign.label),
+    "opens": lambda: Campaign.opens_at,
+    "closes": lambda: Campaign.closes_at,
+}
+DEFAULT_SORT = Sort("closes", descending=True)
+PAGE_SIZE = 25
+
+
+def campaign_page(search: str = "", phase_filter: str = "", sort: Sort = DEFAULT_SORT,
+                  number: int = 1, size: int = PAGE_SIZE) -> OffsetPage:
+    """One page of the campaigns list, filtered by label and phase, sorted by a column."""
+    expression = LIST_SORTS[sort.key]()
+    direction = sa.desc if sort.descending else sa.asc
+    query = _filtered(search, phase_filter).order_by(direction(expression),
+                                                      direction(Campaign.id))
+    return offset_page(db.session, query, number, size)
+
+
 def list_campaigns(search: str = "", phase_filter: str = "") -> list[Campaign]:
     """Campaigns by closing date, newest first, filtered by label and phase."""
+    query = _filtered(search, phase_filter).order_by(Campaign.closes_at.desc(),
+                                                     Campaign.id.desc())
+    return list(db.session.scalars(query))
+
+
+def _filtered(search: str, phase_filter: str):
     now = clock.now()
-    query = sa.select(Campaign).order_by(Campaign.closes_at.desc(), Campaign.id.desc())
+    query = sa.select(Campaign)
     if search.strip():
         pattern = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Campaign.label.ilike(f"%{pattern}%", escape="\\"))
@@ -148,7 +174,7 @@ def list_campaigns(search: str = "", phase_filter: str = "") -> list[Campaign]:
         query = query.where(Campaign.opens_at <= now, Campaign.closes_at > now)
     elif phase_filter == Phase.CLOSED:
         query = query.where(Campaign.closes_at <= now)
-    return list(db.session.scalars(query))
+    return query
 
 
 def assignable_users(role: MemberRole) -> list[User]:

@@ -20,6 +20,7 @@ from webapp.models import Application, EmailTemplate, EmailTemplateVersion, Trig
 from webapp.services import audit, outbox, templating
 from webapp.services.addresses import InvalidAddress, normalize_email, parse_address_list
 from webapp.services.errors import ValidationFailed
+from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.email_templates")
 
@@ -124,6 +125,26 @@ def default_acknowledgement_template() -> EmailTemplate:
 
 def get_template(template_id: int) -> EmailTemplate | None:
     return db.session.get(EmailTemplate, template_id)
+
+
+LIST_SORTS = {
+    "name": lambda: sa.func.lower(EmailTemplate.name),
+    "updated": lambda: EmailTemplate.updated_at,
+}
+DEFAULT_SORT = Sort("name", descending=False)
+PAGE_SIZE = 25
+
+
+def template_page(search: str = "", sort: Sort = DEFAULT_SORT, number: int = 1,
+                  size: int = PAGE_SIZE) -> OffsetPage:
+    """One page of the templates list, searched by name, sorted by a column."""
+    direction = sa.desc if sort.descending else sa.asc
+    query = sa.select(EmailTemplate).order_by(direction(LIST_SORTS[sort.key]()),
+                                              direction(EmailTemplate.id))
+    if search.strip():
+        query = query.where(EmailTemplate.name.ilike(f"%{_escape_like(search.strip())}%",
+                                                     escape="\\"))
+    return offset_page(db.session, query, number, size)
 
 
 def list_templates(search: str = "") -> list[EmailTemplate]:

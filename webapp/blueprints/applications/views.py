@@ -74,7 +74,7 @@ def campaign_list(campaign_id: int):
         filters.set_statuses(all_statuses, _locale())
     selection = Selection(campaign.id, all_matching=True, status_id=filters.status.data,
                           search=filters.q.data or "")
-    sort = Sort.parse(request.args.get("sort"))
+    sort = Sort.parse(request.args.get("sort"), applications.SORT_KEYS)
     page = _or_abort(applications.list_applications, selection,
                      request.args.get("after", type=int), sort=sort)
     bulk = BulkStatusForm(formdata=None, list_status=filters.status.data or "",
@@ -97,8 +97,8 @@ def export(campaign_id: int):
         abort(400)
     selection = Selection(campaign.id, all_matching=True, status_id=filters.status.data,
                           search=filters.q.data or "")
-    rows = applications.export_rows(current_user, selection,
-                                    Sort.parse(request.args.get("sort")), _locale())
+    sort = Sort.parse(request.args.get("sort"), applications.SORT_KEYS)
+    rows = applications.export_rows(current_user, selection, sort, _locale())
     header = (_("Reference"), _("Last name"), _("First name"), _("Email"), _("Title"),
               _("Status"), _("Submitted on"), _("Created"))
     return csv_response(f"applications-{campaign.id}.csv", header, rows)

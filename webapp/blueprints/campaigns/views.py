@@ -32,6 +32,7 @@ from webapp.blueprints.campaigns.forms import (
 from webapp.models import EventType, MemberRole, Role
 from webapp.services import campaign_triggers, campaigns, email_templates, statuses
 from webapp.services.errors import ValidationFailed
+from webapp.services.paging import Sort
 from webapp.web.access import role_required
 from webapp.web.htmx import add_trigger, is_htmx, render_page
 
@@ -46,9 +47,13 @@ platform_managers = role_required(Role.ADMIN, Role.MANAGER)
 def index():
     """List the campaigns, searchable by label and phase."""
     form = CampaignSearchForm(request.args)
-    found = campaigns.list_campaigns(form.q.data or "", form.phase.data or "")
-    return render_page("campaigns/index.html", "campaigns/_rows.html", form=form,
-                       campaigns=found, phase=campaigns.phase)
+    sort = Sort.parse(request.args.get("sort"), campaigns.LIST_SORTS, campaigns.DEFAULT_SORT)
+    page = campaigns.campaign_page(form.q.data or "", form.phase.data or "", sort,
+                                   request.args.get("page", 1, type=int))
+    list_args = {"q": form.q.data or None, "phase": form.phase.data or None}
+    return render_page("campaigns/index.html", "campaigns/_list.html", form=form,
+                       campaigns=page.rows, listing=page, sort=sort, list_args=list_args,
+                       phase=campaigns.phase)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -184,7 +184,7 @@ def test_the_outbox_csv_is_for_admins_only(client, auth, outbox_rows):
 
 
 def test_the_outbox_export_reads_keyset_chunks(app, outbox_rows):
-    from webapp.services import outbox
+    from webapp import outbox
 
     with app.app_context():
         ids = [row[0] for row in outbox.export_rows(outbox.Filter(), chunk=2)]

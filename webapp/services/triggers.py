@@ -21,6 +21,9 @@ from flask import current_app
 from jinja2 import meta
 from sqlalchemy import orm
 
+from webapp import outbox
+from webapp.core.addresses import InvalidAddress, parse_address_list
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -35,9 +38,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import outbox, permissions, templating
-from webapp.services.addresses import InvalidAddress, parse_address_list
-from webapp.services.errors import ValidationFailed
+from webapp.services import permissions, templating
 
 log = logging.getLogger("missive.triggers")
 
@@ -326,7 +327,7 @@ def cancel_superseded(application_ids: list[int], reason: str) -> int:
     """Cancel the status emails of these applications still waiting to be sent: a later
     decision replaces them (nobody gets "accepted" after "rejected" was decided). Rows being
     sent right now are left alone; acknowledgements of receipt are not status emails."""
-    from webapp.services import clock
+    from webapp.core import clock
 
     cancelled = 0
     table = OutboxMessage.__table__

@@ -59,6 +59,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
+    // A page answered with errors (no htmx): start at the first field to correct.
+    focus(document.querySelector("main [aria-invalid=true]"));
 
     // The menu folds away on small screens behind a button.
     var toggle = document.getElementById("menu-toggle");

@@ -1,6 +1,7 @@
 """Campaigns and their Emails tab: automatic emails on candidate and manager actions."""
 
 import json
+import re
 
 import sqlalchemy as sa
 
@@ -235,7 +236,10 @@ def test_a_missing_status_is_a_422_next_to_the_field_and_saves_nothing(
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "Choose the status that sends this email." in text
-    assert 'id="to_status_id-errors"' in text
+    # Ids carry the section, so both sections' forms can be open at once.
+    assert 'id="status_changed-to_status_id-errors"' in text
+    assert 'aria-describedby="status_changed-to_status_id-errors"' in text
+    assert 'name="to_status_id"' in text
     with app.app_context():
         assert _count(Trigger, Trigger.event == EventType.STATUS_CHANGED) == 0
 
@@ -380,3 +384,19 @@ def test_without_templates_the_form_says_so_and_links_to_creating_one(make_app, 
     page = client.get(f"/campaigns/{campaign_id}/emails/submitted/new").get_data(as_text=True)
     assert "There is no email template yet." in page
     assert 'href="/email-templates/new"' in page
+
+
+def test_both_sections_forms_open_at_once_have_distinct_ids_tied_to_their_labels(
+        app, client, auth, htmx_headers):
+    campaign_id, _ = _setup(app)
+    auth.login_as("manager")
+    forms = [client.get(f"/campaigns/{campaign_id}/emails/{event}/new",
+                        headers=htmx_headers).get_data(as_text=True)
+             for event in ("submitted", "status_changed")]
+    ids = [set(re.findall(r' id="([^"]+)"', html)) for html in forms]
+    assert not ids[0] & ids[1]
+    for html in forms:
+        for target in re.findall(r'<label for="([^"]+)"', html):
+            assert f'id="{target}"' in html
+    assert 'for="submitted-template_id"' in forms[0]
+    assert 'name="template_id"' in forms[0] and 'name="template_id"' in forms[1]

@@ -153,7 +153,7 @@ def section(campaign_id: int, event: str):
     event = _event_or_404(event)
     if not is_htmx():
         return redirect(url_for(".emails", campaign_id=campaign.id))
-    return render_template("campaigns/_section.html", **_emails_context(campaign),
+    return render_template("campaigns/_section.html", **_emails_context(campaign, focus="create"),
                            event=event)
 
 
@@ -163,7 +163,7 @@ def new_trigger(campaign_id: int, event: str):
     """Create an automatic email in one section ("Créer un e-mail automatique")."""
     campaign = _campaign_or_404(campaign_id)
     event = _event_or_404(event)
-    form = _trigger_form(data={"active": True, "to_candidate": True})
+    form = _trigger_form(event, data={"active": True, "to_candidate": True})
     return _save_trigger(campaign, event, form, trigger=None)
 
 
@@ -173,7 +173,7 @@ def edit_trigger(campaign_id: int, trigger_id: int):
     """Edit an automatic email in place."""
     campaign = _campaign_or_404(campaign_id)
     trigger = _trigger_or_404(campaign, trigger_id)
-    form = _trigger_form(obj=trigger)
+    form = _trigger_form(trigger.event, obj=trigger)
     return _save_trigger(campaign, trigger.event, form, trigger=trigger)
 
 
@@ -189,10 +189,10 @@ def toggle_trigger(campaign_id: int, trigger_id: int):
                                      str(get_locale()))
     except ValidationFailed as error:
         flash(str(error), "error")
-        return _section_response(campaign, event, status=422)
+        return _section_response(campaign, event, status=422, focus=f"switch-{trigger.id}")
     flash(_("Automatic email switched on.") if trigger.active
           else _("Automatic email switched off."), "success")
-    return _section_response(campaign, event)
+    return _section_response(campaign, event, focus=f"switch-{trigger.id}")
 
 
 @bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/delete", methods=["GET", "POST"])
@@ -207,7 +207,7 @@ def delete_trigger(campaign_id: int, trigger_id: int):
                                trigger=trigger)
     campaign_triggers.delete_trigger(current_user, campaign, trigger, str(get_locale()))
     flash(_("Automatic email deleted."), "success")
-    return _section_response(campaign, event)
+    return _section_response(campaign, event, focus="heading")
 
 
 # Helpers ----------------------------------------------------------------------------------
@@ -272,8 +272,13 @@ def _campaign_values(form: CampaignForm) -> dict:
     }
 
 
-def _trigger_form(**kwargs) -> TriggerForm:
+def _trigger_form(event: str, **kwargs) -> TriggerForm:
     form = TriggerForm(**kwargs)
+    # Both sections' forms can be open at once: ids (and so labels) must not repeat. Names
+    # stay as they are: each form posts its own.
+    for field in form:
+        field.id = f"{event}-{field.id}"
+        field.label.field_id = field.id
     form.template_id.choices = [SelectChoice("", _("Choose a template"))] + [
         SelectChoice(t.id, t.name) for t in email_templates.list_templates()
     ]
@@ -291,6 +296,7 @@ def _emails_context(campaign, **extra) -> dict:
         "history": campaign_triggers.campaign_history(campaign),
         "has_templates": bool(email_templates.list_templates()),
         "locale": str(get_locale()), "open_event": None, "editing": None, "form": None,
+        "focus": None,
         **extra,
     }
 
@@ -319,13 +325,13 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
             extra_addresses=form.extra_addresses.data or "", active=form.active.data,
         )
         try:
-            campaign_triggers.save_trigger(current_user, campaign, trigger, data,
-                                           str(get_locale()))
+            saved = campaign_triggers.save_trigger(current_user, campaign, trigger, data,
+                                                   str(get_locale()))
         except ValidationFailed as error:
             _apply_errors(form, error)
         else:
             flash(_("Automatic email saved."), "success")
-            return _section_response(campaign, event)
+            return _section_response(campaign, event, focus=f"row-{saved.id}")
     status = 422 if request.method == "POST" else 200
     context = _emails_context(campaign, open_event=event, editing=editing, form=form)
     if is_htmx():

@@ -9,6 +9,7 @@ once more at the end of the test.
 """
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -21,8 +22,10 @@ from tests.smtp_server import free_port
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 AXE_RUNNER = Path(__file__).parent / "vendor" / "axe_runner.js"
-# htmx answers an invalid form with 422 (the contract); Chromium logs every 4xx as an error.
-EXPECTED_CONSOLE = ("the server responded with a status of 422",)
+# Chromium reports each 4xx answer as a console error; the tests make some on purpose (a 422
+# form, a 403 page). A 5xx is an error all the same.
+EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status "
+                             r"of 4\d\d")
 
 
 class BrowserProblems:
@@ -34,7 +37,7 @@ class BrowserProblems:
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
 
     def _console(self, message) -> None:
-        if message.type == "error" and not any(e in message.text for e in EXPECTED_CONSOLE):
+        if message.type == "error" and not EXPECTED_STATUS.search(message.text):
             self.errors.append(message.text)
 
 
@@ -80,6 +83,7 @@ def live_server(app):
     thread.join(5)
 
 
+
 @pytest.fixture
 def browser_context_factory(chromium, live_server):
     """New browser contexts (own cookies) on the live server, with the accessibility check."""
@@ -106,7 +110,9 @@ def watched_page(browser_context_factory):
 
     def open_page(**options):
         page = browser_context_factory(**options).new_page()
-        opened.append((page, BrowserProblems(page)))
+        problems = BrowserProblems(page)
+        page.console_errors = problems.errors
+        opened.append((page, problems))
         return page
 
     yield open_page

@@ -12,6 +12,7 @@ from webapp.core.errors import NotFound, ValidationFailed
 from webapp.models import Role
 from webapp.web.access import role_required
 from webapp.web.csv_export import csv_response
+from webapp.web.forms import id_or_none
 from webapp.web.htmx import add_trigger, client_redirect, is_htmx, render_page
 
 FINAL_STATES = ("sent", "failed", "cancelled")
@@ -47,7 +48,7 @@ def index():
         overview = outbox.overview(None)
         return render_page("outbox/index.html", "outbox/_results.html", **overview,
                            **_context(form)), 422
-    overview = outbox.overview(form.to_filter(), before_id=request.args.get("before", type=int))
+    overview = outbox.overview(form.to_filter(), before_id=id_or_none(request.args.get("before")))
     return render_page("outbox/index.html", "outbox/_results.html", **overview,
                        **_context(form))
 

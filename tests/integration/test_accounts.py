@@ -101,7 +101,8 @@ def test_an_unconfirmed_candidate_keeps_a_draft_but_cannot_submit(app, client, s
 
     link, _message = received_link(app, smtp, "ana@example.org", "/auth/confirm/")
     client.get(link)
-    assert client.post(target, data={**FORM, "action": "submit"}).status_code == 303
+    assert client.post(target, data={**FORM, "action": "submit"}).status_code == 200
+    assert client.post(target + "/submit").status_code == 303
 
 
 def test_the_service_refuses_an_unconfirmed_submission_whatever_the_view(app):

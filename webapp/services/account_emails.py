@@ -23,7 +23,8 @@ CONFIRMATION = "account_confirmation"
 PASSWORD_RESET = "password_reset"
 INVITATION = "account_invitation"
 
-# key: (name, {locale: (subject, html body)}). The migration that adds them keeps a copy.
+# key: (name, {locale: (subject, html body)}). The migration that added them keeps its own
+# copy (the confirmation there still greets by name, which is the address until confirmed).
 # The confirmation names nobody: whoever signs up chooses the name, and the address has not
 # yet proved to be theirs, so it must carry no text of a stranger's choosing.
 SYSTEM_TEMPLATES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {

@@ -21,9 +21,9 @@ SYSTEM_TEMPLATES = {
     "account_confirmation": ("Account: confirm the email address", {
         "fr": (
             "Confirmez votre adresse e-mail · {{ platform_name }}",
-            "<p>Bonjour,</p>"
-            "<p>Un compte candidat a été créé sur {{ platform_name }} avec cette adresse. Pour "
-            "la confirmer et pouvoir envoyer vos candidatures, suivez ce lien :</p>"
+            "<p>Bonjour {{ recipient_name }},</p>"
+            "<p>Pour confirmer votre adresse et pouvoir envoyer vos candidatures, suivez ce "
+            "lien :</p>"
             '<p><a href="{{ action_url }}">{{ action_url }}</a></p>'
             "<p>Ce lien est valable {{ link_expiry }}. Si vous n'avez pas créé de compte sur "
             "{{ platform_name }}, ignorez ce message.</p>"
@@ -31,9 +31,9 @@ SYSTEM_TEMPLATES = {
         ),
         "en": (
             "Confirm your email address · {{ platform_name }}",
-            "<p>Hello,</p>"
-            "<p>A candidate account was created on {{ platform_name }} with this address. To "
-            "confirm it and be able to submit your applications, follow this link:</p>"
+            "<p>Hello {{ recipient_name }},</p>"
+            "<p>To confirm your address and be able to submit your applications, follow this "
+            "link:</p>"
             '<p><a href="{{ action_url }}">{{ action_url }}</a></p>'
             "<p>This link is valid for {{ link_expiry }}. If you did not create an account on "
             "{{ platform_name }}, ignore this message.</p>"

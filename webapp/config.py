@@ -24,6 +24,7 @@ class Config:
     SESSION_MAX_HOURS = 12  # and this long after signing in, active or not
     CONFIRMATION_LINK_HOURS = 48
     CONFIRMATION_RESEND_SECONDS = 120  # "send the link again" at most this often
+    CONFIRMATION_MAX_PER_DAY = 5  # confirmation emails to one account in 24 hours
     PASSWORD_RESET_LINK_MINUTES = 60
     PASSWORD_RESET_RESEND_SECONDS = 120  # a reset email per account at most this often
     INVITATION_LINK_DAYS = 7

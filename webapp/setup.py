@@ -112,7 +112,7 @@ def init_error_handlers(app: Flask) -> None:
         if status == 422 and error.description != type(error).description:
             detail = error.description
         return render_page("errors/page.html", "errors/_error.html", status=status,
-                           detail=detail), status
+                           detail=detail, back_url=_back_url()), status
 
     for status in (400, 403, 404, 405, 413, 422, 500):
         app.register_error_handler(status, handle)
@@ -147,11 +147,26 @@ def init_security(app: Flask) -> None:
     security.init_app(app)
 
 
+def _back_url() -> str | None:
+    """The page the user came from, for a "go back" link: only a path on this site, and never
+    the page that failed."""
+    from urllib.parse import urlsplit
+
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
+        return None
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return None if path == request.full_path.rstrip("?") else path
+
+
 def init_template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
     from webapp.web import htmx
 
+    app.jinja_env.filters["datetime_tz"] = datetime_tz
     app.jinja_env.globals.update(
         is_htmx=htmx.is_htmx,
         current_locale=lambda: str(get_locale()),
@@ -164,3 +179,18 @@ def init_cli(app: Flask) -> None:
     from webapp import cli
 
     cli.register(app)
+
+
+def datetime_tz(value, format: str = "d MMM y, HH:mm") -> str:
+    """A stored (naive UTC) time in the platform's time zone, saying which: "11:00 UTC+1".
+    Staff and candidates may be elsewhere, and the offset changes twice a year."""
+    from flask_babel import format_datetime, to_user_timezone
+
+    if value is None:
+        return ""
+    offset = to_user_timezone(value).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    label = "UTC" if not minutes else f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"{format_datetime(value, format)} {label}"

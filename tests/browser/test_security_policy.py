@@ -34,7 +34,8 @@ def test_email_previews_keep_their_inline_styles_in_the_sandboxed_frame(page, us
     page.goto("/email-templates/new")
     english = page.locator("fieldset[lang=en]")
     english.get_by_label("Subject").fill("Styled")
-    english.get_by_label("HTML body").fill(
+    english.get_by_role("button", name="HTML source").click()
+    english.get_by_role("textbox", name="HTML body").fill(
         '<p style="color: #ff0000">Hello {{ recipient_name }}</p>')
     page.get_by_label("Preview language").select_option("en")
     paragraph = page.frame_locator("iframe.preview-html").get_by_text("Hello Camille Martin")

@@ -204,7 +204,7 @@ def test_list_searches_by_name_and_shows_which_campaigns_use_each(app, client, a
     assert "Acceptance letter" in page and "Rejection letter" in page and "Fellowships" in page
     fragment = client.get("/email-templates/?q=accept", headers=htmx_headers)
     text = fragment.get_data(as_text=True)
-    assert text.lstrip().startswith('<tbody id="template-rows">')
+    assert text.lstrip().startswith('<div id="template-list">')
     assert "Acceptance letter" in text and "Rejection letter" not in text
 
 

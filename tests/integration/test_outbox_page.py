@@ -36,6 +36,7 @@ ADMIN_URLS = [
     ("get", "/outbox/"), ("get", "/outbox/counters"), ("get", "/outbox/1"),
     ("get", "/outbox/bulk?action=retry"), ("post", "/outbox/bulk?action=retry"),
     ("post", "/outbox/1/retry"), ("post", "/outbox/1/cancel"), ("post", "/outbox/1/resend"),
+    ("get", "/outbox/1/resend"),
 ]
 
 
@@ -208,6 +209,23 @@ def test_cancel_without_htmx_redirects_to_the_detail(client, auth, mixed, app):
     with app.app_context():
         assert outbox.get(pending_id).state == "cancelled"
         assert outbox.get(pending_id).cancel_reason == "Cancelled by admin@example.org"
+
+
+def test_resend_asks_first_saying_the_person_is_emailed_again(client, auth, mixed, app,
+                                                               htmx_headers):
+    auth.login_as("admin")
+    sent_id = mixed["sent"][0]
+    detail = client.get(f"/outbox/{sent_id}").get_data(as_text=True)
+    assert f'href="/outbox/{sent_id}/resend"' in detail  # a link to the question, not a POST
+    page = client.get(f"/outbox/{sent_id}/resend").get_data(as_text=True)
+    panel = client.get(f"/outbox/{sent_id}/resend", headers=htmx_headers).get_data(as_text=True)
+    with app.app_context():
+        address = outbox.get(sent_id).to_addr
+        assert outbox.counters()["pending"] == len(mixed["pending"])  # asking queues nothing
+    for html in (page, panel):
+        assert "Send this email again?" in html and address in html
+        assert f'action="/outbox/{sent_id}/resend"' in html
+    assert "<html" in page and "<html" not in panel
 
 
 def test_resend_queues_a_linked_copy_with_a_new_message_id(client, auth, mixed, app, smtp):

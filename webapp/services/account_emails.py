@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import EmailTemplate, EmailTemplateVersion, User
+from webapp.models import EmailTemplate, EmailTemplateVersion, OutboxPriority, User
 from webapp.services import templating
 
 log = logging.getLogger("missive.account_emails")
@@ -23,14 +23,17 @@ CONFIRMATION = "account_confirmation"
 PASSWORD_RESET = "password_reset"
 INVITATION = "account_invitation"
 
-# key: (name, {locale: (subject, html body)}). The migration that adds them keeps a copy.
+# key: (name, {locale: (subject, html body)}). The migration that added them keeps its own
+# copy (the confirmation there still greets by name, which is the address until confirmed).
+# The confirmation names nobody: whoever signs up chooses the name, and the address has not
+# yet proved to be theirs, so it must carry no text of a stranger's choosing.
 SYSTEM_TEMPLATES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     CONFIRMATION: ("Account: confirm the email address", {
         "fr": (
             "Confirmez votre adresse e-mail · {{ platform_name }}",
-            "<p>Bonjour {{ recipient_name }},</p>"
-            "<p>Pour confirmer votre adresse et pouvoir envoyer vos candidatures, suivez ce "
-            "lien :</p>"
+            "<p>Bonjour,</p>"
+            "<p>Un compte candidat a été créé sur {{ platform_name }} avec cette adresse. Pour "
+            "la confirmer et pouvoir envoyer vos candidatures, suivez ce lien :</p>"
             '<p><a href="{{ action_url }}">{{ action_url }}</a></p>'
             "<p>Ce lien est valable {{ link_expiry }}. Si vous n'avez pas créé de compte sur "
             "{{ platform_name }}, ignorez ce message.</p>"
@@ -38,9 +41,9 @@ SYSTEM_TEMPLATES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         ),
         "en": (
             "Confirm your email address · {{ platform_name }}",
-            "<p>Hello {{ recipient_name }},</p>"
-            "<p>To confirm your address and be able to submit your applications, follow this "
-            "link:</p>"
+            "<p>Hello,</p>"
+            "<p>A candidate account was created on {{ platform_name }} with this address. To "
+            "confirm it and be able to submit your applications, follow this link:</p>"
             '<p><a href="{{ action_url }}">{{ action_url }}</a></p>'
             "<p>This link is valid for {{ link_expiry }}. If you did not create an account on "
             "{{ platform_name }}, ignore this message.</p>"
@@ -138,7 +141,8 @@ def _link_expiry(valid_for: timedelta, locale: str) -> str:
 
 def queue(user: User, key: str, path: str, valid_for: timedelta) -> None:
     """Render the system email `key` for `user` with the link to `path` and add it to the
-    outbox, in the caller's transaction. The one place account emails enter the outbox.
+    outbox, in the caller's transaction, at urgent priority: a reset must not wait behind a
+    bulk decision. The one place account emails enter the outbox.
 
     A template an admin broke must not lock people out: its built-in wording is used instead.
     """
@@ -147,7 +151,10 @@ def queue(user: User, key: str, path: str, valid_for: timedelta) -> None:
     wanted = user.locale if user.locale in config["LANGUAGES"] else template.default_locale
     version = template.version_for(wanted)
     locale = version.locale
-    ctx = templating.context_for(None, user.name or user.email, user.email, locale)
+    # Until the address is proved, the name is whatever a sign-up typed: it stays out of the
+    # message (greeting and To header), so nobody can mail a stranger words of their choosing.
+    name = user.name if user.email_confirmed else ""
+    ctx = templating.context_for(None, name or user.email, user.email, locale)
     ctx.given = {"action_url": f"{config['BASE_URL'].rstrip('/')}{path}",
                  "link_expiry": _link_expiry(valid_for, locale)}
     try:
@@ -160,11 +167,11 @@ def queue(user: User, key: str, path: str, valid_for: timedelta) -> None:
         rendered = templating.render_email(subject, body, "", ctx)
     sender_address = parseaddr(config["MAIL_DEFAULT_SENDER"] or "")[1]
     outbox.enqueue(
-        key=f"{key}:{user.id}:{uuid.uuid4().hex}", to_addr=user.email, to_name=user.name,
+        key=f"{key}:{user.id}:{uuid.uuid4().hex}", to_addr=user.email, to_name=name,
         subject=rendered.subject, body_html=rendered.html, body_text=rendered.text,
         sender=formataddr((template.sender_name, sender_address))
         if template.sender_name and sender_address else "",
         reply_to=template.reply_to, locale=locale, event_type=key, template_id=template.id,
-        recipient_user_id=user.id,
+        recipient_user_id=user.id, priority=OutboxPriority.URGENT,
     )
     log.info("%s email queued for user %s", key, user.id)

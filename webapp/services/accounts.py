@@ -11,6 +11,7 @@ import hashlib
 import logging
 from datetime import UTC, timedelta
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -18,7 +19,7 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTime
 from webapp.core import audit, clock
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
-from webapp.models import Role, User
+from webapp.models import OutboxMessage, Role, User
 from webapp.services import account_emails, sessions, sign_in
 from webapp.services.users import create_user, find_by_email, password_problems
 
@@ -115,7 +116,8 @@ def sign_up_candidate(email: str, first_name: str, last_name: str, password: str
 
 
 def resend_confirmation(user: User) -> None:
-    """"Send the link again", at most once per CONFIRMATION_RESEND_SECONDS."""
+    """"Send the link again", at most once per CONFIRMATION_RESEND_SECONDS and
+    CONFIRMATION_MAX_PER_DAY times a day: the address is not yet proved to want our mail."""
     if user.email_confirmed:
         raise ValidationFailed(str(_l("Your address is already confirmed.")))
     now = clock.now()
@@ -125,6 +127,14 @@ def resend_confirmation(user: User) -> None:
         raise ValidationFailed(str(_l("A link was sent a moment ago. Check your inbox (and "
                                       "spam folder), or ask again in %(n)d seconds.",
                                       n=seconds)))
+    day_start = now - timedelta(days=1)
+    sent_today = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
+        OutboxMessage.recipient_user_id == user.id,
+        OutboxMessage.event_type == account_emails.CONFIRMATION,
+        OutboxMessage.created_at >= day_start))
+    if sent_today >= current_app.config["CONFIRMATION_MAX_PER_DAY"]:
+        raise ValidationFailed(str(_l("Several links were sent in the last 24 hours: check "
+                                      "your inbox and spam folder, or try again tomorrow.")))
     user.confirmation_sent_at = now
     _send(user, CONFIRM)
     db.session.commit()

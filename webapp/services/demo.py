@@ -55,7 +55,7 @@ def _campaign(label, opens_at, closes_at, users) -> Campaign:
         return existing
     return create_campaign(
         users[Role.ADMIN], label, opens_at, closes_at,
-        description=f"Demo campaign: {label}.",
+        description=f"Demo campaign: {label}.", published=True,
         managers=[users[Role.MANAGER]], evaluators=[users[Role.EVALUATOR]],
     )
 

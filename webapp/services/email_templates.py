@@ -28,6 +28,7 @@ from webapp.models import (
     User,
 )
 from webapp.services import html_policy, templating
+from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.email_templates")
 
@@ -113,6 +114,27 @@ def default_acknowledgement_template() -> EmailTemplate:
 
 def get_template(template_id: int) -> EmailTemplate | None:
     return db.session.get(EmailTemplate, template_id)
+
+
+LIST_SORTS = {
+    "name": lambda: sa.func.lower(EmailTemplate.name),
+    "updated": lambda: EmailTemplate.updated_at,
+}
+DEFAULT_SORT = Sort("name", descending=False)
+PAGE_SIZE = 25
+
+
+def template_page(search: str = "", sort: Sort = DEFAULT_SORT, number: int = 1,
+                  size: int = PAGE_SIZE) -> OffsetPage:
+    """One page of the campaign templates, searched by name, sorted by a column (the platform's
+    system templates are listed apart)."""
+    direction = sa.desc if sort.descending else sa.asc
+    query = (sa.select(EmailTemplate).where(EmailTemplate.system_key.is_(None))
+             .order_by(direction(LIST_SORTS[sort.key]()), direction(EmailTemplate.id)))
+    if search.strip():
+        query = query.where(EmailTemplate.name.ilike(f"%{_escape_like(search.strip())}%",
+                                                     escape="\\"))
+    return offset_page(db.session, query, number, size)
 
 
 def list_templates(search: str = "") -> list[EmailTemplate]:

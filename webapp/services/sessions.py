@@ -6,6 +6,7 @@ of them; and so that idle and absolute timeouts are enforced here, whatever a co
 """
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 
@@ -15,6 +16,8 @@ from flask import current_app
 from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import User, UserSession
+
+log = logging.getLogger("missive.sessions")
 
 # last_seen_at is written at most this often: a write per request would serialise SQLite.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -71,9 +74,12 @@ def user_for(user_id: str, token: str | None) -> User | None:
 
 def _on_own_connection(statement) -> None:
     """Bookkeeping outside the request's transaction, which it must neither commit nor
-    roll back."""
-    with db.engine.begin() as connection:
-        connection.execute(statement)
+    roll back. It may be skipped (a busy database): the check above has already decided."""
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(statement)
+    except sa.exc.OperationalError as error:
+        log.warning("Session bookkeeping skipped: %s", error)
 
 
 def end(token: str | None) -> None:

@@ -8,6 +8,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.web.forms import AddressList, Form, LocalDateTimeField, NoNewline, id_value, optional_id
 
@@ -18,10 +19,16 @@ class CampaignForm(Form):
     # InputRequired: DataRequired would replace "Not a valid date" by "This field is required".
     opens_at = LocalDateTimeField(_l("Opens on"), validators=[InputRequired()])
     closes_at = LocalDateTimeField(_l("Closes on"), validators=[InputRequired()])
-    published = BooleanField(_l("Published"), default=True)
-    managers = SelectMultipleField(_l("Managers"), coerce=id_value,
-                                   validate_choice=True)
-    evaluators = SelectMultipleField(_l("Evaluators"), coerce=id_value, validate_choice=True)
+    published = BooleanField(_l("Published"), default=False, description=_l(
+        "Candidates see the campaign while it is open only once it is published."))
+    # Checkboxes, not a <select multiple>: usable by keyboard, touch and screen readers alike;
+    # a filter box is added over them when scripts run.
+    managers = SelectMultipleField(_l("Managers"), coerce=id_value, validate_choice=True,
+                                   widget=ListWidget(prefix_label=False),
+                                   option_widget=CheckboxInput())
+    evaluators = SelectMultipleField(_l("Evaluators"), coerce=id_value, validate_choice=True,
+                                     widget=ListWidget(prefix_label=False),
+                                     option_widget=CheckboxInput())
 
 
 class CampaignSearchForm(Form):
@@ -52,3 +59,7 @@ class TriggerForm(Form):
 
     # "At least one recipient" concerns the whole fieldset, not one checkbox.
     recipient_errors: list[str] = []
+
+
+class PublishForm(Form):
+    """Publish or unpublish: only the CSRF token travels."""

@@ -22,6 +22,7 @@ from webapp.core.errors import ValidationFailed
 from webapp.models import Role
 from webapp.services import account_emails, email_templates, templating
 from webapp.services.email_templates import LOCALES, TemplateInput, VersionInput
+from webapp.services.paging import Sort
 from webapp.web.access import role_required
 from webapp.web.forms import id_or_none
 from webapp.web.htmx import client_redirect, is_htmx, render_page
@@ -34,10 +35,14 @@ platform_managers = role_required(Role.ADMIN, Role.MANAGER)
 def index():
     """List the templates and the automatic emails that use them."""
     form = TemplateSearchForm(request.args)
-    templates = email_templates.list_templates(form.q.data or "")
-    used_by = email_templates.triggers_using(t.id for t in templates)
-    return render_page("email_templates/index.html", "email_templates/_rows.html", form=form,
-                       templates=templates, used_by=used_by,
+    sort = Sort.parse(request.args.get("sort"), email_templates.LIST_SORTS,
+                      email_templates.DEFAULT_SORT)
+    page = email_templates.template_page(form.q.data or "", sort,
+                                         request.args.get("page", 1, type=int))
+    used_by = email_templates.triggers_using(t.id for t in page.rows)
+    return render_page("email_templates/index.html", "email_templates/_list.html", form=form,
+                       templates=page.rows, listing=page, sort=sort,
+                       list_args={"q": form.q.data or None}, used_by=used_by,
                        system_templates=account_emails.system_templates(),
                        system_purposes=account_emails.purposes())
 

@@ -93,6 +93,11 @@ class Config:
     OUTBOX_BACKOFF_JITTER = 0.1  # each delay is scaled by a random factor in [1-j, 1+j]
     OUTBOX_CIRCUIT_BREAKER_FAILURES = 3  # consecutive connection failures that stop a run
     OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS = 30  # how long released rows wait after a stop
+    # When a run stops (error, SIGTERM), how long a connection may finish the message it is in
+    # the middle of before its row is released anyway: bounds how long a stop takes.
+    OUTBOX_STOP_GRACE_SECONDS = 5
+    # The Outbox page warns when a live worker has finished no drain for this long.
+    OUTBOX_DRAIN_STALE_SECONDS = 300
     OUTBOX_PURGE_BATCH_SIZE = 1000
     OUTBOX_HEARTBEAT_SECONDS = 15
     OUTBOX_WORKER_STALE_SECONDS = 60  # the Outbox page warns when no worker was seen since

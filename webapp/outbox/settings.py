@@ -41,6 +41,7 @@ class Settings:
     unrecorded_max: int
     record_linger: float
     urgent_check: float
+    stop_grace: float
     ca_file: str | None = None
     tls_verify: bool = True
     ehlo_name: str | None = None
@@ -58,6 +59,7 @@ class Settings:
         "unrecorded_max": "OUTBOX_UNRECORDED_MAX",
         "record_linger": "OUTBOX_RECORD_LINGER_SECONDS",
         "urgent_check": "OUTBOX_URGENT_CHECK_SECONDS",
+        "stop_grace": "OUTBOX_STOP_GRACE_SECONDS",
         "ca_file": "MAIL_CA_FILE", "tls_verify": "MAIL_TLS_VERIFY", "ehlo_name": "MAIL_EHLO_NAME",
     }
 

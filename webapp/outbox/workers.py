@@ -10,16 +10,17 @@ from webapp.extensions import db
 from webapp.models import WorkerHeartbeat
 
 
-def beat(worker: str, *, drained: bool = False, sent: int = 0) -> None:
-    """Note that `worker` is alive (and, after a drain, when it drained and how much)."""
+def beat(worker: str, *, drained: bool = False, sent: int = 0, error: str = "") -> None:
+    """Note that `worker` is alive (and, after a drain ended, when, how much it sent and why
+    it failed if it did: `error`)."""
     try:
-        _beat(worker, drained, sent)
+        _beat(worker, drained, sent, error)
     except sa.exc.IntegrityError:  # the worker's other job created the row meanwhile
         db.session.rollback()
-        _beat(worker, drained, sent)
+        _beat(worker, drained, sent, error)
 
 
-def _beat(worker: str, drained: bool, sent: int) -> None:
+def _beat(worker: str, drained: bool, sent: int, error: str) -> None:
     now = clock.now()
     heartbeat = db.session.get(WorkerHeartbeat, worker)
     if heartbeat is None:
@@ -28,6 +29,7 @@ def _beat(worker: str, drained: bool, sent: int) -> None:
     heartbeat.last_seen_at = now
     if drained:
         heartbeat.last_drain_at = now
+        heartbeat.last_drain_error = error[:2000]
         heartbeat.sent_total = (heartbeat.sent_total or 0) + sent
     db.session.commit()
 

@@ -92,7 +92,10 @@ class Config:
     OUTBOX_URGENT_CHECK_SECONDS = 0.5
     OUTBOX_BACKOFF_JITTER = 0.1  # each delay is scaled by a random factor in [1-j, 1+j]
     OUTBOX_CIRCUIT_BREAKER_FAILURES = 3  # consecutive connection failures that stop a run
-    OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS = 30  # how long released rows wait after a stop
+    # Then the worker pauses as a whole (no claim at all) this long, doubled each time the
+    # few rows it tries after a pause fail again, up to the maximum.
+    OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS = 30
+    OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS = 300
     # When a run stops (error, SIGTERM), how long a connection may finish the message it is in
     # the middle of before its row is released anyway: bounds how long a stop takes.
     OUTBOX_STOP_GRACE_SECONDS = 5

@@ -138,4 +138,5 @@ class WorkerHeartbeat(Base):
     last_seen_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
     last_drain_at: orm.Mapped[datetime | None]  # when its last drain finished
     last_drain_error: orm.Mapped[str] = orm.mapped_column(sa.Text, default="", server_default="")
+    paused_until: orm.Mapped[datetime | None]  # the relay was unreachable: no claim till then
     sent_total: orm.Mapped[int] = orm.mapped_column(default=0)

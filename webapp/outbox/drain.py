@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -48,6 +48,7 @@ class DrainReport:
     rate_limited: bool = False
     stopped: bool = False  # asked to stop (SIGTERM) before the queue was done
     error: str = ""  # why the run failed, if it did
+    paused_until: str = ""  # ISO time: the relay was unreachable, this worker waits till then
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -71,6 +72,48 @@ class Breaker:
     def success(self) -> None:
         with self._lock:
             self.consecutive = 0
+
+
+# --- The pause across runs ----------------------------------------------------------------
+
+
+@dataclass
+class _Pause:
+    until: datetime
+    streak: int  # consecutive runs whose breaker opened: each doubles the pause
+
+
+# When the relay is down, the worker pauses as a whole instead of claiming a new batch and
+# failing it every poll. The pauses live with the app (one per worker process), per worker name.
+_pauses_lock = threading.Lock()
+
+
+def _pauses() -> dict[str, _Pause]:
+    return current_app.extensions.setdefault("missive.outbox.pauses", {})
+
+
+def paused_until(worker: str) -> datetime | None:
+    """When `worker` may try the relay again, if it is pausing."""
+    with _pauses_lock:
+        pause = _pauses().get(worker)
+    return pause.until if pause else None
+
+
+def _open_circuit(worker: str, settings: Settings) -> datetime:
+    """The breaker opened: pause OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS, doubled each time it
+    opens again in a row, up to OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS."""
+    with _pauses_lock:
+        pauses = _pauses()
+        streak = pauses[worker].streak + 1 if worker in pauses else 1
+        seconds = min(settings.breaker_pause * 2 ** (streak - 1), settings.breaker_max_pause)
+        until = clock.now() + timedelta(seconds=seconds)
+        pauses[worker] = _Pause(until, streak)
+    return until
+
+
+def _close_circuit(worker: str) -> None:
+    with _pauses_lock:
+        _pauses().pop(worker, None)
 
 
 # --- The run -------------------------------------------------------------------------------
@@ -111,9 +154,10 @@ class _Run:
     def halted(self) -> bool:
         return self.breaker.open or self.requested.is_set()
 
-    def claim(self, due_before, urgent_only: bool = False) -> list[Claimed]:
+    def claim(self, due_before, urgent_only: bool = False,
+              limit: int | None = None) -> list[Claimed]:
         """Claim the next batch (within the run's budget) and queue it."""
-        limit = self.settings.batch_size
+        limit = limit or self.settings.batch_size
         if self.budget is not None:
             limit = min(limit, self.budget - self.report.claimed)
             if limit <= 0:
@@ -147,6 +191,11 @@ class _Run:
             if time.monotonic() > self.urgent_check:
                 self.claim(None, urgent_only=True)
                 self.urgent_check = time.monotonic() + self.settings.urgent_check
+
+    def finish_probe(self) -> None:
+        """Wait for the probe's outcomes: the breaker opens again, or the relay answered."""
+        while self.outstanding and self.running and not self.halted:
+            self._record_some()
 
     def finish(self) -> None:
         """No more work: record the outcomes as the senders finish their rows."""
@@ -311,6 +360,11 @@ def drain(worker: str = "drain", overrides: dict | None = None,
     `stop` is set. Raises what made the run fail, once the run has wound down."""
     settings = Settings.from_config(current_app.config, overrides)
     report = DrainReport()
+    pause = paused_until(worker)
+    probing = pause is not None
+    if pause is not None and clock.now() < pause:
+        report.paused_until = pause.isoformat(timespec="seconds")
+        return report  # the relay was unreachable: claim nothing until the pause ends
     run = _Run(settings, worker, report, stop)
     failure: Exception | None = None
     try:
@@ -318,8 +372,14 @@ def drain(worker: str = "drain", overrides: dict | None = None,
         if settings.max_per_minute:
             window_start = started - timedelta(minutes=1)
             run.budget = settings.max_per_minute - outbox_queue.attempts_since(window_start)
-        while not run.halted and run.claim(started):
+        # After a pause, a few rows first (as many as open the breaker): if the relay is still
+        # down, that is all this poll spends.
+        probe = settings.breaker_failures if probing else None
+        while not run.halted and run.claim(started, limit=probe):
             run.feed()
+            if probe is not None and not run.breaker.open:
+                run.finish_probe()
+                probe = None
         run.finish()
         run.raise_sender_error()
     except Exception as error:
@@ -327,6 +387,10 @@ def drain(worker: str = "drain", overrides: dict | None = None,
         report.error = f"{type(error).__name__}: {error}"[:2000]
     finally:
         run.wind_down(failed=failure is not None)
+    if run.breaker.open:
+        report.paused_until = _open_circuit(worker, settings).isoformat(timespec="seconds")
+    elif report.sent or report.retried or report.failed:
+        _close_circuit(worker)  # the relay answered
     if failure is not None:
         log.error("Drain by %s failed: %s; %s messages released, %s recorded", worker,
                   report.error, report.released, report.sent + report.retried + report.failed,

@@ -42,6 +42,7 @@ class Settings:
     record_linger: float
     urgent_check: float
     stop_grace: float
+    breaker_max_pause: float
     ca_file: str | None = None
     tls_verify: bool = True
     ehlo_name: str | None = None
@@ -60,6 +61,7 @@ class Settings:
         "record_linger": "OUTBOX_RECORD_LINGER_SECONDS",
         "urgent_check": "OUTBOX_URGENT_CHECK_SECONDS",
         "stop_grace": "OUTBOX_STOP_GRACE_SECONDS",
+        "breaker_max_pause": "OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS",
         "ca_file": "MAIL_CA_FILE", "tls_verify": "MAIL_TLS_VERIFY", "ehlo_name": "MAIL_EHLO_NAME",
     }
 

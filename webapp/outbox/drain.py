@@ -146,6 +146,17 @@ class _Run:
         self.senders: list[Sender] = []
         self.threads: list[threading.Thread] = []
         self.running = 0
+        # Connections: start with a few, double while the outcome rate grows (a relay a round
+        # trip away needs many; a loopback one is bound by this process's CPU), up to
+        # OUTBOX_SMTP_CONNECTIONS. A doubling that did not pay is undone.
+        self.target = min(settings.connections, 4)
+        self.retiring = 0
+        self.retire_lock = threading.Lock()
+        self.pace_started = time.monotonic()
+        self.pace_count = 0
+        self.last_rate: float | None = None
+        self.before_growth = self.target
+        self.growing = self.target < settings.connections
         self.budget: int | None = None  # rows this run may still claim (MAIL_MAX_PER_MINUTE)
         self.lease_check = time.monotonic() + settings.lease_seconds / 3
         self.urgent_check = time.monotonic() + settings.urgent_check
@@ -177,7 +188,16 @@ class _Run:
         """Start the senders the queued rows need; return when they are about to run out of
         work. Meanwhile urgent rows that became due are claimed every `urgent_check` seconds:
         they need not wait for the batches ahead of them."""
-        while len(self.threads) < min(self.settings.connections, len(self.outstanding)):
+        self._start_senders()
+        low_water = self.target * self.settings.unrecorded_max
+        while self.running and self.work.qsize() > low_water and not self.halted:
+            self._record_some()
+            if time.monotonic() > self.urgent_check:
+                self.claim(None, urgent_only=True)
+                self.urgent_check = time.monotonic() + self.settings.urgent_check
+
+    def _start_senders(self) -> None:
+        while self.running < min(self.target, len(self.outstanding)):
             sender = Sender(self.settings, self.breaker)
             thread = threading.Thread(target=self._send, args=(sender,), daemon=True,
                                       name=f"outbox-sender-{len(self.threads)}")
@@ -185,12 +205,36 @@ class _Run:
             self.threads.append(thread)
             self.running += 1
             thread.start()
-        low_water = self.settings.connections * self.settings.unrecorded_max
-        while self.running and self.work.qsize() > low_water and not self.halted:
-            self._record_some()
-            if time.monotonic() > self.urgent_check:
-                self.claim(None, urgent_only=True)
-                self.urgent_check = time.monotonic() + self.settings.urgent_check
+
+    def _pace(self, recorded: int) -> None:
+        """Every OUTBOX_PACE_WINDOW_SECONDS: double the connections while that raised the
+        outcome rate by OUTBOX_PACE_MIN_GAIN; else retire the last doubling and settle."""
+        self.pace_count += recorded
+        now = time.monotonic()
+        if not self.growing or now - self.pace_started < self.settings.pace_window:
+            return
+        rate = self.pace_count / (now - self.pace_started)
+        if self.last_rate is None or rate > self.last_rate * (1 + self.settings.pace_min_gain):
+            self.last_rate = rate
+            self.before_growth = self.target
+            self.target = min(self.settings.connections, self.target * 2)
+            self.growing = self.target > self.before_growth
+            if self.work.qsize() > self.running:
+                self._start_senders()
+        else:
+            with self.retire_lock:
+                self.retiring += self.target - self.before_growth
+            self.target = self.before_growth
+            self.growing = False
+            log.debug("Drain settles on %s connections (%.0f msgs/s)", self.target, rate)
+        self.pace_started, self.pace_count = now, 0
+
+    def _retire(self) -> bool:
+        with self.retire_lock:
+            if self.retiring:
+                self.retiring -= 1
+                return True
+        return False
 
     def finish_probe(self) -> None:
         """Wait for the probe's outcomes: the breaker opens again, or the relay answered."""
@@ -271,7 +315,7 @@ class _Run:
             taken.append(True)
 
         try:
-            while not self.breaker.open and not self.stop.is_set():
+            while not self.breaker.open and not self.stop.is_set() and not self._retire():
                 row = self._next_row()
                 if row is None:
                     if self.no_more_work.is_set():
@@ -329,6 +373,7 @@ class _Run:
                 ahead.release()
             self.outstanding.pop(result.row.id, None)
             _count(self.report, result)
+        self._pace(len(group))
         if time.monotonic() > self.lease_check:
             outbox_queue.extend_leases(list(self.outstanding.values()))
             self.lease_check = time.monotonic() + self.settings.lease_seconds / 3

@@ -19,6 +19,29 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
+    # Accounts. Sessions live in the database: these limits hold whatever a cookie says.
+    SESSION_IDLE_MINUTES = 120  # signed out after this long without a request
+    SESSION_MAX_HOURS = 12  # and this long after signing in, active or not
+    CONFIRMATION_LINK_HOURS = 48
+    CONFIRMATION_RESEND_SECONDS = 120  # "send the link again" at most this often
+    CONFIRMATION_MAX_PER_DAY = 5  # confirmation emails to one account in 24 hours
+    PASSWORD_RESET_LINK_MINUTES = 60
+    PASSWORD_RESET_RESEND_SECONDS = 120  # a reset email per account at most this often
+    INVITATION_LINK_DAYS = 7
+    PASSWORD_MIN_SCORE = 3  # zxcvbn's 0-4 scale: 3 is about 10^8 guesses and more
+    # Failed sign-ins: free attempts, then delays doubling from 2 s up to a minute, then a
+    # lock; per account (the address typed) and per client address (several people may share
+    # one behind a NAT, hence higher limits).
+    SIGN_IN_FREE_FAILURES = 3
+    SIGN_IN_LOCK_AFTER = 10
+    SIGN_IN_ADDRESS_FREE_FAILURES = 10
+    SIGN_IN_ADDRESS_LOCK_AFTER = 50
+    SIGN_IN_LOCK_MINUTES = 15
+    SIGN_IN_FAILURE_WINDOW_HOURS = 24  # failures older than this are forgotten
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For (the client address used
+    # for throttling and the audit trail). 0 trusts no such header.
+    TRUSTED_PROXIES = 0
+
     # HTTPS: cookies marked Secure and HSTS sent when PREFERRED_URL_SCHEME is "https" or the
     # app runs in production (neither debug nor testing); FORCE_HTTPS = True/False overrides.
     PREFERRED_URL_SCHEME = "http"

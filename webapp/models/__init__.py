@@ -12,11 +12,11 @@ from webapp.models.outbox import (
     OutboxState,
     WorkerHeartbeat,
 )
-from webapp.models.users import Role, User, UserRole
+from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
 __all__ = [
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
-    "OutboxPriority", "OutboxState", "Role", "Status", "StatusChange", "Trigger", "User",
-    "UserRole", "WorkerHeartbeat", "utcnow",
+    "OutboxPriority", "OutboxState", "Role", "SignInThrottle", "Status", "StatusChange",
+    "Trigger", "User", "UserRole", "UserSession", "WorkerHeartbeat", "utcnow",
 ]

@@ -22,6 +22,7 @@ from webapp.models import (
     OutboxAttempt,
     OutboxMessage,
     OutboxState,
+    Trigger,
     WorkerHeartbeat,
 )
 from webapp.outbox.queue import Outcome
@@ -171,6 +172,27 @@ def page(flt: Filter, before_id: int | None = None,
     return rows, (rows[-1].id if more else None)
 
 
+EXPORT_COLUMNS = ("id", "created_at", "state", "to_addr", "subject", "attempts",
+                  "sent_at", "last_error", "campaign_id", "trigger_id", "message_id")
+
+
+def export_rows(flt: Filter, chunk: int = 2000):
+    """Every message matching the filter, newest first, as tuples of EXPORT_COLUMNS: plain
+    rows read a keyset page at a time, so a million-row outbox streams in flat memory."""
+    columns = [_messages.c[name] for name in EXPORT_COLUMNS]
+    before = None
+    while True:
+        query = (sa.select(*columns).where(*flt.where())
+                 .order_by(_messages.c.id.desc()).limit(chunk))
+        if before is not None:
+            query = query.where(_messages.c.id < before)
+        rows = db.session.execute(query).all()
+        yield from (tuple(row) for row in rows)
+        if len(rows) < chunk:
+            return
+        before = rows[-1][0]
+
+
 def get(message_id: int) -> OutboxMessage:
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
@@ -303,8 +325,13 @@ def _describe(flt: Filter) -> str:
 
 
 def filter_choices() -> dict[str, list[tuple[int, str]]]:
-    """Campaigns and templates to filter by."""
+    """Campaigns, templates and automatic emails (campaign, template, event) to filter by."""
     return {
+        "triggers": db.session.execute(
+            sa.select(Trigger.id, Campaign.label, EmailTemplate.name, Trigger.event)
+            .join(Campaign, Campaign.id == Trigger.campaign_id)
+            .join(EmailTemplate, EmailTemplate.id == Trigger.template_id)
+            .order_by(Campaign.label, Trigger.event, EmailTemplate.name, Trigger.id)).all(),
         "campaigns": db.session.execute(
             sa.select(Campaign.id, Campaign.label).order_by(Campaign.label)).all(),
         "templates": db.session.execute(

@@ -21,3 +21,25 @@ class SignupForm(Form):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+
+
+class ForgotPasswordForm(Form):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), NoNewline()])
+
+
+class ChangePasswordForm(Form):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(),
+                                                                Length(max=1024)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class NewPasswordForm(Form):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )

@@ -1,14 +1,14 @@
 """Worker heartbeat: why its last drain failed ("" when it finished well).
 
 Revision ID: f5b8d2e0c3a4
-Revises: e4a7c1d9b2f3
+Revises: 7b2e4c91a0f3
 Create Date: 2026-11-28
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'f5b8d2e0c3a4'
-down_revision = 'e4a7c1d9b2f3'
+down_revision = '7b2e4c91a0f3'
 branch_labels = None
 depends_on = None
 

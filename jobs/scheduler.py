@@ -1,4 +1,4 @@
-"""The worker's scheduler: drain, reaper, purge and heartbeat jobs (APScheduler 3)."""
+"""The worker's scheduler: drain, reaper, purge, reminders and heartbeat jobs (APScheduler 3)."""
 
 import logging
 import signal
@@ -10,7 +10,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
-from jobs import drain
+from jobs import drain, reminders
 from webapp.services import outbox
 
 log = logging.getLogger("missive.worker")
@@ -32,6 +32,9 @@ def build_scheduler(app: Flask, worker: str,
     scheduler.add_job(drain.purge, CronTrigger.from_crontab(config["OUTBOX_PURGE_CRON"],
                                                              timezone="UTC"),
                       args=(app,), id="purge")
+    scheduler.add_job(reminders.run_due, CronTrigger.from_crontab(
+        config["REMINDERS_CRON"], timezone=config["BABEL_DEFAULT_TIMEZONE"]),
+        args=(app,), id="reminders", misfire_grace_time=None)
     scheduler.add_job(drain.heartbeat, "interval", args=(app, worker), id="heartbeat",
                       seconds=config["OUTBOX_HEARTBEAT_SECONDS"], next_run_time=_now_aware())
     return scheduler

@@ -6,11 +6,13 @@ from webapp.models.base import Base, utcnow
 from webapp.models.campaigns import Campaign, CampaignMember, MemberRole
 from webapp.models.emails import EmailTemplate, EmailTemplateVersion, EventType, Trigger
 from webapp.models.outbox import OutboxAttempt, OutboxMessage, OutboxState, WorkerHeartbeat
+from webapp.models.reminders import OffsetUnit, Reminder, ReminderKind
 from webapp.models.users import Role, User, UserRole
 
 __all__ = [
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
-    "OutboxState", "Role", "Status", "StatusChange", "Trigger", "User", "UserRole",
+    "OffsetUnit", "OutboxState", "Reminder", "ReminderKind", "Role", "Status", "StatusChange",
+    "Trigger", "User", "UserRole",
     "WorkerHeartbeat", "utcnow",
 ]

@@ -19,7 +19,7 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.services import audit, campaign_triggers, clock
+from webapp.services import audit, campaign_triggers, clock, reminders
 from webapp.services.email_templates import default_acknowledgement_template
 from webapp.services.errors import ValidationFailed
 
@@ -104,6 +104,7 @@ def duplicate_campaign(actor: User, campaign: Campaign) -> Campaign:
     db.session.flush()
     # The copy's emails are the original's: no fresh default acknowledgement beside them.
     campaign_triggers.copy_triggers(campaign, copy)
+    reminders.copy_reminders(campaign, copy)
     audit.record(actor, "campaign.created", "campaign", copy.id,
                  str(_l("copy of %(label)s", label=campaign.label)), copy.id)
     db.session.commit()

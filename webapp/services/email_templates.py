@@ -16,7 +16,14 @@ from flask_babel import lazy_gettext as _l
 from jinja2 import nodes
 
 from webapp.extensions import db
-from webapp.models import Application, EmailTemplate, EmailTemplateVersion, Trigger, User
+from webapp.models import (
+    Application,
+    EmailTemplate,
+    EmailTemplateVersion,
+    Reminder,
+    Trigger,
+    User,
+)
 from webapp.services import audit, outbox, templating
 from webapp.services.addresses import InvalidAddress, normalize_email, parse_address_list
 from webapp.services.errors import ValidationFailed
@@ -374,6 +381,13 @@ def delete_template(actor: User, template: EmailTemplate) -> None:
         raise ValidationFailed(str(_l(
             "This template is used by automatic emails and cannot be deleted: %(triggers)s",
             triggers=names)))
+    reminders = db.session.scalars(sa.select(Reminder).where(Reminder.template_id == template.id)
+                                   .order_by(Reminder.id)).all()
+    if reminders:
+        names = "; ".join(f"{r.campaign.label} #{r.id}" for r in reminders)
+        raise ValidationFailed(str(_l(
+            "This template is used by scheduled reminders and cannot be deleted: %(reminders)s",
+            reminders=names)))
     audit.record(actor, "email_template.deleted", "email_template", template.id, template.name)
     db.session.delete(template)
     db.session.commit()

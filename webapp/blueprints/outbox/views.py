@@ -8,7 +8,7 @@ from flask_login import current_user
 from webapp.blueprints.outbox import bp
 from webapp.blueprints.outbox.forms import STATE_LABELS, BulkForm, FilterForm
 from webapp.models import Role
-from webapp.services import outbox
+from webapp.services import held_emails, outbox
 from webapp.services.errors import NotFound, ValidationFailed
 from webapp.web.access import role_required
 from webapp.web.htmx import add_trigger, client_redirect, is_htmx, render_page
@@ -45,8 +45,9 @@ def index():
         return render_page("outbox/index.html", "outbox/_results.html", **overview,
                            **_context(form)), 422
     overview = outbox.overview(form.to_filter(), before_id=request.args.get("before", type=int))
+    held = held_emails.groups() if not is_htmx() else []
     return render_page("outbox/index.html", "outbox/_results.html", **overview,
-                       **_context(form))
+                       held_groups=held, **_context(form))
 
 
 @bp.route("/counters")

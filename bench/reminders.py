@@ -26,9 +26,9 @@ def populate(app, n: int):
     """A campaign with `n` applications, DUE of them due for the reminder at the returned
     moment."""
     from tests import factories
+    from webapp.core import clock
     from webapp.extensions import db
     from webapp.models import Application, Reminder, User, UserRole
-    from webapp.services import clock
     from webapp.services.statuses import by_code
 
     with app.app_context():

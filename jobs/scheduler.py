@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from jobs import drain, reminders
-from webapp.services import outbox
+from webapp import outbox
 
 log = logging.getLogger("missive.worker")
 
@@ -34,7 +34,7 @@ def build_scheduler(app: Flask, worker: str,
                       args=(app,), id="purge")
     scheduler.add_job(reminders.run_due, CronTrigger.from_crontab(
         config["REMINDERS_CRON"], timezone=config["BABEL_DEFAULT_TIMEZONE"]),
-        args=(app,), id="reminders", misfire_grace_time=None)
+        args=(app,), id="reminders", misfire_grace_time=None, coalesce=True, max_instances=1)
     scheduler.add_job(drain.heartbeat, "interval", args=(app, worker), id="heartbeat",
                       seconds=config["OUTBOX_HEARTBEAT_SECONDS"], next_run_time=_now_aware())
     return scheduler

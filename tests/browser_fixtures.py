@@ -5,6 +5,7 @@ browser tests are skipped, unless TEST_BROWSER_REQUIRED is set (CI), where they 
 """
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -52,12 +53,27 @@ def live_server(app):
     thread.join(5)
 
 
+# Chromium reports each 4xx answer as a console error; the tests make some on purpose (a 422
+# form, a 403 page). A 5xx is an error all the same.
+EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status "
+                             r"of 4\d\d")
+
+
 @pytest.fixture
 def page(chromium, live_server):
-    """A fresh browser page (own cookies) in English; `page.base_url` is the live server."""
+    """A fresh browser page (own cookies) in English; `page.base_url` is the live server.
+    The app's security headers are on; the test fails on any console error, a violation of
+    the Content-Security-Policy included (`page.console_errors` lists them)."""
     with tempfile.TemporaryDirectory():
         context = chromium.new_context(locale="en-GB", base_url=live_server)
         context.set_default_timeout(10_000)
         page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda message: errors.append(message.text)
+                if message.type == "error" and not EXPECTED_STATUS.search(message.text)
+                else None)
+        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+        page.console_errors = errors
         yield page
         context.close()
+        assert not errors, f"console errors: {errors}"

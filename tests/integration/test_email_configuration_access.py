@@ -5,9 +5,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from webapp import outbox
 from webapp.extensions import db as _db
 from webapp.models import Campaign, EmailTemplate, OutboxMessage, Reminder, Trigger
-from webapp.services import outbox
 
 ROUTES = [
     ("GET", "/campaigns/"),

@@ -11,7 +11,8 @@ from jobs.scheduler import build_scheduler
 from tests import factories
 from tests.outbox_support import queue_messages
 from tests.smtp_server import free_port
-from webapp.services import outbox
+from webapp import outbox
+from webapp.extensions import db
 
 FLAGS = {"EMBEDDED_WORKER": True, "DEV_MAIL_CATCHER": True}
 
@@ -34,10 +35,16 @@ def test_the_embedded_pieces_start_once_and_only_under_flask_run(config, debug, 
 def test_the_scheduler_has_its_jobs_one_drain_at_a_time(app):
     scheduler = build_scheduler(app, "w1", BackgroundScheduler)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"drain", "reaper", "purge", "heartbeat"}
+    assert set(jobs) == {"drain", "reaper", "purge", "reminders", "heartbeat"}
     assert jobs["drain"].max_instances == 1 and jobs["drain"].coalesce is True
     assert jobs["drain"].trigger.interval.total_seconds() == app.config["OUTBOX_POLL_SECONDS"]
     assert str(jobs["purge"].trigger).startswith("cron[")
+    # Reminders: hourly at minute 0, in the platform's time zone; a late run runs once.
+    reminders = jobs["reminders"]
+    assert str(reminders.trigger) == "cron[month='*', day='*', day_of_week='*', hour='*', " \
+        "minute='0']"
+    assert str(reminders.trigger.timezone) == app.config["BABEL_DEFAULT_TIMEZONE"]
+    assert reminders.coalesce is True and reminders.max_instances == 1
 
 
 def test_a_background_scheduler_drains_and_beats(make_app, smtp):
@@ -81,7 +88,7 @@ def test_the_catcher_keeps_what_the_worker_sends_and_the_mailbox_shows_it(catche
         outbox.enqueue(key="k", to_addr="zoe@example.org", subject="Accusé de réception",
                        body_html="<p>Bonjour <b>Zoé</b></p>", body_text="Bonjour Zoé",
                        bcc="hidden@example.org")
-        outbox.db.session.commit()
+        db.session.commit()
     assert drain_once(app)["sent"] == 1
 
     client = _admin(app)

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from jobs.drain import drain_once
 from tests import factories
 from tests.outbox_support import clock_fixture, delivered  # noqa: F401
+from webapp.core.errors import NotAllowed, ValidationFailed
 from webapp.extensions import db as _db
 from webapp.models import AuditEntry, OutboxMessage, Role
 from webapp.services import applications, held_emails
 from webapp.services.applications import Selection
-from webapp.services.errors import NotAllowed, ValidationFailed
 
 
 def _rows() -> list[OutboxMessage]:

@@ -159,6 +159,9 @@ def held(app, setup):
         template = _db.session.get(EmailTemplate, setup["template"])
         factories.make_trigger(campaign, template, hold_for_review=True)
         manager = factories.make_user(Role.MANAGER, email="boss@example.org")
+        for i in range(3):
+            factories.make_application(campaign, factories.make_user(
+                Role.CANDIDATE, email=f"sub{i}@example.org"), status_code="submitted")
         _db.session.commit()
         with app.test_request_context():
             applications.bulk_change_status(manager, Selection(campaign.id, all_matching=True),
@@ -178,7 +181,7 @@ def test_the_emails_tab_shows_held_emails_and_releases_the_confirmed_count(
     page = client.get(f"/campaigns/{campaign}/emails").get_data(as_text=True)
     assert "Emails held for review" in page
     assert "3 emails" in page and "to 3 recipients" in page and "Release all 3 emails" in page
-    assert "Sample: About Grants, to draft0@example.org" in page
+    assert "Sample: About Grants, to sub0@example.org" in page
     url = f"/campaigns/{campaign}/held/{held['template']}/release"
     stale = client.post(url, headers=HX, data={"expected": "2"})
     assert stale.status_code == 422
@@ -200,7 +203,7 @@ def test_cancelling_a_held_group_without_javascript(app, client, auth, held):
     assert response.status_code == 303
     assert _states(app) == ["cancelled"] * 3
     outbox = client.get("/outbox/?state=cancelled").get_data(as_text=True)
-    assert "draft0@example.org" in outbox
+    assert "sub0@example.org" in outbox
 
 
 def test_the_outbox_shows_held_groups_with_a_sample(app, client, auth, held):
@@ -208,7 +211,7 @@ def test_the_outbox_shows_held_groups_with_a_sample(app, client, auth, held):
     page = client.get("/outbox/").get_data(as_text=True)
     section = page[page.index('id="outbox-held"'):]
     assert "Grants" in section and "Nudge" in section and "3 emails" in section
-    assert "About Grants · draft0@example.org" in section
+    assert "About Grants · sub0@example.org" in section
     assert f"/campaigns/{held['campaign']}/emails#section-held" in section
     listed = client.get("/outbox/?state=held").get_data(as_text=True)
     assert listed.count("<td><span class=\"badge state-held\">Held</span></td>") == 3

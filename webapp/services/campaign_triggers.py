@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from webapp.core import audit
+from webapp.core.addresses import InvalidAddress, parse_address_list
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import Campaign, EmailTemplate, EventType, Status, Trigger, User
-from webapp.services import audit
-from webapp.services.addresses import InvalidAddress, parse_address_list
-from webapp.services.errors import ValidationFailed
 
 log = logging.getLogger("missive.triggers")
 

@@ -14,10 +14,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from webapp.core import audit, clock
+from webapp.core.errors import NotAllowed, ValidationFailed
 from webapp.extensions import db
 from webapp.models import Campaign, EmailTemplate, OutboxMessage, OutboxState, User
-from webapp.services import audit, clock, permissions
-from webapp.services.errors import NotAllowed, ValidationFailed
+from webapp.services import permissions
 
 log = logging.getLogger("missive.held")
 

@@ -29,6 +29,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp.core import audit, clock
+from webapp.core.addresses import InvalidAddress, parse_address_list
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -42,9 +45,7 @@ from webapp.models import (
     Status,
     User,
 )
-from webapp.services import audit, clock, statuses, triggers
-from webapp.services.addresses import InvalidAddress, parse_address_list
-from webapp.services.errors import ValidationFailed
+from webapp.services import statuses, triggers
 
 log = logging.getLogger("missive.reminders")
 

@@ -22,6 +22,9 @@ from flask import current_app
 from jinja2 import meta
 from sqlalchemy import orm
 
+from webapp import outbox
+from webapp.core import text
+from webapp.core.addresses import InvalidAddress, parse_address_list
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -36,9 +39,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import outbox, permissions, templating
-from webapp.services.addresses import InvalidAddress, parse_address_list
-from webapp.services.errors import ValidationFailed
+from webapp.services import permissions, templating
 
 log = logging.getLogger("missive.triggers")
 
@@ -268,7 +269,7 @@ def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
     an application id to its event's id (the StatusChange row). A rendering failure gives a
     row stored as failed with the error: it must not block the action. A status trigger's
     delay and hold apply here."""
-    from webapp.services import clock
+    from webapp.core import clock
 
     now = clock.now()
     rows = []
@@ -306,7 +307,8 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
     wanted = recipient.locale if recipient.locale in languages else template.default_locale
     version = template.version_for(wanted)
     common = dict(
-        key=key, to_addr=recipient.email, to_name=recipient.name, locale=version.locale,
+        key=key, to_addr=recipient.email, to_name=text.strip_controls(recipient.name, False),
+        locale=version.locale,
         sender=formataddr((template.sender_name, sender_address))
         if template.sender_name and sender_address else "",
         reply_to=template.reply_to, cc=template.cc, bcc=template.bcc,
@@ -323,7 +325,7 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
                                            ctx)
         return outbox.message_values(subject=rendered.subject, body_html=rendered.html,
                                      body_text=rendered.text, **common)
-    except (templating.TemplateProblem, ValidationFailed) as error:
+    except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
         log.warning("Template %s could not render for application %s (%s %s): %s",
                     template.id, application.id, event_type, event_id, error)
         return outbox.message_values(
@@ -352,7 +354,7 @@ def cancel_superseded(application_ids: list[int], reason: str) -> int:
     held included: a later decision replaces them (nobody gets "accepted" after "rejected" was
     decided). Rows being sent right now are left alone; acknowledgements of receipt are not
     status emails."""
-    from webapp.services import clock
+    from webapp.core import clock
 
     cancelled = 0
     table = OutboxMessage.__table__

@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -11,46 +10,44 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.web.forms import AddressList, LocalDateTimeField, NoNewline
+from webapp.web.forms import AddressList, Form, LocalDateTimeField, NoNewline, id_value, optional_id
 
 
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
-
-
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=200), NoNewline()])
-    description = TextAreaField(_l("Description"), validators=[Optional()])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     opens_at = LocalDateTimeField(_l("Opens on"), validators=[DataRequired()])
     closes_at = LocalDateTimeField(_l("Closes on"), validators=[DataRequired()])
     published = BooleanField(_l("Published"), default=True)
-    managers = SelectMultipleField(_l("Managers"), coerce=int, validate_choice=True)
-    evaluators = SelectMultipleField(_l("Evaluators"), coerce=int, validate_choice=True)
+    managers = SelectMultipleField(_l("Managers"), coerce=id_value,
+                                   validate_choice=True)
+    evaluators = SelectMultipleField(_l("Evaluators"), coerce=id_value, validate_choice=True)
 
 
-class CampaignSearchForm(FlaskForm):
+class CampaignSearchForm(Form):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"))
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
     phase = SelectField(_l("Phase"), choices=[
         SelectChoice("", _l("All")), SelectChoice("open", _l("Open")),
         SelectChoice("upcoming", _l("Upcoming")), SelectChoice("closed", _l("Closed")),
     ], validate_choice=False)
 
 
-class TriggerForm(FlaskForm):
-    template_id = SelectField(_l("Email template"), coerce=_optional_int, validate_choice=False)
-    to_status_id = SelectField(_l("When the status becomes"), coerce=_optional_int,
+class TriggerForm(Form):
+    template_id = SelectField(_l("Email template"), coerce=optional_id, validate_choice=False)
+    to_status_id = SelectField(_l("When the status becomes"), coerce=optional_id,
                                validate_choice=False)
-    from_status_id = SelectField(_l("Previous status"), coerce=_optional_int,
+    from_status_id = SelectField(_l("Previous status"), coerce=optional_id,
                                  validate_choice=False)
     to_candidate = BooleanField(_l("The candidate"))
     to_actor = BooleanField(_l("The person who made the change"))
     to_managers = BooleanField(_l("The campaign's managers"))
     to_evaluators = BooleanField(_l("The campaign's evaluators"))
     extra_addresses = StringField(_l("Other addresses"),
-                                  validators=[Optional(), NoNewline(), AddressList()])
+                                  validators=[Optional(), Length(max=5000), NoNewline(),
+                                              AddressList()])
     active = BooleanField(_l("Active"))
     delay_hours = IntegerField(_l("Send after (hours)"), validators=[Optional()])
     hold_for_review = BooleanField(_l("Hold for review: a manager releases them"))
@@ -59,34 +56,35 @@ class TriggerForm(FlaskForm):
     recipient_errors: list[str] = []
 
 
-class ReminderForm(FlaskForm):
+class ReminderForm(Form):
     """A scheduled reminder; the fields of the other kind are ignored by the service."""
 
     kind = SelectField(_l("When"), choices=[
         SelectChoice("before_closing", _l("Before the closing date")),
         SelectChoice("in_status", _l("After time in a status")),
     ], validate_choice=False)
-    template_id = SelectField(_l("Email template"), coerce=_optional_int, validate_choice=False)
+    template_id = SelectField(_l("Email template"), coerce=optional_id, validate_choice=False)
     offset_amount = IntegerField(_l("How long"), validators=[Optional()])
     offset_unit = SelectField(_l("Unit"), choices=[
         SelectChoice("days", _l("days")), SelectChoice("hours", _l("hours"))],
         validate_choice=False)
     also_status_ids = SelectMultipleField(_l("Also to applications in these statuses"),
-                                          coerce=int, validate_choice=False)
-    status_id = SelectField(_l("Status"), coerce=_optional_int, validate_choice=False)
+                                          coerce=id_value, validate_choice=False)
+    status_id = SelectField(_l("Status"), coerce=optional_id, validate_choice=False)
     repeat_every_days = IntegerField(_l("Repeat every (days)"), validators=[Optional()])
     max_times = IntegerField(_l("At most (times)"), validators=[Optional()])
     to_candidate = BooleanField(_l("The candidate"))
     to_managers = BooleanField(_l("The campaign's managers"))
     to_evaluators = BooleanField(_l("The campaign's evaluators"))
     extra_addresses = StringField(_l("Other addresses"),
-                                  validators=[Optional(), NoNewline(), AddressList()])
+                                  validators=[Optional(), Length(max=5000), NoNewline(),
+                                              AddressList()])
     active = BooleanField(_l("Active"))
 
     recipient_errors: list[str] = []
 
 
-class ReleaseHeldForm(FlaskForm):
+class ReleaseHeldForm(Form):
     """Release or cancel a group of held emails; `expected` is the count the manager saw."""
 
     expected = IntegerField(validators=[DataRequired()])

@@ -34,6 +34,7 @@ from webapp.blueprints.campaigns.forms import (
     ReminderForm,
     TriggerForm,
 )
+from webapp.core.errors import NotAllowed, ValidationFailed
 from webapp.models import EventType, MemberRole, Role
 from webapp.services import (
     campaign_triggers,
@@ -43,7 +44,6 @@ from webapp.services import (
     reminders,
     statuses,
 )
-from webapp.services.errors import NotAllowed, ValidationFailed
 from webapp.web.access import role_required
 from webapp.web.htmx import add_trigger, is_htmx, render_page
 

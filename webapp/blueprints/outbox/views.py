@@ -5,12 +5,14 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from webapp import outbox
 from webapp.blueprints.outbox import bp
 from webapp.blueprints.outbox.forms import STATE_LABELS, BulkForm, FilterForm
+from webapp.core.errors import NotFound, ValidationFailed
 from webapp.models import Role
-from webapp.services import held_emails, outbox
-from webapp.services.errors import NotFound, ValidationFailed
+from webapp.services import held_emails
 from webapp.web.access import role_required
+from webapp.web.forms import id_or_none
 from webapp.web.htmx import add_trigger, client_redirect, is_htmx, render_page
 
 FINAL_STATES = ("sent", "failed", "cancelled")
@@ -44,7 +46,7 @@ def index():
         overview = outbox.overview(None)
         return render_page("outbox/index.html", "outbox/_results.html", **overview,
                            **_context(form)), 422
-    overview = outbox.overview(form.to_filter(), before_id=request.args.get("before", type=int))
+    overview = outbox.overview(form.to_filter(), before_id=id_or_none(request.args.get("before")))
     held = held_emails.groups() if not is_htmx() else []
     return render_page("outbox/index.html", "outbox/_results.html", **overview,
                        held_groups=held, **_context(form))

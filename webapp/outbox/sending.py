@@ -1,0 +1,92 @@
+"""How one message goes out: its bytes (`mime`) over a kept SMTP connection (`smtp`), and what
+the relay's answer means for the row. Nothing here touches the database.
+
+Messages are built at send time rather than at enqueue, so the Date header is the sending time
+and redirect-all applies. A sent message's attempt keeps the relay's own reply (e.g.
+`2.0.0 Ok: queued as 6C804176625` under code 250), the queue id to find it in the relay's log.
+"""
+
+import smtplib
+
+from webapp.core.addresses import InvalidAddress
+from webapp.outbox.mime import build_message
+from webapp.outbox.queue import Claimed, Outcome, Result
+from webapp.outbox.settings import Settings
+from webapp.outbox.smtp import Connection
+
+
+def _decode(text) -> str:
+    return text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+
+
+def _classified(row: Claimed, code: int, text) -> Result:
+    outcome = Outcome.PERMANENT if 500 <= code < 600 else Outcome.TEMPORARY
+    return Result(row, outcome, code, _decode(text))
+
+
+class Abandoned(Exception):
+    """The run stopped while a message waited to send its content: it was not sent."""
+
+
+class Sender:
+    """One thread's SMTP connection, reused for every message it sends in the batch."""
+
+    def __init__(self, settings: Settings, breaker):
+        self.settings = settings
+        self.breaker = breaker
+        self.connection = Connection(settings)
+        self.sessions = 0
+
+    def _connection_failed(self, row: Claimed, error: Exception) -> Result:
+        self.connection.abort()
+        self.breaker.failure()
+        return Result(row, Outcome.TEMPORARY, getattr(error, "smtp_code", None),
+                      f"{type(error).__name__}: {_decode(getattr(error, 'smtp_error', error))}")
+
+    def send(self, row: Claimed, before_body=None) -> Result:
+        """Send one message. `before_body` is called once the server is ready for the
+        message's content (after DATA's 354): the message is only delivered if the content
+        follows, so the caller may wait there for the previous outcome's commit while the
+        envelope's round trips go on."""
+        try:
+            envelope_from, recipients, data = build_message(row, self.settings)
+        except InvalidAddress as error:
+            return Result(row, Outcome.PERMANENT, None, f"Invalid address: {error}")
+        if self.settings.suppress:
+            return Result(row, Outcome.SUPPRESSED, None, "MAIL_SUPPRESS_SEND: not handed to SMTP")
+        for _ in range(2):
+            reused = self.connection.is_open
+            if not reused:
+                try:
+                    self.connection.open()
+                    self.sessions += 1
+                except (OSError, smtplib.SMTPException) as error:  # refused, timeout, TLS
+                    return self._connection_failed(row, error)
+            try:
+                delivery = self.connection.send(envelope_from, recipients, data, before_body)
+            except smtplib.SMTPServerDisconnected as error:
+                self.connection.abort()
+                if reused and not self.connection.body_sent:
+                    continue  # the server dropped an idle connection: reconnect once
+                return self._connection_failed(row, error)
+            except smtplib.SMTPRecipientsRefused as error:
+                code, text = next(iter(error.recipients.values()))
+                self.breaker.success()
+                return _classified(row, code, text)
+            except smtplib.SMTPResponseException as error:
+                if error.smtp_code == 421:  # the server is closing the connection
+                    return self._connection_failed(row, error)
+                self.breaker.success()
+                return _classified(row, error.smtp_code, error.smtp_error)
+            except (OSError, smtplib.SMTPException) as error:  # timeout, reset
+                return self._connection_failed(row, error)
+            self.breaker.success()
+            text = delivery.reply.text
+            if delivery.refused:
+                text += "; refused: " + ", ".join(
+                    f"{address} {reply}" for address, reply in delivery.refused.items())
+            return Result(row, Outcome.SENT, delivery.reply.code, text)
+        return Result(row, Outcome.TEMPORARY, None, "Disconnected twice")  # pragma: no cover
+
+    def close(self) -> None:
+        self.connection.close()

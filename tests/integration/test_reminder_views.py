@@ -61,7 +61,8 @@ def test_creating_a_reminder_shows_its_next_run_and_count(app, client, auth, set
     assert "Done" not in row[:200] and "Off" not in row[:200]
     assert _reminders(app) == [("before_closing", 3, None, True)]
     with app.app_context():
-        entry = _db.session.scalars(sa.select(AuditEntry)).one()
+        entry = _db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.object_type == "reminder")).one()
         assert entry.action == "reminder.created"
         assert "Nudge 3 days before closing [candidate]" in entry.summary
 
@@ -89,7 +90,7 @@ def test_bad_reminder_input_is_refused_next_to_the_field(app, client, auth, setu
     html = response.get_data(as_text=True)
     assert message in html
     if field:
-        assert f'id="{field}-errors"' in html
+        assert f'id="reminder-{field}-errors"' in html
     assert _reminders(app) == []
 
 
@@ -115,7 +116,8 @@ def test_plain_requests_redirect_and_edit_toggle_delete_are_audited(app, client,
     client.post(f"/campaigns/{campaign}/reminders/{reminder_id}/delete", headers=HX)
     assert _reminders(app) == []
     with app.app_context():
-        actions = _db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id))
+        actions = _db.session.scalars(sa.select(AuditEntry.action).where(
+            AuditEntry.object_type == "reminder").order_by(AuditEntry.id))
         assert list(actions) == ["reminder.created", "reminder.updated",
                                  "reminder.deactivated", "reminder.deleted"]
     history = client.get(f"/campaigns/{campaign}/emails/history").get_data(as_text=True)

@@ -5,14 +5,20 @@ from webapp.models.audit import AuditEntry
 from webapp.models.base import Base, utcnow
 from webapp.models.campaigns import Campaign, CampaignMember, MemberRole
 from webapp.models.emails import EmailTemplate, EmailTemplateVersion, EventType, Trigger
-from webapp.models.outbox import OutboxAttempt, OutboxMessage, OutboxState, WorkerHeartbeat
+from webapp.models.outbox import (
+    OutboxAttempt,
+    OutboxMessage,
+    OutboxPriority,
+    OutboxState,
+    WorkerHeartbeat,
+)
 from webapp.models.reminders import OffsetUnit, Reminder, ReminderKind
-from webapp.models.users import Role, User, UserRole
+from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
 __all__ = [
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
-    "OffsetUnit", "OutboxState", "Reminder", "ReminderKind", "Role", "Status", "StatusChange",
-    "Trigger", "User", "UserRole",
+    "OffsetUnit", "OutboxPriority", "OutboxState", "Reminder", "ReminderKind", "Role",
+    "SignInThrottle", "Status", "StatusChange", "Trigger", "User", "UserRole", "UserSession",
     "WorkerHeartbeat", "utcnow",
 ]

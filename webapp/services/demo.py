@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import Application, Campaign, Role, Status, StatusChange, User
+from webapp.services.account_emails import ensure_system_templates
 from webapp.services.applications import new_reference
 from webapp.services.campaigns import create_campaign
 from webapp.services.email_templates import default_acknowledgement_template
@@ -28,10 +29,12 @@ def seed_demo() -> list[tuple[str, str, str]]:
     """Create what is missing of the demo platform; return (email, role, password) sign-ins."""
     ensure_default_statuses()
     default_acknowledgement_template()
+    ensure_system_templates()
     users = {}
     for email, first, last, role, locale, password in DEMO_USERS:
         users[role] = find_by_email(email) or create_user(
-            email, first, last, password, [role], locale, check_strength=False
+            email, first, last, password, [role], locale, check_strength=False,
+            confirmed=True,
         )
     db.session.commit()
 
@@ -52,7 +55,7 @@ def _campaign(label, opens_at, closes_at, users) -> Campaign:
         return existing
     return create_campaign(
         users[Role.ADMIN], label, opens_at, closes_at,
-        description=f"Demo campaign: {label}.",
+        description=f"Demo campaign: {label}.", published=True,
         managers=[users[Role.MANAGER]], evaluators=[users[Role.EVALUATOR]],
     )
 

@@ -40,6 +40,7 @@ from webapp.models import (
     EventType,
     OffsetUnit,
     OutboxMessage,
+    OutboxPriority,
     Reminder,
     ReminderKind,
     Status,
@@ -435,7 +436,8 @@ def _render(plan: ReminderPlan) -> list[dict]:
     return [triggers.render_row(
         email.reminder.template, email.application, email.recipient, key=email.key,
         event_type=EVENT_TYPE, event_id=email.reminder.id,
-        new_status=email.application.status) for email in plan.emails]
+        new_status=email.application.status, priority=OutboxPriority.BULK)
+        for email in plan.emails]
 
 
 def _insert(rows: list[dict]) -> int:

@@ -34,6 +34,7 @@ from webapp.models import (
     EventType,
     MemberRole,
     OutboxMessage,
+    OutboxPriority,
     OutboxState,
     Status,
     Trigger,
@@ -264,7 +265,8 @@ def _placeholders(source: str) -> frozenset[str] | None:
         return None
 
 
-def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
+def render_rows(plan: Plan, event_ids: dict[int, int],
+                priority: OutboxPriority = OutboxPriority.NORMAL) -> list[dict]:
     """The outbox rows of a plan, rendered per recipient in their language. `event_ids` maps
     an application id to its event's id (the StatusChange row). A rendering failure gives a
     row stored as failed with the error: it must not block the action. A status trigger's
@@ -286,7 +288,7 @@ def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
             key=outbox.dedupe_key(trigger.id, trigger.event, event_id, email.recipient.email),
             event_type=trigger.event, event_id=event_id, trigger_id=trigger.id,
             old_status=transition.old_status, new_status=transition.new_status,
-            actor=transition.actor, **timing))
+            actor=transition.actor, priority=priority, **timing))
     return rows
 
 
@@ -299,7 +301,8 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
                recipient: Recipient, *, key: str, event_type: str, event_id: int,
                trigger_id: int | None = None, old_status: Status | None = None,
                new_status: Status | None = None, actor: User | None = None,
-               not_before=None, held: bool = False) -> dict:
+               not_before=None, held: bool = False,
+               priority: OutboxPriority = OutboxPriority.NORMAL) -> dict:
     """One outbox row: `template` rendered for `recipient` in their language (or the
     template's), stored failed with the error when rendering fails."""
     languages = current_app.config["LANGUAGES"]
@@ -315,6 +318,7 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
         event_type=event_type, event_id=event_id, campaign_id=application.campaign_id,
         application_id=application.id, trigger_id=trigger_id, template_id=template.id,
         recipient_user_id=recipient.user_id, not_before=not_before, held=held,
+        priority=priority,
     )
     try:
         ctx = templating.context_for(application, recipient.name or recipient.email,
@@ -343,10 +347,14 @@ def insert_rows(rows: list[dict]) -> Outcome:
 
 def enqueue_for_event(event_type: EventType, event_id: int, transition: Transition,
                       triggers: CampaignTriggers | None = None) -> Outcome:
-    """Add the outbox rows of one event to the caller's transaction (never commits)."""
+    """Add the outbox rows of one event to the caller's transaction (never commits). A
+    candidate's submission is urgent (they wait for the acknowledgement); a single status
+    change is normal."""
     triggers = triggers or CampaignTriggers(transition.application.campaign, event_type)
     plan = triggers.plan([transition])
-    return insert_rows(render_rows(plan, {transition.application.id: event_id}))
+    priority = (OutboxPriority.URGENT if event_type == EventType.SUBMITTED
+                else OutboxPriority.NORMAL)
+    return insert_rows(render_rows(plan, {transition.application.id: event_id}, priority))
 
 
 def cancel_superseded(application_ids: list[int], reason: str) -> int:

@@ -1,7 +1,7 @@
 """reminders, delayed and held status emails, time of entry in a status
 
 Revision ID: e7a9c1d2b3f4
-Revises: d3f1a2b4c5e6
+Revises: a6c9e3f1d4b5
 Create Date: 2026-11-28 08:20:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e7a9c1d2b3f4'
-down_revision = 'd3f1a2b4c5e6'
+down_revision = 'a6c9e3f1d4b5'
 branch_labels = None
 depends_on = None
 

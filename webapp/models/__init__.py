@@ -12,11 +12,13 @@ from webapp.models.outbox import (
     OutboxState,
     WorkerHeartbeat,
 )
+from webapp.models.reminders import OffsetUnit, Reminder, ReminderKind
 from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
 __all__ = [
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
-    "OutboxPriority", "OutboxState", "Role", "SignInThrottle", "Status", "StatusChange",
-    "Trigger", "User", "UserRole", "UserSession", "WorkerHeartbeat", "utcnow",
+    "OffsetUnit", "OutboxPriority", "OutboxState", "Reminder", "ReminderKind", "Role",
+    "SignInThrottle", "Status", "StatusChange", "Trigger", "User", "UserRole", "UserSession",
+    "WorkerHeartbeat", "utcnow",
 ]

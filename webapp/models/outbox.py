@@ -13,6 +13,7 @@ class OutboxState(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    HELD = "held"  # written by a trigger that holds its emails for review; never claimed
 
 
 class OutboxPriority(enum.IntEnum):
@@ -136,5 +137,7 @@ class WorkerHeartbeat(Base):
     worker: orm.Mapped[str] = orm.mapped_column(sa.String(100), primary_key=True)
     started_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
     last_seen_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
-    last_drain_at: orm.Mapped[datetime | None]
+    last_drain_at: orm.Mapped[datetime | None]  # when its last drain finished
+    last_drain_error: orm.Mapped[str] = orm.mapped_column(sa.Text, default="", server_default="")
+    paused_until: orm.Mapped[datetime | None]  # the relay was unreachable: no claim till then
     sent_total: orm.Mapped[int] = orm.mapped_column(default=0)

@@ -114,14 +114,29 @@ class Health:
     failures_last_hour: int
     failures_hour_before: int
     failures_rising: bool
+    drains_stalled: bool = False  # a worker is alive, but none finished a drain lately
+    drain_error: str = ""  # why the latest drain failed ("" when it finished well)
+    paused_until: datetime | None = None  # the relay was unreachable: sending waits till then
 
 
 def health() -> Health:
-    """Whether a worker was seen lately, and whether failed attempts are rising."""
+    """Whether a worker was seen lately, whether its drains finish (and finish well), and
+    whether failed attempts are rising."""
     config = current_app.config
     now = clock.now()
     last_seen = db.session.scalar(sa.select(sa.func.max(WorkerHeartbeat.last_seen_at)))
     stale = timedelta(seconds=config["OUTBOX_WORKER_STALE_SECONDS"])
+    h = WorkerHeartbeat
+    live = db.session.execute(sa.select(h.started_at, h.last_drain_at, h.last_drain_error,
+                                        h.paused_until)
+                              .where(h.last_seen_at >= now - stale)).all()
+    drain_stale = now - timedelta(seconds=config["OUTBOX_DRAIN_STALE_SECONDS"])
+    # Stalled: every live worker has been up for a while and finished no drain since then.
+    stalled = bool(live) and all((row.last_drain_at or row.started_at) < drain_stale
+                                 for row in live)
+    pauses = [row.paused_until for row in live if row.paused_until and row.paused_until > now]
+    latest = max((row for row in live if row.last_drain_at), default=None,
+                 key=lambda row: row.last_drain_at)
     a = _attempts.c
     failing = a.outcome.in_([Outcome.TEMPORARY.value, Outcome.PERMANENT.value])
     hour = timedelta(hours=1)
@@ -136,6 +151,9 @@ def health() -> Health:
         failures_hour_before=hour_before,
         failures_rising=last_hour >= config["OUTBOX_FAILURE_ALERT_MIN"]
         and last_hour > hour_before,
+        drains_stalled=stalled,
+        drain_error=latest.last_drain_error if latest else "",
+        paused_until=max(pauses) if pauses else None,
     )
 
 

@@ -1,7 +1,8 @@
 """The queue: claim due rows with a lease, record outcomes, give leases back, purge.
 
-The worker's side of the outbox. Every function here commits its own transaction (a claim or
-an outcome must be durable before the next step relies on it); call them only from the
+The worker's side of the outbox. Every function here that writes (claim_due, record_results,
+release, extend_leases, release_expired_leases, purge) commits its own transaction: a claim or
+an outcome must be durable before the next step relies on it. Call them only from the
 worker's own session, never inside an event's transaction.
 
 The drain is the hot path: it reads and writes plain column values with Core statements, not

@@ -19,7 +19,8 @@ class SignupForm(Form):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        validators=[DataRequired(), Length(max=1024),
+                    EqualTo("password", message=_l("The passwords differ."))],
     )
 
 
@@ -33,7 +34,8 @@ class ChangePasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
     confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        validators=[DataRequired(), Length(max=1024),
+                    EqualTo("password", message=_l("The passwords differ."))],
     )
 
 
@@ -41,5 +43,6 @@ class NewPasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
     confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        validators=[DataRequired(), Length(max=1024),
+                    EqualTo("password", message=_l("The passwords differ."))],
     )

@@ -75,5 +75,5 @@ def test_the_text_part_is_derived_from_the_html_when_empty():
         '<p>Hello {{ recipient_name }},</p><ul><li>one</li><li>two</li></ul>'
         '<p><a href="{{ application_url }}">Open</a></p>', "", _context())
     assert email.subject == "Re: MIS-ABCD"
-    assert email.text == ("Hello Camille Martin,\n\n- one\n\n- two\n\n"
+    assert email.text == ("Hello Camille Martin,\n\n  * one\n  * two\n\n"
                           "Open (https://missive.example.org/my/applications/42)\n")

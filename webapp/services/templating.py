@@ -9,12 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import jinja2
+import lxml.etree
+import lxml.html
 from babel.dates import format_date
 from flask_babel import lazy_gettext as _l
+from inscriptis import Inscriptis
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -192,49 +194,31 @@ def render_email(subject: str, body_html: str, body_text: str,
     )
 
 
-class _TextExtractor(HTMLParser):
-    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul",
-              "ol", "blockquote"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-        if tag == "li":
-            self.parts.append("- ")
-        if tag == "a":
-            self.links.append(dict(attrs).get("href") or "")
-
-    def handle_endtag(self, tag):
-        if tag == "a" and self.links:
-            href = self.links.pop()
-            if href and href not in self.parts[-1:]:
-                self.parts.append(f" ({href})")
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        self.parts.append(" ".join(data.split()) if data.strip() else " " if data else "")
-
-
 def html_to_text(html: str) -> str:
-    """A readable plain-text version of an HTML body: paragraphs, list items, link targets."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    lines = [line.strip() for line in "".join(parser.parts).splitlines()]
+    """A readable plain-text version of an HTML body: paragraphs, lists, and the target of
+    each link after its text (a link whose text is its target is written once). Inscriptis
+    lays the text out as a browser would, so inline tags keep the spaces around them."""
+    html = html.strip()
+    if not html:
+        return "\n"
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except lxml.etree.ParserError:
+        return " ".join(html.split()) + "\n"
+    for link in tree.iter("a"):
+        href = (link.get("href") or "").strip()
+        if href and href.removeprefix("mailto:") != link.text_content().strip():
+            link.tail = f" ({href})" + (link.tail or "")
+    lines = [line.rstrip() for line in Inscriptis(tree).get_text().splitlines()]
     text, blank = [], False
     for line in lines:
-        if line:
+        if line.strip():
             text.append(line)
             blank = False
         elif not blank and text:
             text.append("")
             blank = True
-    return "\n".join(text).strip() + "\n"
+    return "\n".join(text).strip("\n") + "\n"
 
 
 def help_items() -> list[tuple[str, str, str]]:

@@ -52,12 +52,27 @@ def live_server(app):
     thread.join(5)
 
 
+def _expected(message) -> bool:
+    """Chromium logs every 4xx answer; a 422 is how a form comes back with its errors."""
+    return "the server responded with a status of 422" in message.text
+
+
 @pytest.fixture
 def page(chromium, live_server):
-    """A fresh browser page (own cookies) in English; `page.base_url` is the live server."""
+    """A fresh browser page (own cookies) in English; `page.base_url` is the live server.
+    The test fails on any console error or uncaught script error (htmx reports bad syntax
+    and failed requests there), and on any request the server answers with a 404."""
     with tempfile.TemporaryDirectory():
         context = chromium.new_context(locale="en-GB", base_url=live_server)
         context.set_default_timeout(10_000)
         page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda message: message.type == "error" and not _expected(message)
+                and problems.append(f"console: {message.text} ({message.location.get('url')})"))
+        page.on("pageerror", lambda error: problems.append(f"script: {error}"))
+        page.on("response", lambda response: response.status == 404 and problems.append(
+            f"404: {response.url}"))
+        page.console_problems = problems
         yield page
         context.close()
+        assert not problems, "the browser reported errors:\n" + "\n".join(problems)

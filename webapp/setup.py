@@ -141,9 +141,13 @@ def init_error_handlers(app: Flask) -> None:
 def init_template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from webapp.services import labels
     from webapp.web import htmx
 
     app.jinja_env.globals.update(
+        recipient_kind_label=lambda code: labels.label(labels.RECIPIENT_KINDS, code),
+        skip_reason_label=lambda code: labels.label(labels.SKIP_REASONS, code),
+        attempt_outcome_label=lambda code: labels.label(labels.ATTEMPT_OUTCOMES, code),
         is_htmx=htmx.is_htmx,
         current_locale=lambda: str(get_locale()),
         platform_name=lambda: app.config["PLATFORM_NAME"],

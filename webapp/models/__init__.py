@@ -4,13 +4,22 @@ from webapp.models.applications import Application, Status, StatusChange
 from webapp.models.audit import AuditEntry
 from webapp.models.base import Base, utcnow
 from webapp.models.campaigns import Campaign, CampaignMember, MemberRole
-from webapp.models.emails import EmailTemplate, EmailTemplateVersion, EventType, Trigger
+from webapp.models.emails import (
+    EmailTemplate,
+    EmailTemplateVersion,
+    EventType,
+    RecipientKind,
+    SkippedRecipient,
+    SkipReason,
+    Trigger,
+)
 from webapp.models.outbox import OutboxAttempt, OutboxMessage, OutboxState, WorkerHeartbeat
 from webapp.models.users import Role, User, UserRole
 
 __all__ = [
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
-    "OutboxState", "Role", "Status", "StatusChange", "Trigger", "User", "UserRole",
+    "OutboxState", "RecipientKind", "Role", "SkippedRecipient", "SkipReason", "Status",
+    "StatusChange", "Trigger", "User", "UserRole",
     "WorkerHeartbeat", "utcnow",
 ]

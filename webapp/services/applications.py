@@ -20,6 +20,7 @@ from webapp.models import (
     EventType,
     OutboxMessage,
     Role,
+    SkippedRecipient,
     Status,
     StatusChange,
     User,
@@ -300,6 +301,15 @@ def emails(application: Application) -> list[OutboxMessage]:
     ))
 
 
+def skipped_recipients(application: Application) -> list[SkippedRecipient]:
+    """The recipients its emails left out, and why, newest first."""
+    return list(db.session.scalars(
+        sa.select(SkippedRecipient).where(SkippedRecipient.application_id == application.id)
+        .options(orm.joinedload(SkippedRecipient.template))
+        .order_by(SkippedRecipient.id.desc())
+    ))
+
+
 @dataclass
 class ChangeResult:
     status: Status
@@ -382,7 +392,7 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
     result.cancelled = triggers.cancel_superseded(
         ids, f"Superseded by a later decision: the application moved to {status.label_en}.")
     change_ids = _record_history(by_old, status.id, actor.id, comment.strip(), now)
-    outcome = triggers.insert_rows(triggers.render_rows(plan, change_ids))
+    outcome = triggers.enqueue_plan(plan, change_ids)
     result.moved, result.queued, result.failed = len(transitions), outcome.queued, outcome.failed
     db.session.commit()
     log.info("%s applications of campaign %s moved to %s by %s; %s emails queued, %s failed",

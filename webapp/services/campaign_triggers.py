@@ -8,8 +8,16 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from webapp.extensions import db
-from webapp.models import Campaign, EmailTemplate, EventType, Status, Trigger, User
-from webapp.services import audit
+from webapp.models import (
+    Campaign,
+    EmailTemplate,
+    EventType,
+    MemberRole,
+    Status,
+    Trigger,
+    User,
+)
+from webapp.services import audit, labels
 from webapp.services.addresses import InvalidAddress, parse_address_list
 from webapp.services.errors import ValidationFailed
 
@@ -73,6 +81,81 @@ def describe(trigger: Trigger, locale: str) -> str:
     return " ".join(parts)
 
 
+def members_today(campaign: Campaign) -> dict[str, int]:
+    """How many active members of each role the campaign has now (by MemberRole value)."""
+    counts = {role.value: 0 for role in MemberRole}
+    for member in campaign.members:
+        if member.user.active:
+            counts[member.role] += 1
+    return counts
+
+
+def nobody_warnings(campaign: Campaign, trigger: Trigger | TriggerInput,
+                    members: dict[str, int] | None = None) -> list[str]:
+    """The recipient choices of a trigger that reach nobody today, as messages."""
+    members = members if members is not None else members_today(campaign)
+    warnings = []
+    if trigger.to_managers and not members[MemberRole.MANAGER]:
+        warnings.append(str(_l("The campaign has no active manager today: “The campaign's "
+                               "managers” receive nothing.")))
+    if trigger.to_evaluators and not members[MemberRole.EVALUATOR]:
+        warnings.append(str(_l("The campaign has no active evaluator today: “The campaign's "
+                               "evaluators” receive nothing.")))
+    return warnings
+
+
+def snapshot(trigger: Trigger) -> dict:
+    """A trigger as ids and codes, for the audit trail (rendered later in the reader's
+    language by `explain`)."""
+    return {
+        "template_id": trigger.template_id, "template": trigger.template.name,
+        "event": trigger.event, "to_status_id": trigger.to_status_id,
+        "from_status_id": trigger.from_status_id,
+        "recipients": [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS
+                       if getattr(trigger, flag)],
+        "addresses": trigger.extra_addresses or "", "active": bool(trigger.active),
+    }
+
+
+@dataclass
+class ExplainedEntry:
+    """An audit entry of a trigger in the reader's language: what it is, and for an edit
+    each changed field as (field, before, after)."""
+
+    text: str
+    changes: list[tuple[str, str, str]]
+
+
+def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> ExplainedEntry | None:
+    """Render a trigger's audit entry from its stored codes; None for entries without them."""
+    details = entry.details or {}
+    after = details.get("after")
+    if not after:
+        return None
+
+    def value(snap: dict, key: str) -> str:
+        item = snap.get(key)
+        if key in ("to_status_id", "from_status_id"):
+            status = statuses_by_id.get(item) if item else None
+            return status.label_for(locale) if status else ("—" if not item else f"#{item}")
+        if key == "recipients":
+            return ", ".join(labels.label(labels.RECIPIENT_KINDS, code) for code in item) or "—"
+        if key == "active":
+            return labels.label(labels.YES_NO, bool(item))
+        return str(item) if item else "—"
+
+    parts = [after["template"]]
+    if after.get("to_status_id"):
+        parts.append(f"→ {value(after, 'to_status_id')}")
+    parts.append(f"({value(after, 'recipients')}"
+                 + (f", {after['addresses']}" if after.get("addresses") else "") + ")")
+    before = details.get("before")
+    changes = [(str(labels.TRIGGER_FIELDS[key]), value(before, key), value(after, key))
+               for key in labels.TRIGGER_FIELDS
+               if before and before.get(key) != after.get(key)]
+    return ExplainedEntry(" ".join(parts), changes)
+
+
 def _recipient_key(trigger: Trigger | TriggerInput) -> tuple:
     return (*(bool(getattr(trigger, flag)) for flag in RECIPIENT_FLAGS),
             frozenset(parse_address_list(trigger.extra_addresses or "")))
@@ -129,6 +212,8 @@ def _validate(data: TriggerInput) -> tuple[dict[str, list[str]], dict]:
                                             address=error.address))]
     for flag in RECIPIENT_FLAGS:
         values[flag] = bool(getattr(data, flag))
+    if data.event == EventType.SUBMITTED:
+        values["to_actor"] = False  # on a submission the person who acts is the candidate
     if not any(values[flag] for flag in RECIPIENT_FLAGS) and not values.get("extra_addresses"):
         if "extra_addresses" not in errors:
             errors["recipients"] = [str(_l("Choose at least one recipient."))]
@@ -160,6 +245,7 @@ def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
     _refuse_duplicate(campaign, TriggerInput(event=data.event, **values),
                       None if created else trigger.id)
     before = "" if created else describe(trigger, locale)
+    before_snapshot = None if created else snapshot(trigger)
     if created:
         trigger = Trigger(campaign_id=campaign.id, event=data.event)
         db.session.add(trigger)
@@ -168,8 +254,9 @@ def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
     db.session.flush()
     db.session.refresh(trigger)
     after = describe(trigger, locale)
-    audit.record(actor, "trigger.created" if created else "trigger.updated", "trigger",
-                 trigger.id, after if created else f"{before} ⇒ {after}", campaign.id)
+    entry = audit.record(actor, "trigger.created" if created else "trigger.updated", "trigger",
+                         trigger.id, after if created else f"{before} ⇒ {after}", campaign.id)
+    entry.details = {"before": before_snapshot, "after": snapshot(trigger)}
     db.session.commit()
     log.info("Trigger %s saved by %s", trigger.id, actor.email)
     return trigger
@@ -184,9 +271,11 @@ def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
         wanted = input_from(trigger)
         wanted.active = True
         _refuse_duplicate(campaign, wanted, trigger.id)
+    before = snapshot(trigger)
     trigger.active = active
-    audit.record(actor, "trigger.activated" if active else "trigger.deactivated", "trigger",
-                 trigger.id, describe(trigger, locale), campaign.id)
+    entry = audit.record(actor, "trigger.activated" if active else "trigger.deactivated",
+                         "trigger", trigger.id, describe(trigger, locale), campaign.id)
+    entry.details = {"before": before, "after": snapshot(trigger)}
     db.session.commit()
     log.info("Trigger %s %s by %s", trigger.id, "activated" if active else "deactivated",
              actor.email)
@@ -195,8 +284,9 @@ def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
 
 def delete_trigger(actor: User, campaign: Campaign, trigger: Trigger, locale: str = "en") -> None:
     """Delete an automatic email. Messages it already queued keep their content."""
-    audit.record(actor, "trigger.deleted", "trigger", trigger.id, describe(trigger, locale),
-                 campaign.id)
+    entry = audit.record(actor, "trigger.deleted", "trigger", trigger.id,
+                         describe(trigger, locale), campaign.id)
+    entry.details = {"before": None, "after": snapshot(trigger)}
     db.session.delete(trigger)
     db.session.commit()
     log.info("Trigger %s deleted by %s", trigger.id, actor.email)

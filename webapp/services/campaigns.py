@@ -63,8 +63,12 @@ def _members(managers, evaluators) -> list[CampaignMember]:
 def create_campaign(actor: User | None, label: str, opens_at: datetime, closes_at: datetime,
                     description: str = "", published: bool = True,
                     managers: list[User] = (), evaluators: list[User] = ()) -> Campaign:
-    """Create a campaign with its default acknowledgement trigger, in one transaction."""
+    """Create a campaign with its default acknowledgement trigger, in one transaction. With no
+    manager chosen, its creator manages it: emails to "the campaign's managers" must reach
+    someone."""
     _check_dates(opens_at, closes_at)
+    if not managers and actor is not None:
+        managers = [actor]
     campaign = Campaign(label=label, description=description, opens_at=opens_at,
                         closes_at=closes_at, published=published,
                         created_by_id=actor.id if actor else None)

@@ -12,6 +12,7 @@ import jinja2
 import nh3
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from jinja2 import nodes
 
@@ -436,7 +437,8 @@ def send_test(actor: User, data: TemplateInput, locale: str,
         sender = formataddr((data.sender_name.strip(), address))
     outbox.enqueue(
         key=f"test:{uuid.uuid4().hex}", to_addr=actor.email, to_name=actor.name,
-        subject=rendered.subject, body_html=rendered.html, body_text=rendered.text,
+        subject=test_subject(rendered.subject, actor.locale), body_html=rendered.html,
+        body_text=rendered.text,
         sender=sender, reply_to=data.reply_to.strip(), locale=locale, is_test=True,
         event_type="test", template_id=template.id if template else None,
         application_id=application.id if application else None, recipient_user_id=actor.id,
@@ -447,6 +449,15 @@ def send_test(actor: User, data: TemplateInput, locale: str,
     log.info("Test of template %s queued for %s", template.id if template else "(new)",
              actor.email)
     return actor.email
+
+
+def test_subject(subject: str, recipient_locale: str | None) -> str:
+    """A test's subject says it is one, in the language of the person who receives it."""
+    languages = current_app.config["LANGUAGES"]
+    locale = recipient_locale if recipient_locale in languages else \
+        current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        return str(_l("[Test] %(subject)s", subject=subject))[:300]
 
 
 def _configured_sender() -> tuple[str, str]:

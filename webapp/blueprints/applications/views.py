@@ -190,7 +190,8 @@ def activity(application_id: int):
 
 def _activity(application) -> dict:
     return {"history": applications.history(application),
-            "emails": applications.emails(application)}
+            "emails": applications.emails(application),
+            "skipped": applications.skipped_recipients(application)}
 
 
 def _preview(selection: Selection, status_id: int):

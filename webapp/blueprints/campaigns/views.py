@@ -118,7 +118,7 @@ def emails_history(campaign_id: int):
     """The changes made to the campaign's automatic emails."""
     campaign = _campaign_or_404(campaign_id)
     return render_template("campaigns/_history.html", campaign=campaign,
-                           history=campaign_triggers.campaign_history(campaign))
+                           **_history_context(campaign))
 
 
 @bp.route("/<int:campaign_id>/emails/<event>")
@@ -229,6 +229,8 @@ def _campaign_form(campaign=None) -> CampaignForm:
         form.evaluators.data = [u.id for u in campaign.member_users(MemberRole.EVALUATOR)]
     else:
         form = CampaignForm()
+        if campaign is None and request.method == "GET":
+            form.managers.data = [current_user.id]  # the creator manages it unless changed
     form.managers.choices = [SelectChoice(u.id, f"{u.name} <{u.email}>")
                              for u in campaigns.assignable_users(MemberRole.MANAGER)]
     form.evaluators.choices = [SelectChoice(u.id, f"{u.name} <{u.email}>")
@@ -259,14 +261,24 @@ def _trigger_form(**kwargs) -> TriggerForm:
 
 
 def _emails_context(campaign, **extra) -> dict:
+    members = campaign_triggers.members_today(campaign)
     return {
-        "campaign": campaign, "tab": "emails",
+        "campaign": campaign, "tab": "emails", "members": members,
+        "nobody_warnings": lambda trigger: campaign_triggers.nobody_warnings(campaign, trigger,
+                                                                             members),
         "triggers": campaign_triggers.triggers_of(campaign),
-        "history": campaign_triggers.campaign_history(campaign),
+        **_history_context(campaign),
         "has_templates": bool(email_templates.list_templates()),
         "locale": str(get_locale()), "open_event": None, "editing": None, "form": None,
         **extra,
     }
+
+
+def _history_context(campaign) -> dict:
+    locale = str(get_locale())
+    by_id = {s.id: s for s in statuses.all_statuses()}
+    return {"history": campaign_triggers.campaign_history(campaign),
+            "explain": lambda entry: campaign_triggers.explain(entry, by_id, locale)}
 
 
 def _section_response(campaign, event: str, status: int = 200, **extra):
@@ -293,12 +305,14 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
             extra_addresses=form.extra_addresses.data or "", active=form.active.data,
         )
         try:
-            campaign_triggers.save_trigger(current_user, campaign, trigger, data,
-                                           str(get_locale()))
+            saved = campaign_triggers.save_trigger(current_user, campaign, trigger, data,
+                                                   str(get_locale()))
         except ValidationFailed as error:
             _apply_errors(form, error)
         else:
             flash(_("Automatic email saved."), "success")
+            for warning in campaign_triggers.nobody_warnings(campaign, saved):
+                flash(warning, "warning")
             return _section_response(campaign, event)
     status = 422 if request.method == "POST" else 200
     context = _emails_context(campaign, open_event=event, editing=editing, form=form)

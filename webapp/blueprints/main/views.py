@@ -18,6 +18,12 @@ def home():
     return redirect(url_for("candidate.my_applications"))
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links to."""
+    return current_app.send_static_file("favicon.ico")
+
+
 @bp.route("/language", methods=["POST"])
 def set_language():
     """Switch the interface language (remembered on the account when signed in)."""

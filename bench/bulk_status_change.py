@@ -17,6 +17,8 @@ import sqlalchemy as sa
 
 from bench.common import CountingServer, make_app, postgres_url, throwaway_database
 from bench.harness import Figure, table
+from webapp import outbox
+from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -32,7 +34,7 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.services import applications, clock, outbox
+from webapp.services import applications
 from webapp.services.applications import Selection
 from webapp.services.statuses import by_code
 

@@ -16,9 +16,9 @@ SETTINGS = {
 
 def queue_rows(n: int, tag: str) -> None:
     """`n` pending rows carrying the baselines' message (same subject, bodies, recipients)."""
+    from webapp import outbox
     from webapp.extensions import db
     from webapp.models import OutboxMessage
-    from webapp.services import outbox
 
     rows = [outbox.message_values(key=f"bench:{tag}:{i}", to_addr=baselines.recipient(i),
                                   to_name="Élodie Müller", subject=baselines.SUBJECT,

@@ -30,9 +30,10 @@ def _setup(app, n: int):
     """A campaign with its default acknowledgement trigger, and `n` candidates each with a
     draft: returns (application id, email) pairs, the user ids and the poll interval."""
     from tests import factories
+    from webapp.core import clock
     from webapp.extensions import db
     from webapp.models import Role
-    from webapp.services import applications, campaigns, clock
+    from webapp.services import applications, campaigns
 
     with app.app_context():
         now = clock.now()

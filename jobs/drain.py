@@ -5,7 +5,7 @@ import socket
 
 from flask import Flask
 
-from webapp.services import mailer, outbox
+from webapp import outbox
 
 
 def worker_name() -> str:
@@ -19,7 +19,7 @@ def drain_once(app: Flask, worker: str | None = None, **overrides) -> dict:
     drain_once(app, OUTBOX_SMTP_CONNECTIONS=1, OUTBOX_BATCH_SIZE=500)."""
     worker = worker or worker_name()
     with app.app_context():
-        report = mailer.drain(worker, overrides)
+        report = outbox.drain(worker, overrides)
         outbox.beat(worker, drained=True, sent=report.sent)
         return report.as_dict()
 
@@ -27,7 +27,7 @@ def drain_once(app: Flask, worker: str | None = None, **overrides) -> dict:
 def reap(app: Flask) -> int:
     """Return rows whose lease expired (their worker died) to pending."""
     with app.app_context():
-        return outbox.release_expired_leases()
+        return outbox.reap()
 
 
 def purge(app: Flask) -> int:

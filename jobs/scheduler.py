@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from jobs import drain
-from webapp.services import outbox
+from webapp import outbox
 
 log = logging.getLogger("missive.worker")
 

@@ -167,6 +167,6 @@ def htmx_headers():
 @pytest.fixture
 def later():
     """A helper: naive UTC datetimes relative to now."""
-    from webapp.services import clock
+    from webapp.core import clock
 
     return lambda **kw: clock.now() + timedelta(**kw)

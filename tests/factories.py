@@ -3,6 +3,7 @@
 import itertools
 from datetime import timedelta
 
+from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -18,7 +19,6 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.services import clock
 from webapp.services.applications import new_reference
 from webapp.services.statuses import by_code, ensure_default_statuses
 

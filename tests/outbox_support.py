@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from webapp import outbox
 from webapp.extensions import db
 from webapp.models import OutboxMessage, utcnow
-from webapp.services import outbox
 
 
 def queue_messages(count: int, prefix: str = "user", **fields) -> list[str]:
@@ -48,8 +48,8 @@ class Clock:
 
 @pytest.fixture(name="clock")
 def clock_fixture(monkeypatch):
-    """The one allowed fake: services.clock.now, moved forward by the test."""
-    from webapp.services import clock as clock_module
+    """The one allowed fake: core.clock.now, moved forward by the test."""
+    from webapp.core import clock as clock_module
 
     fake = Clock()
     monkeypatch.setattr(clock_module, "now", fake.now)

@@ -3,9 +3,9 @@
 import click
 from flask import Flask
 
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import Role
-from webapp.services.errors import ValidationFailed
 
 
 def register(app: Flask) -> None:

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.factories import PASSWORD
+from webapp.core import clock
 from webapp.extensions import db as _db
 from webapp.models import Campaign, EventType, Trigger
-from webapp.services import campaigns, clock
+from webapp.services import campaigns
 
 pytestmark = pytest.mark.browser
 

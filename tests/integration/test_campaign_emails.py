@@ -5,9 +5,10 @@ import json
 import sqlalchemy as sa
 
 from tests import factories
+from webapp.core import clock
 from webapp.extensions import db as _db
 from webapp.models import AuditEntry, Campaign, EventType, Trigger
-from webapp.services import campaigns, clock
+from webapp.services import campaigns
 
 
 def _count(model, *where) -> int:

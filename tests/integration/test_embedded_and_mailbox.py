@@ -11,7 +11,8 @@ from jobs.scheduler import build_scheduler
 from tests import factories
 from tests.outbox_support import queue_messages
 from tests.smtp_server import free_port
-from webapp.services import outbox
+from webapp import outbox
+from webapp.extensions import db
 
 FLAGS = {"EMBEDDED_WORKER": True, "DEV_MAIL_CATCHER": True}
 
@@ -81,7 +82,7 @@ def test_the_catcher_keeps_what_the_worker_sends_and_the_mailbox_shows_it(catche
         outbox.enqueue(key="k", to_addr="zoe@example.org", subject="Accusé de réception",
                        body_html="<p>Bonjour <b>Zoé</b></p>", body_text="Bonjour Zoé",
                        bcc="hidden@example.org")
-        outbox.db.session.commit()
+        db.session.commit()
     assert drain_once(app)["sent"] == 1
 
     client = _admin(app)

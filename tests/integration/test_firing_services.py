@@ -7,6 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from webapp.core import clock
+from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.extensions import db as _db
 from webapp.models import (
     Application,
@@ -16,9 +18,8 @@ from webapp.models import (
     Role,
     StatusChange,
 )
-from webapp.services import applications, clock, triggers
+from webapp.services import applications, triggers
 from webapp.services.applications import Answers, Selection
-from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
 
 COMPLETE = Answers(title="Tide pools", summary="A study", motivation="Curiosity", confirmed=True)
 
@@ -272,7 +273,7 @@ def test_a_new_decision_cancels_the_pending_emails_of_the_previous_one(db, campa
     factories.make_trigger(campaign, factories.make_template(name="No"), to_status="rejected")
     db.session.commit()
     application = submitted[0]
-    from webapp.services import outbox
+    from webapp import outbox
 
     outbox.enqueue(key=outbox.dedupe_key(ack.id, "submitted", 1, "c0@example.org"),
                    to_addr="c0@example.org", subject="Ack", body_html="<p>Ack</p>",

@@ -315,7 +315,7 @@ def test_starting_on_a_closed_campaign_is_refused_with_a_message(app, client, au
 
 def test_submitting_after_the_closing_date_shows_why_and_changes_nothing(
         app, client, auth, world, monkeypatch):
-    from webapp.services import clock
+    from webapp.core import clock
 
     auth.login_as("candidate")
     with app.app_context():

@@ -4,8 +4,10 @@ make them exact again at once. Small outboxes are always counted."""
 import sqlalchemy as sa
 
 from tests.outbox_support import queue_messages
+from webapp import outbox
+from webapp.extensions import db
 from webapp.models import OutboxMessage
-from webapp.services import outbox
+from webapp.outbox import admin as outbox_admin
 
 
 def test_large_outbox_counts_are_kept_until_an_action_of_this_process(make_app):
@@ -17,12 +19,12 @@ def test_large_outbox_counts_are_kept_until_an_action_of_this_process(make_app):
             queue_messages(2, prefix="other")  # e.g. another process enqueued meanwhile
             assert outbox.counters()["pending"] == 5
 
-            first = outbox.db.session.scalar(sa.select(sa.func.min(OutboxMessage.id)))
+            first = db.session.scalar(sa.select(sa.func.min(OutboxMessage.id)))
             outbox.cancel(None, first)
             counts = outbox.counters()
             assert counts["pending"] == 6 and counts["cancelled"] == 1
     finally:
-        outbox._forget_counts()
+        outbox_admin.forget_counts()
 
 
 def test_small_outbox_counts_are_always_exact(app):

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from jobs.drain import drain_once
 from tests import factories
 from tests.outbox_support import clock_fixture, queue_messages  # noqa: F401
+from webapp import outbox
+from webapp.extensions import db
 from webapp.models import AuditEntry, OutboxMessage, WorkerHeartbeat
-from webapp.services import outbox
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def mixed(app, smtp, users):
         "550 5.1.1 No such user" if a in ("user1@example.org", "user2@example.org") else None)
     drain_once(app, MAIL_MAX_PER_MINUTE=7)  # five sent, two refused, three left waiting
     with app.app_context():
-        rows = outbox.db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.state)
+        rows = db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.state)
                                          .order_by(OutboxMessage.id)).all()
     by_state = {}
     for message_id, state in rows:
@@ -46,7 +47,7 @@ def test_only_admins_reach_the_outbox(client, auth, app, role, method, url):
     auth.login_as(role)
     assert getattr(client, method)(url, data={"action": "retry"}).status_code == 403
     with app.app_context():
-        assert outbox.db.session.scalar(sa.select(OutboxMessage.state)) == "pending"
+        assert db.session.scalar(sa.select(OutboxMessage.state)) == "pending"
 
 
 @pytest.mark.parametrize("method, url", ADMIN_URLS)
@@ -74,7 +75,7 @@ def test_the_banner_warns_when_no_worker_was_seen_lately(client, auth, app, cloc
     clock.advance(seconds=app.config["OUTBOX_WORKER_STALE_SECONDS"] + 1)
     assert "No worker has been seen since" in client.get("/outbox/counters").get_data(True)
     with app.app_context():
-        assert outbox.db.session.scalar(sa.select(sa.func.count(WorkerHeartbeat.worker))) == 1
+        assert db.session.scalar(sa.select(sa.func.count(WorkerHeartbeat.worker))) == 1
 
 
 def test_the_banner_warns_when_failures_rise(client, auth, make_app, smtp):
@@ -103,7 +104,7 @@ def test_filters_and_search_narrow_the_list(client, auth, mixed, app, htmx_heade
     found = client.get("/outbox/?q=user7@example.org").get_data(as_text=True)
     assert len(re.findall(r'<tr id="message-', found)) == 1 and "user7@example.org" in found
     with app.app_context():
-        message_id = outbox.db.session.scalar(
+        message_id = db.session.scalar(
             sa.select(OutboxMessage.message_id).where(OutboxMessage.to_addr ==
                                                       "user3@example.org"))
     by_id = client.get("/outbox/", query_string={"q": message_id}).get_data(as_text=True)
@@ -156,7 +157,7 @@ def test_retry_now_from_the_detail_makes_a_failed_message_due_and_records_it(
     with app.app_context():
         message = outbox.get(failed_id)
         assert message.state == "pending"
-        entry = outbox.db.session.scalar(sa.select(AuditEntry).where(
+        entry = db.session.scalar(sa.select(AuditEntry).where(
             AuditEntry.action == "outbox.retry"))
         assert entry.object_id == failed_id and entry.actor.email == "admin@example.org"
     smtp.handler.rcpt_reply = None
@@ -173,7 +174,7 @@ def test_retrying_a_sent_message_changes_nothing(client, auth, mixed, app, htmx_
     assert response.status_code == 422
     with app.app_context():
         assert outbox.get(sent_id).state == "sent"
-        assert outbox.db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
 
 
 def test_cancel_without_htmx_redirects_to_the_detail(client, auth, mixed, app):
@@ -214,7 +215,7 @@ def test_bulk_retry_confirms_the_count_then_retries_the_filter(client, auth, mix
     assert done.headers["HX-Redirect"] == "/outbox/?state=failed"
     with app.app_context():
         assert outbox.counters()["failed"] == 0 and outbox.counters()["pending"] == 5
-        entry = outbox.db.session.scalar(sa.select(AuditEntry))
+        entry = db.session.scalar(sa.select(AuditEntry))
         assert (entry.action, entry.summary) == ("outbox.bulk_retry",
                                                  "Retry 2 messages (state=failed)")
 

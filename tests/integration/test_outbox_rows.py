@@ -1,9 +1,10 @@
 import pytest
 import sqlalchemy as sa
 
+from webapp import outbox
+from webapp.core.errors import ValidationFailed
 from webapp.models import OutboxMessage
-from webapp.services import outbox
-from webapp.services.errors import ValidationFailed
+from webapp.outbox import rows as outbox_rows
 
 
 def _fields(**overrides):
@@ -19,7 +20,7 @@ def test_a_message_gets_a_stable_message_id_and_the_auto_submitted_header(db):
     db.session.commit()
     assert message.state == "pending"
     assert message.headers["Auto-Submitted"] == "auto-generated"
-    assert message.message_id == outbox.message_id_for("1:submitted:7:ana@example.org")
+    assert message.message_id == outbox_rows.message_id_for("1:submitted:7:ana@example.org")
     assert message.message_id.endswith("@missive.example.org>")
 
 

@@ -5,6 +5,7 @@ email fires is listed on the application with the reason."""
 import sqlalchemy as sa
 
 from tests import factories
+from webapp.core import clock
 from webapp.extensions import db as _db
 from webapp.models import (
     CampaignMember,
@@ -15,7 +16,7 @@ from webapp.models import (
     SkippedRecipient,
     UserRole,
 )
-from webapp.services import applications, campaigns, clock
+from webapp.services import applications, campaigns
 
 
 def test_the_creator_manages_a_new_campaign_unless_managers_are_chosen(app, users):

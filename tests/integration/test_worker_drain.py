@@ -8,8 +8,11 @@ import sqlalchemy as sa
 
 from jobs.drain import drain_once
 from tests.outbox_support import clock_fixture, delivered, queue_messages, states  # noqa: F401
+from webapp import outbox
+from webapp.core import clock
+from webapp.extensions import db
 from webapp.models import OutboxAttempt, OutboxMessage
-from webapp.services import outbox
+from webapp.outbox import queue as outbox_queue
 
 
 @pytest.mark.parametrize("connections", [1, 2])
@@ -28,7 +31,7 @@ def test_200_messages_are_delivered_exactly_once_over_one_connection_per_batch(
     assert smtp.sessions == connections
     with app.app_context():
         assert states() == {"sent": 200}
-        assert outbox.attempts_since(outbox.clock.now().replace(year=2000)) == 200
+        assert outbox_queue.attempts_since(clock.now().replace(year=2000)) == 200
     assert drain_once(app)["claimed"] == 0
     assert len(smtp.messages) == 200
 
@@ -40,8 +43,8 @@ def test_a_message_parses_back_with_its_headers_parts_and_non_ascii_text(app, sm
                        body_html="<p>Bonjour Zoé, <b>merci</b> !</p>",
                        body_text="Bonjour Zoé, merci !", reply_to="help@example.org",
                        cc="cc@example.org")
-        outbox.db.session.commit()
-        row = outbox.db.session.scalar(sa.select(OutboxMessage))
+        db.session.commit()
+        row = db.session.scalar(sa.select(OutboxMessage))
     drain_once(app)
 
     [received] = smtp.messages
@@ -81,7 +84,7 @@ def test_451_for_30_percent_of_recipients_all_arrive_after_retries_none_twice(
     assert len(smtp.messages) == 35
     with app.app_context():
         assert states() == {"sent": 35, "pending": 15}
-        retried = outbox.db.session.scalars(
+        retried = db.session.scalars(
             sa.select(OutboxMessage).where(OutboxMessage.state == "pending")).all()
         assert {m.to_addr for m in retried} == refused_once
         now = clock.now()
@@ -102,7 +105,7 @@ def test_451_for_30_percent_of_recipients_all_arrive_after_retries_none_twice(
     assert delivered(smtp) == {message_id: 1 for message_id in ids}
     with app.app_context():
         assert states() == {"sent": 50}
-        attempts = outbox.db.session.execute(
+        attempts = db.session.execute(
             sa.select(OutboxAttempt.outcome, sa.func.count()).group_by(OutboxAttempt.outcome))
         assert dict(attempts.all()) == {"sent": 50, "temporary": 15}
 
@@ -117,7 +120,7 @@ def test_a_550_recipient_fails_after_one_attempt_with_the_server_text_kept(app, 
 
     assert (counts["sent"], counts["failed"]) == (2, 1)
     with app.app_context():
-        failed = outbox.db.session.scalar(
+        failed = db.session.scalar(
             sa.select(OutboxMessage).where(OutboxMessage.state == "failed"))
         assert failed.to_addr == "user1@example.org"
         assert failed.attempts == 1
@@ -139,7 +142,7 @@ def test_temporary_failures_stop_after_max_attempts(make_app, smtp, clock):
 
     assert [(c["retried"], c["failed"]) for c in outcomes] == [(1, 0), (1, 0), (0, 1), (0, 0)]
     with app.app_context():
-        message = outbox.db.session.scalar(sa.select(OutboxMessage))
+        message = db.session.scalar(sa.select(OutboxMessage))
         assert (message.state, message.attempts) == ("failed", 3)
         assert [a.number for a in message.attempt_log] == [1, 2, 3]
     assert smtp.messages == []
@@ -159,7 +162,7 @@ def test_server_down_then_up_rows_wait_then_go_and_the_breaker_stops_the_run(
     assert down["circuit_open"] is True
     assert (down["retried"], down["released"], down["sent"]) == (3, 7, 0)
     with app.app_context():
-        rows = outbox.db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
+        rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
         attempts = [row.attempts for row in rows]
         # Only the rows that met the refused connection spent an attempt.
         assert sorted(attempts) == [0] * 7 + [1] * 3
@@ -185,7 +188,7 @@ def test_a_stalled_server_is_a_temporary_failure_after_the_timeout(make_app, smt
 
     assert counts["retried"] == 1
     with app.app_context():
-        message = outbox.db.session.scalar(sa.select(OutboxMessage))
+        message = db.session.scalar(sa.select(OutboxMessage))
         assert message.state == "pending"
         assert "timed out" in message.last_error
 
@@ -216,7 +219,7 @@ def test_redirect_all_sends_to_one_address_and_keeps_the_original_recipients(mak
         outbox.enqueue(key="k", to_addr="ana@example.org", cc="boss@example.org",
                        bcc="audit@example.org", subject="Hi", body_html="<p>Hi</p>",
                        body_text="Hi")
-        outbox.db.session.commit()
+        db.session.commit()
     drain_once(app)
 
     [received] = smtp.messages
@@ -237,37 +240,37 @@ def test_suppress_send_records_without_sending(make_app, smtp):
     assert smtp.messages == [] and smtp.sessions == 0
     with app.app_context():
         assert states() == {"sent": 3}
-        outcomes = outbox.db.session.scalars(sa.select(OutboxAttempt.outcome)).all()
+        outcomes = db.session.scalars(sa.select(OutboxAttempt.outcome)).all()
         assert outcomes == ["suppressed"] * 3
 
 
 def test_an_expired_lease_returns_the_row_to_pending_without_spending_an_attempt(app, clock):
     with app.app_context():
         queue_messages(2)
-        claimed = outbox.claim_due("dead-worker", 10)
+        claimed = outbox_queue.claim_due("dead-worker", 10)
         assert len(claimed) == 2 and states() == {"sending": 2}
-        assert outbox.claim_due("other-worker", 10) == []
+        assert outbox_queue.claim_due("other-worker", 10) == []
 
-        assert outbox.release_expired_leases() == 0
+        assert outbox_queue.release_expired_leases() == 0
         clock.advance(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)
-        assert outbox.release_expired_leases() == 2
+        assert outbox_queue.release_expired_leases() == 2
 
         assert states() == {"pending": 2}
-        rows = outbox.db.session.scalars(sa.select(OutboxMessage)).all()
+        rows = db.session.scalars(sa.select(OutboxMessage)).all()
         assert [(r.attempts, r.lease_owner) for r in rows] == [(0, None), (0, None)]
-        assert len(outbox.claim_due("other-worker", 10)) == 2
+        assert len(outbox_queue.claim_due("other-worker", 10)) == 2
 
 
 def test_an_outcome_from_a_worker_whose_lease_was_taken_over_changes_nothing(app, smtp, clock):
     with app.app_context():
         queue_messages(1)
-        [stale] = outbox.claim_due("slow-worker", 10)
+        [stale] = outbox_queue.claim_due("slow-worker", 10)
         clock.advance(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)
-        outbox.release_expired_leases()
-        [fresh] = outbox.claim_due("new-worker", 10)
-        outbox.record_results([outbox.Result(stale, outbox.Outcome.PERMANENT, 550, "late")],
-                              "slow-worker")
-        message = outbox.db.session.scalar(sa.select(OutboxMessage))
+        outbox_queue.release_expired_leases()
+        [fresh] = outbox_queue.claim_due("new-worker", 10)
+        late = outbox_queue.Result(stale, outbox_queue.Outcome.PERMANENT, 550, "late")
+        outbox_queue.record_results([late], "slow-worker")
+        message = db.session.scalar(sa.select(OutboxMessage))
         assert (message.state, message.lease_owner) == ("sending", fresh.lease_owner)
 
 
@@ -281,7 +284,7 @@ def test_purge_deletes_old_sent_and_cancelled_rows_in_batches(make_app, smtp, cl
         clock.advance(days=91)
         assert outbox.purge() == 5
         assert states() == {"pending": 2}
-        assert outbox.db.session.scalar(sa.select(sa.func.count(OutboxAttempt.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(OutboxAttempt.id))) == 0
 
 
 def test_the_heartbeat_records_the_drain(app, smtp):
@@ -292,7 +295,7 @@ def test_the_heartbeat_records_the_drain(app, smtp):
     drain_once(app, worker="w1")
     drain_once(app, worker="w1")
     with app.app_context():
-        beat = outbox.db.session.get(WorkerHeartbeat, "w1")
+        beat = db.session.get(WorkerHeartbeat, "w1")
         assert beat.sent_total == 2 and beat.last_drain_at is not None
 
 
@@ -309,4 +312,4 @@ def test_a_connection_the_server_drops_between_messages_is_reopened_once(make_ap
     assert smtp.sessions == 3  # one reconnection after each hang-up, no message lost or doubled
     with app.app_context():
         assert states() == {"sent": 3}
-        assert outbox.db.session.scalar(sa.select(sa.func.max(OutboxMessage.attempts))) == 1
+        assert db.session.scalar(sa.select(sa.func.max(OutboxMessage.attempts))) == 1

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from tests.outbox_support import clock_fixture, delivered, queue_messages, states  # noqa: F401
 from webapp import ROOT
-from webapp.models import OutboxMessage
-from webapp.services import outbox
+from webapp.extensions import db
+from webapp.models import OutboxAttempt, OutboxMessage
+from webapp.outbox import queue as outbox_queue
 
 pytestmark = pytest.mark.slow
 WAIT_SECONDS = 60
@@ -71,7 +72,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_in_flig
     with app.app_context():
         assert states() == {"sent": 50, "sending": 50, "pending": 50}
         clock.advance(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)
-        assert outbox.release_expired_leases() == 50
+        assert outbox_queue.release_expired_leases() == 50
 
     second = _worker(database_url, smtp, tmp_path, "outbox", "drain")
     assert second.wait(WAIT_SECONDS) == 0
@@ -103,10 +104,10 @@ def test_three_worker_processes_drain_2000_messages_each_exactly_once(
     assert delivered(smtp) == {message_id: 1 for message_id in ids}
     with app.app_context():
         assert states() == {"sent": 2000}
-        by_worker = Counter(outbox.db.session.scalars(
-            sa.select(outbox.OutboxAttempt.worker)))
+        by_worker = Counter(db.session.scalars(
+            sa.select(OutboxAttempt.worker)))
         assert sum(by_worker.values()) == 2000 and 1 <= len(by_worker) <= 3
-        assert outbox.db.session.scalar(
+        assert db.session.scalar(
             sa.select(sa.func.count()).select_from(OutboxMessage)
             .where(OutboxMessage.lease_owner.is_not(None))) == 0
 
@@ -121,9 +122,9 @@ def test_the_worker_command_drains_and_stops_cleanly_on_sigterm(app, database_ur
     try:
         _wait_until(lambda: len(smtp.messages) == 5, "the worker's first drain")
         with app.app_context():
-            _wait_until(lambda: outbox.db.session.scalar(
+            _wait_until(lambda: db.session.scalar(
                 sa.select(sa.func.count(WorkerHeartbeat.worker))) == 1 or
-                outbox.db.session.rollback(), "the heartbeat")
+                db.session.rollback(), "the heartbeat")
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(WAIT_SECONDS) == 0
     finally:
@@ -131,4 +132,4 @@ def test_the_worker_command_drains_and_stops_cleanly_on_sigterm(app, database_ur
             worker.kill()
     assert delivered(smtp) == {message_id: 1 for message_id in ids}
     with app.app_context():
-        assert outbox.db.session.scalar(sa.select(sa.func.count(WorkerHeartbeat.worker))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(WorkerHeartbeat.worker))) == 0

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
+from webapp.core import clock
+from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -25,8 +27,7 @@ from webapp.models import (
     StatusChange,
     User,
 )
-from webapp.services import clock, permissions, statuses, triggers
-from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.services import permissions, statuses, triggers
 
 log = logging.getLogger("missive.applications")
 

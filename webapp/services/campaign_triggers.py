@@ -7,6 +7,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from webapp.core import audit
+from webapp.core.addresses import InvalidAddress, parse_address_list
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -17,9 +20,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import audit, labels
-from webapp.services.addresses import InvalidAddress, parse_address_list
-from webapp.services.errors import ValidationFailed
+from webapp.services import labels
 
 log = logging.getLogger("missive.triggers")
 

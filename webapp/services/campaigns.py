@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from webapp.core import audit, clock
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -19,9 +21,8 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.services import audit, campaign_triggers, clock
+from webapp.services import campaign_triggers
 from webapp.services.email_templates import default_acknowledgement_template
-from webapp.services.errors import ValidationFailed
 
 log = logging.getLogger("missive.campaigns")
 

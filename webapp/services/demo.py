@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -17,7 +18,6 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import clock
 from webapp.services.applications import new_reference
 from webapp.services.campaigns import create_campaign
 from webapp.services.email_templates import default_acknowledgement_template, find_by_name

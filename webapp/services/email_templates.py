@@ -16,11 +16,13 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from jinja2 import nodes
 
+from webapp import outbox
+from webapp.core import audit
+from webapp.core.addresses import InvalidAddress, normalize_email, parse_address_list
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import Application, EmailTemplate, EmailTemplateVersion, Trigger, User
-from webapp.services import audit, outbox, templating
-from webapp.services.addresses import InvalidAddress, normalize_email, parse_address_list
-from webapp.services.errors import ValidationFailed
+from webapp.services import templating
 
 log = logging.getLogger("missive.email_templates")
 

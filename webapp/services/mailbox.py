@@ -16,7 +16,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from webapp.services.errors import NotFound
+from webapp.core.errors import NotFound
 
 KEEP = 500
 ENVELOPE_HEADER = "X-Mailbox-Envelope-To"

@@ -6,10 +6,10 @@ import re
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from webapp.core import audit
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import Application, Status, StatusChange, Trigger, User
-from webapp.services import audit
-from webapp.services.errors import ValidationFailed
 
 log = logging.getLogger("missive.statuses")
 

@@ -47,7 +47,7 @@ def context_for(application: Application | None, recipient_name: str, recipient_
     """The render context of one recipient, with the platform's name, URL and today's date."""
     from flask import current_app
 
-    from webapp.services import clock
+    from webapp.core import clock
 
     timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
     today = clock.now().replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()

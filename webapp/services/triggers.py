@@ -21,6 +21,10 @@ from flask import current_app
 from jinja2 import meta
 from sqlalchemy import orm
 
+from webapp import outbox
+from webapp.core import clock
+from webapp.core.addresses import InvalidAddress, parse_address_list
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -38,9 +42,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import clock, outbox, permissions, templating
-from webapp.services.addresses import InvalidAddress, parse_address_list
-from webapp.services.errors import ValidationFailed
+from webapp.services import permissions, templating
 
 log = logging.getLogger("missive.triggers")
 

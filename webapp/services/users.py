@@ -5,11 +5,11 @@ import logging
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from webapp.core import clock
+from webapp.core.addresses import InvalidAddress, normalize_email
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import Role, User, UserRole
-from webapp.services import clock
-from webapp.services.addresses import InvalidAddress, normalize_email
-from webapp.services.errors import ValidationFailed
 
 log = logging.getLogger("missive.users")
 

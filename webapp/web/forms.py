@@ -5,7 +5,7 @@ from flask_babel import to_user_timezone, to_utc
 from wtforms import DateTimeLocalField
 from wtforms.validators import ValidationError
 
-from webapp.services.addresses import InvalidAddress, parse_address_list
+from webapp.core.addresses import InvalidAddress, parse_address_list
 
 
 class NoNewline:

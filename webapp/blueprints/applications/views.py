@@ -21,9 +21,9 @@ from webapp.blueprints.applications.forms import (
     FilterForm,
     StatusChangeForm,
 )
+from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.services import applications, statuses
 from webapp.services.applications import Selection
-from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.web.access import STAFF, role_required
 from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
 

@@ -5,8 +5,8 @@ from flask_login import current_user, login_user, logout_user
 
 from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.forms import LoginForm, SignupForm
+from webapp.core.errors import ValidationFailed
 from webapp.services import users
-from webapp.services.errors import ValidationFailed
 from webapp.web.htmx import form_response
 
 

@@ -23,9 +23,9 @@ from wtforms import SelectChoice
 
 from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.forms import CampaignForm, CampaignSearchForm, TriggerForm
+from webapp.core.errors import ValidationFailed
 from webapp.models import EventType, MemberRole, Role
 from webapp.services import campaign_triggers, campaigns, email_templates, statuses
-from webapp.services.errors import ValidationFailed
 from webapp.web.access import role_required
 from webapp.web.htmx import add_trigger, is_htmx, render_page
 

@@ -4,10 +4,10 @@ from flask_login import current_user, login_required
 
 from webapp.blueprints.candidate import bp
 from webapp.blueprints.candidate.forms import ApplicationForm
+from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import Application, Role
 from webapp.services import applications
-from webapp.services.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.web.access import role_required
 from webapp.web.htmx import client_redirect, form_response, is_htmx
 

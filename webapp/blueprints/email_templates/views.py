@@ -18,10 +18,10 @@ from wtforms import SelectChoice
 
 from webapp.blueprints.email_templates import bp
 from webapp.blueprints.email_templates.forms import TemplateForm, TemplateSearchForm
+from webapp.core.errors import ValidationFailed
 from webapp.models import Role
 from webapp.services import email_templates, templating
 from webapp.services.email_templates import LOCALES, TemplateInput, VersionInput
-from webapp.services.errors import ValidationFailed
 from webapp.web.access import role_required
 from webapp.web.htmx import client_redirect, is_htmx, render_page
 

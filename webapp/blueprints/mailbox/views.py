@@ -4,9 +4,9 @@ from flask import abort, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 
 from webapp.blueprints.mailbox import bp
+from webapp.core.errors import NotFound
 from webapp.models import Role
 from webapp.services import mailbox
-from webapp.services.errors import NotFound
 from webapp.web.access import role_required
 from webapp.web.htmx import render_page
 

@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from webapp.models import OutboxState
-from webapp.services.outbox import Filter
+from webapp.outbox import Filter
 
 STATE_LABELS = {
     "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"),

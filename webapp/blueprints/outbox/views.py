@@ -5,11 +5,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from webapp import outbox
 from webapp.blueprints.outbox import bp
 from webapp.blueprints.outbox.forms import STATE_LABELS, BulkForm, FilterForm
+from webapp.core.errors import NotFound, ValidationFailed
 from webapp.models import Role
-from webapp.services import outbox
-from webapp.services.errors import NotFound, ValidationFailed
 from webapp.web.access import role_required
 from webapp.web.htmx import add_trigger, client_redirect, is_htmx, render_page
 

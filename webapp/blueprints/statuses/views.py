@@ -12,10 +12,10 @@ from flask_login import current_user
 
 from webapp.blueprints.statuses import bp
 from webapp.blueprints.statuses.forms import StatusForm
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import Status
 from webapp.services import statuses
-from webapp.services.errors import ValidationFailed
 from webapp.web.access import PLATFORM_MANAGERS, role_required
 from webapp.web.htmx import form_response
 

@@ -1,0 +1,1 @@
+"""Small pieces shared by services and the outbox engine: time, errors, addresses, audit."""

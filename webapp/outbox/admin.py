@@ -1,0 +1,298 @@
+"""The sysadmin's side of the outbox: counters, health, the filtered list, and the actions.
+
+Queries never commit. Each action (retry_now, cancel, resend, bulk_retry, bulk_cancel) changes
+rows, writes its audit entry and commits, as one transaction.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from webapp.core import audit, clock
+from webapp.core.errors import NotFound, ValidationFailed
+from webapp.extensions import db
+from webapp.models import (
+    Campaign,
+    EmailTemplate,
+    OutboxAttempt,
+    OutboxMessage,
+    OutboxState,
+    WorkerHeartbeat,
+)
+from webapp.outbox.queue import Outcome
+from webapp.outbox.rows import STANDARD_HEADERS, message_values
+
+log = logging.getLogger("missive.outbox")
+_messages = OutboxMessage.__table__
+_attempts = OutboxAttempt.__table__
+
+
+@dataclass(frozen=True)
+class Filter:
+    """The Outbox page's filter; every field optional."""
+
+    state: str = ""
+    campaign_id: int | None = None
+    trigger_id: int | None = None
+    template_id: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None  # exclusive
+    search: str = ""
+
+    def where(self) -> list:
+        m = _messages.c
+        clauses = []
+        if self.state:
+            clauses.append(m.state == self.state)
+        if self.campaign_id:
+            clauses.append(m.campaign_id == self.campaign_id)
+        if self.trigger_id:
+            clauses.append(m.trigger_id == self.trigger_id)
+        if self.template_id:
+            clauses.append(m.template_id == self.template_id)
+        if self.created_from:
+            clauses.append(m.created_at >= self.created_from)
+        if self.created_to:
+            clauses.append(m.created_at < self.created_to)
+        text = self.search.strip()
+        if text:
+            if text.startswith("<") and text.endswith(">"):
+                clauses.append(m.message_id == text)
+            elif "@" in text and " " not in text:
+                clauses.append(sa.or_(m.to_addr == text.lower(), m.message_id == f"<{text}>"))
+            else:
+                pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace(
+                    "_", "\\_") + "%"
+                clauses.append(sa.or_(m.subject.ilike(pattern, escape="\\"),
+                                      m.to_addr.ilike(pattern, escape="\\")))
+        return clauses
+
+
+_counts_cache: dict[str, tuple[float, dict[str, int]]] = {}
+
+
+def counters() -> dict[str, int]:
+    """Rows per state, every state present.
+
+    Counting is a scan of the state index, so it grows with the table (about 40 ms at a
+    million rows on SQLite). Above OUTBOX_COUNTERS_EXACT_BELOW rows the counts are kept for
+    OUTBOX_COUNTERS_CACHE_SECONDS (the page polls them every 5 s anyway); this process's own
+    retry, cancel and resend forget them at once. Smaller outboxes are always counted."""
+    config = current_app.config
+    key = db.engine.url.render_as_string()
+    cached = _counts_cache.get(key)
+    if cached and time.monotonic() < cached[0]:
+        return dict(cached[1])
+    rows = db.session.execute(sa.select(_messages.c.state, sa.func.count())
+                              .group_by(_messages.c.state)).all()
+    counts = {state.value: 0 for state in OutboxState}
+    counts.update({state: count for state, count in rows})
+    if sum(counts.values()) >= config["OUTBOX_COUNTERS_EXACT_BELOW"]:
+        _counts_cache[key] = (time.monotonic() + config["OUTBOX_COUNTERS_CACHE_SECONDS"],
+                              dict(counts))
+    return counts
+
+
+def forget_counts() -> None:
+    """Drop the cached counters (after an action that changes states)."""
+    _counts_cache.clear()
+
+
+@dataclass(frozen=True)
+class Health:
+    last_seen_at: datetime | None
+    worker_missing: bool
+    failures_last_hour: int
+    failures_hour_before: int
+    failures_rising: bool
+
+
+def health() -> Health:
+    """Whether a worker was seen lately, and whether failed attempts are rising."""
+    config = current_app.config
+    now = clock.now()
+    last_seen = db.session.scalar(sa.select(sa.func.max(WorkerHeartbeat.last_seen_at)))
+    stale = timedelta(seconds=config["OUTBOX_WORKER_STALE_SECONDS"])
+    a = _attempts.c
+    failing = a.outcome.in_([Outcome.TEMPORARY.value, Outcome.PERMANENT.value])
+    hour = timedelta(hours=1)
+    last_hour = db.session.scalar(sa.select(sa.func.count()).where(
+        failing, a.created_at >= now - hour)) or 0
+    hour_before = db.session.scalar(sa.select(sa.func.count()).where(
+        failing, a.created_at >= now - 2 * hour, a.created_at < now - hour)) or 0
+    return Health(
+        last_seen_at=last_seen,
+        worker_missing=last_seen is None or last_seen < now - stale,
+        failures_last_hour=last_hour,
+        failures_hour_before=hour_before,
+        failures_rising=last_hour >= config["OUTBOX_FAILURE_ALERT_MIN"]
+        and last_hour > hour_before,
+    )
+
+
+def page(flt: Filter, before_id: int | None = None,
+         limit: int | None = None) -> tuple[list[OutboxMessage], int | None]:
+    """One page of messages, newest first, and the id to continue from (keyset: the cost of a
+    page does not grow with how far the reader has scrolled)."""
+    limit = limit or current_app.config["OUTBOX_PAGE_SIZE"]
+    query = (sa.select(OutboxMessage).where(*flt.where())
+             .order_by(OutboxMessage.id.desc()).limit(limit + 1))
+    if before_id:
+        query = query.where(OutboxMessage.id < before_id)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more else None)
+
+
+def get(message_id: int) -> OutboxMessage:
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound(message_id)
+    return message
+
+
+RETRYABLE = (OutboxState.FAILED.value, OutboxState.PENDING.value)
+CANCELLABLE = (OutboxState.PENDING.value, OutboxState.FAILED.value)
+
+
+def count_matching(flt: Filter, states: tuple[str, ...]) -> int:
+    m = _messages.c
+    return db.session.scalar(sa.select(sa.func.count()).select_from(_messages)
+                             .where(*flt.where(), m.state.in_(states))) or 0
+
+
+def _retry_values(now: datetime) -> dict:
+    m = _messages.c
+    # A failed row that used its attempts gets one more; its history stays.
+    return dict(state=OutboxState.PENDING.value, next_attempt_at=now,
+                max_attempts=sa.case((m.max_attempts <= m.attempts, m.attempts + 1),
+                                     else_=m.max_attempts),
+                updated_at=now)
+
+
+def _changed(message: OutboxMessage, states: tuple[str, ...], values: dict) -> bool:
+    result = db.session.execute(sa.update(_messages)
+                                .where(_messages.c.id == message.id,
+                                       _messages.c.state.in_(states)).values(**values))
+    db.session.refresh(message)
+    return bool(result.rowcount)
+
+
+def retry_now(actor, message_id: int) -> OutboxMessage:
+    """Make a failed or pending message due at once."""
+    message = get(message_id)
+    if not _changed(message, RETRYABLE, _retry_values(clock.now())):
+        raise ValidationFailed(str(_l("Only a failed or pending message can be retried "
+                                      "(this one is %(state)s).", state=message.state)))
+    audit.record(actor, "outbox.retry", "outbox_message", message.id,
+                 f"Retry {message.message_id} to {message.to_addr}", message.campaign_id)
+    db.session.commit()
+    forget_counts()
+    log.info("Message %s retried by %s", message.id, getattr(actor, "email", actor))
+    return message
+
+
+def cancel(actor, message_id: int) -> OutboxMessage:
+    """Stop a pending or failed message from being sent."""
+    message = get(message_id)
+    now = clock.now()
+    reason = f"Cancelled by {getattr(actor, 'email', 'system')}"
+    if not _changed(message, CANCELLABLE, dict(state=OutboxState.CANCELLED.value,
+                                               cancel_reason=reason, updated_at=now)):
+        raise ValidationFailed(str(_l("Only a pending or failed message can be cancelled "
+                                      "(this one is %(state)s).", state=message.state)))
+    audit.record(actor, "outbox.cancel", "outbox_message", message.id,
+                 f"Cancel {message.message_id} to {message.to_addr}", message.campaign_id)
+    db.session.commit()
+    forget_counts()
+    log.info("Message %s cancelled by %s", message.id, getattr(actor, "email", actor))
+    return message
+
+
+def resend(actor, message_id: int) -> OutboxMessage:
+    """Queue a copy of a message as a new row linked to the original."""
+    original = get(message_id)
+    if original.state not in current_app.config["OUTBOX_RESEND_STATES"]:
+        raise ValidationFailed(str(_l("A %(state)s message cannot be resent.",
+                                      state=original.state)))
+    copies = db.session.scalar(sa.select(sa.func.count()).select_from(_messages)
+                               .where(_messages.c.resent_from_id == original.id)) or 0
+    key = f"resend:{original.id}:{copies + 1}:{original.dedupe_key}"[:255]
+    values = message_values(
+        key=key, to_addr=original.to_addr, to_name=original.to_name, sender=original.sender,
+        reply_to=original.reply_to, cc=original.cc, bcc=original.bcc,
+        subject=original.subject, body_html=original.body_html, body_text=original.body_text,
+        locale=original.locale, event_type=original.event_type, event_id=original.event_id,
+        campaign_id=original.campaign_id, application_id=original.application_id,
+        trigger_id=original.trigger_id, template_id=original.template_id,
+        recipient_user_id=original.recipient_user_id, is_test=original.is_test)
+    values["headers"] = dict(original.headers or STANDARD_HEADERS)
+    copy = OutboxMessage(**values, resent_from_id=original.id)
+    db.session.add(copy)
+    db.session.flush()
+    audit.record(actor, "outbox.resend", "outbox_message", copy.id,
+                 f"Resend of message {original.id} to {original.to_addr}", original.campaign_id)
+    db.session.commit()
+    forget_counts()
+    log.info("Message %s resent as %s by %s", original.id, copy.id,
+             getattr(actor, "email", actor))
+    return copy
+
+
+def bulk_retry(actor, flt: Filter) -> int:
+    """Retry every failed or pending message matching the filter."""
+    now = clock.now()
+    result = db.session.execute(sa.update(_messages)
+                                .where(*flt.where(), _messages.c.state.in_(RETRYABLE))
+                                .values(**_retry_values(now)))
+    audit.record(actor, "outbox.bulk_retry", "outbox_message", None,
+                 f"Retry {result.rowcount} messages ({_describe(flt)})", flt.campaign_id)
+    db.session.commit()
+    forget_counts()
+    log.info("%s messages retried by %s", result.rowcount, getattr(actor, "email", actor))
+    return result.rowcount
+
+
+def bulk_cancel(actor, flt: Filter) -> int:
+    """Cancel every pending or failed message matching the filter."""
+    now = clock.now()
+    reason = f"Cancelled by {getattr(actor, 'email', 'system')}"
+    result = db.session.execute(sa.update(_messages)
+                                .where(*flt.where(), _messages.c.state.in_(CANCELLABLE))
+                                .values(state=OutboxState.CANCELLED.value,
+                                        cancel_reason=reason, updated_at=now))
+    audit.record(actor, "outbox.bulk_cancel", "outbox_message", None,
+                 f"Cancel {result.rowcount} messages ({_describe(flt)})", flt.campaign_id)
+    db.session.commit()
+    forget_counts()
+    log.info("%s messages cancelled by %s", result.rowcount, getattr(actor, "email", actor))
+    return result.rowcount
+
+
+def _describe(flt: Filter) -> str:
+    parts = [f"{name}={value}" for name, value in flt.__dict__.items() if value]
+    return ", ".join(parts) or "all"
+
+
+def filter_choices() -> dict[str, list[tuple[int, str]]]:
+    """Campaigns and templates to filter by."""
+    return {
+        "campaigns": db.session.execute(
+            sa.select(Campaign.id, Campaign.label).order_by(Campaign.label)).all(),
+        "templates": db.session.execute(
+            sa.select(EmailTemplate.id, EmailTemplate.name).order_by(EmailTemplate.name)).all(),
+    }
+
+
+def overview(flt: Filter | None, before_id: int | None = None) -> dict:
+    """What the Outbox page shows: counters, health, one page of messages (none without a
+    valid filter)."""
+    messages, next_before = page(flt, before_id) if flt is not None else ([], None)
+    return {"counts": counters(), "health": health(), "messages": messages,
+            "next_before": next_before}

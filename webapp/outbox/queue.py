@@ -1,0 +1,296 @@
+"""The queue: claim due rows with a lease, record outcomes, give leases back, purge.
+
+The worker's side of the outbox. Every function here commits its own transaction (a claim or
+an outcome must be durable before the next step relies on it); call them only from the
+worker's own session, never inside an event's transaction.
+
+The drain is the hot path: it reads and writes plain column values with Core statements, not
+ORM objects, and records a group of outcomes with one executemany per commit.
+"""
+
+import enum
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from webapp.core import clock
+from webapp.extensions import db
+from webapp.models import OutboxAttempt, OutboxMessage, OutboxState
+
+log = logging.getLogger("missive.outbox")
+
+ATTEMPT_TEXT_LIMIT = 2000
+_messages = OutboxMessage.__table__
+_attempts = OutboxAttempt.__table__
+
+CLAIM_COLUMNS = ("id", "message_id", "to_addr", "to_name", "cc", "bcc", "sender", "reply_to",
+                 "subject", "body_html", "body_text", "headers", "attempts", "max_attempts",
+                 "lease_owner")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One claimed row, as the sender needs it."""
+
+    id: int
+    message_id: str
+    to_addr: str
+    to_name: str
+    cc: str
+    bcc: str
+    sender: str
+    reply_to: str
+    subject: str
+    body_html: str
+    body_text: str
+    headers: dict
+    attempts: int
+    max_attempts: int
+    lease_owner: str
+
+
+class Outcome(enum.StrEnum):
+    SENT = "sent"
+    SUPPRESSED = "suppressed"  # MAIL_SUPPRESS_SEND: recorded as sent, never handed to SMTP
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one claimed row, with the server's answer."""
+
+    row: Claimed
+    outcome: Outcome
+    code: int | None = None
+    text: str = ""
+
+
+def backoff_delay(attempt: int, table=None, jitter: float | None = None,
+                  rng: random.Random | None = None) -> float:
+    """Seconds to wait after the `attempt`-th failure: the table's entry (the last one repeats),
+    scaled by a random factor so that rows failed together do not all come back together."""
+    config = current_app.config
+    table = tuple(table if table is not None else config["OUTBOX_BACKOFF_SECONDS"]) or (0,)
+    jitter = config["OUTBOX_BACKOFF_JITTER"] if jitter is None else jitter
+    base = table[min(max(attempt, 1), len(table)) - 1]
+    return base * (rng or random).uniform(1 - jitter, 1 + jitter)
+
+
+def claim_due(owner: str, limit: int, now: datetime | None = None,
+              due_before: datetime | None = None) -> list[Claimed]:
+    """Atomically take up to `limit` due rows, oldest first, leased to `owner`; commits.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers pass each other's rows by.
+    SQLite: one UPDATE guarded by `state = 'pending'`; SQLite serialises writers, so a row goes
+    to whichever claimer's statement runs first and never to both."""
+    if limit <= 0:
+        return []
+    now = now or clock.now()
+    lease_until = now + timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    token = f"{owner}/{uuid.uuid4().hex[:8]}"[:100]
+    m = _messages.c
+    due = sa.and_(m.state == OutboxState.PENDING.value, m.next_attempt_at <= (due_before or now))
+    oldest_first = (m.next_attempt_at, m.id)
+    leased = dict(state=OutboxState.SENDING.value, lease_owner=token,
+                  lease_expires_at=lease_until, updated_at=now)
+    session = db.session
+    returning = [m[c] for c in CLAIM_COLUMNS]
+    if session.get_bind().dialect.name == "postgresql":
+        ids = session.scalars(sa.select(m.id).where(due).order_by(*oldest_first).limit(limit)
+                              .with_for_update(skip_locked=True)).all()
+        rows = session.execute(sa.update(_messages).where(m.id.in_(ids)).values(**leased)
+                               .returning(*returning)).all() if ids else []
+    else:
+        candidates = sa.select(m.id).where(due).order_by(*oldest_first).limit(limit)
+        rows = session.execute(sa.update(_messages)
+                               .where(m.id.in_(candidates.scalar_subquery()),
+                                      m.state == OutboxState.PENDING.value)
+                               .values(**leased).returning(*returning)).all()
+    session.commit()
+    rows.sort(key=lambda row: row.id)  # RETURNING gives no order; ids follow enqueue order
+    return [Claimed(*row) for row in rows]
+
+
+def record_results(results: list[Result], worker: str, now: datetime | None = None) -> None:
+    """Write a group of outcomes and their attempt rows in one transaction; commits.
+
+    The update is guarded by the lease owner: a row whose lease was taken over meanwhile keeps
+    its new owner's state (its attempt is still logged: it happened)."""
+    if not results:
+        return
+    now = now or clock.now()
+    updates, attempts = [], []
+    for result in results:
+        row = result.row
+        number = row.attempts + 1
+        text = (result.text or "")[:ATTEMPT_TEXT_LIMIT]
+        values = {"b_id": row.id, "b_owner": row.lease_owner, "b_attempts": number,
+                  "b_next": None, "b_sent_at": None, "b_now": now,
+                  "b_error": f"{result.code} {text}" if result.code else text}
+        if result.outcome in (Outcome.SENT, Outcome.SUPPRESSED):
+            values.update(b_state=OutboxState.SENT.value, b_sent_at=now, b_error="")
+        elif result.outcome is Outcome.TEMPORARY and number < row.max_attempts:
+            values.update(b_state=OutboxState.PENDING.value,
+                          b_next=now + timedelta(seconds=backoff_delay(number)))
+        else:
+            values["b_state"] = OutboxState.FAILED.value
+        updates.append(values)
+        attempts.append({"message_id": row.id, "number": number, "outcome": result.outcome.value,
+                         "smtp_code": result.code, "smtp_text": text, "worker": worker[:100],
+                         "created_at": now})
+        level = (logging.INFO if result.outcome in (Outcome.SENT, Outcome.SUPPRESSED)
+                 else logging.WARNING)
+        if log.isEnabledFor(level):
+            log.log(level, "Message %s attempt %s/%s: %s %s %s", row.id, number,
+                    row.max_attempts, result.outcome.value, result.code or "", text)
+    connection = db.session.connection()
+    _RECORD_OUTCOME.executemany(connection, updates)
+    _RECORD_ATTEMPT.executemany(connection, attempts)
+    db.session.commit()
+
+
+class _DriverStatement:
+    """A Core statement compiled once per dialect and run on the driver's own cursor, with
+    SQLAlchemy's bind processors (so values are stored exactly as SQLAlchemy stores them).
+    The drain records every message's outcome, and SQLAlchemy's per-execution work cost about
+    as much as the SQLite commit itself."""
+
+    def __init__(self, statement, column_keys: list[str] | None = None):
+        self.statement = statement
+        self.column_keys = column_keys
+        self.compiled: dict[str, tuple] = {}
+
+    def _for(self, dialect) -> tuple:
+        found = self.compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
+            processors = {}
+            for bind, name in compiled.bind_names.items():
+                processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                if processor is not None:
+                    processors[name] = processor
+            found = (compiled, processors, compiled.positiontup if compiled.positional else None)
+            self.compiled[dialect.name] = found
+        return found
+
+    def executemany(self, connection: sa.Connection, rows: list[dict]) -> None:
+        compiled, processors, positions = self._for(connection.dialect)
+        parameters = []
+        for row in rows:
+            values = compiled.construct_params(row)
+            for name, processor in processors.items():
+                values[name] = processor(values[name])
+            parameters.append([values[name] for name in positions] if positions else values)
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(compiled.string, parameters)
+        finally:
+            cursor.close()
+
+
+_m = _messages.c
+_RECORD_OUTCOME = _DriverStatement(
+    sa.update(_messages)
+    .where(_m.id == sa.bindparam("b_id"), _m.lease_owner == sa.bindparam("b_owner"),
+           _m.state == OutboxState.SENDING.value)
+    .values(state=sa.bindparam("b_state"), attempts=sa.bindparam("b_attempts"),
+            next_attempt_at=sa.func.coalesce(sa.bindparam("b_next", type_=sa.DateTime),
+                                             _m.next_attempt_at),
+            sent_at=sa.bindparam("b_sent_at", type_=sa.DateTime),
+            last_error=sa.bindparam("b_error"), lease_owner=None, lease_expires_at=None,
+            updated_at=sa.bindparam("b_now", type_=sa.DateTime)))
+_RECORD_ATTEMPT = _DriverStatement(
+    sa.insert(_attempts),
+    ["message_id", "number", "outcome", "smtp_code", "smtp_text", "worker", "created_at"])
+
+
+def release(rows: list[Claimed], not_before: datetime | None = None) -> int:
+    """Give claimed rows back without spending an attempt (the run stopped early); commits."""
+    if not rows:
+        return 0
+    now = clock.now()
+    m = _messages.c
+    values = dict(state=OutboxState.PENDING.value, lease_owner=None, lease_expires_at=None,
+                  updated_at=now)
+    if not_before is not None:
+        values["next_attempt_at"] = not_before
+    result = db.session.execute(
+        sa.update(_messages)
+        .where(m.id.in_([r.id for r in rows]), m.state == OutboxState.SENDING.value)
+        .values(**values))
+    db.session.commit()
+    return result.rowcount
+
+
+def extend_leases(rows: list[Claimed], now: datetime | None = None) -> None:
+    """Push the lease of rows still being sent further, so a long batch is not reaped."""
+    if not rows:
+        return
+    now = now or clock.now()
+    m = _messages.c
+    db.session.execute(
+        sa.update(_messages)
+        .where(m.id.in_([r.id for r in rows]), m.state == OutboxState.SENDING.value)
+        .values(lease_expires_at=now + timedelta(
+            seconds=current_app.config["OUTBOX_LEASE_SECONDS"])))
+    db.session.commit()
+
+
+def release_expired_leases(now: datetime | None = None) -> int:
+    """Return rows whose worker vanished mid-batch to pending; commits. Their attempt is not
+    spent: whether the server got the message is unknown (at most that one is sent twice)."""
+    now = now or clock.now()
+    m = _messages.c
+    result = db.session.execute(
+        sa.update(_messages)
+        .where(m.state == OutboxState.SENDING.value, m.lease_expires_at < now)
+        .values(state=OutboxState.PENDING.value, lease_owner=None, lease_expires_at=None,
+                updated_at=now))  # next_attempt_at is already past: due again at once
+    db.session.commit()
+    if result.rowcount:
+        log.warning("Released %s messages whose lease expired", result.rowcount)
+    return result.rowcount
+
+
+def attempts_since(moment: datetime) -> int:
+    """Messages handed to the server since `moment`, accepted or not (the rate limit's
+    window: providers count what they are offered)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(_attempts)
+        .where(_attempts.c.created_at >= moment,
+               _attempts.c.outcome != Outcome.SUPPRESSED.value)
+    ) or 0
+
+
+def purge(now: datetime | None = None) -> int:
+    """Delete sent and cancelled rows older than the retention, in batches; commits each."""
+    config = current_app.config
+    now = now or clock.now()
+    cutoff = now - timedelta(days=config["OUTBOX_RETENTION_DAYS"])
+    m = _messages.c
+    total = 0
+    while True:
+        ids = db.session.scalars(
+            sa.select(m.id).where(m.state.in_([OutboxState.SENT.value,
+                                               OutboxState.CANCELLED.value]),
+                                  m.updated_at < cutoff)
+            .order_by(m.id).limit(config["OUTBOX_PURGE_BATCH_SIZE"])).all()
+        if not ids:
+            break
+        db.session.execute(sa.update(_messages).where(m.resent_from_id.in_(ids))
+                           .values(resent_from_id=None))
+        db.session.execute(sa.delete(_attempts).where(_attempts.c.message_id.in_(ids)))
+        db.session.execute(sa.delete(_messages).where(m.id.in_(ids)))
+        db.session.commit()
+        total += len(ids)
+    if total:
+        log.info("Purged %s old outbox messages", total)
+    return total
+
+

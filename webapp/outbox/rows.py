@@ -1,0 +1,77 @@
+"""Outbox rows: what one email is as column values, and how a caller adds it.
+
+Nothing here commits: `enqueue` adds the row to the caller's session, so the email exists only
+if the event's transaction commits.
+"""
+
+import hashlib
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from webapp.core import clock
+from webapp.core.errors import ValidationFailed
+from webapp.extensions import db
+from webapp.models import OutboxMessage, OutboxState
+
+STANDARD_HEADERS = {
+    # RFC 3834: tells auto-responders not to answer, and mail clients that no human sent it.
+    "Auto-Submitted": "auto-generated",
+    "X-Auto-Response-Suppress": "All",
+}
+
+
+def dedupe_key(trigger_id: int | None, event_type: str, event_id: int | str,
+               recipient: str) -> str:
+    """One email per (trigger, event, recipient): the unique key that refuses a second one."""
+    return f"{trigger_id or 0}:{event_type}:{event_id}:{recipient.lower()}"
+
+
+def message_id_for(key: str) -> str:
+    """A Message-ID derived from the dedupe key: a resend after a crash keeps the same one."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{current_app.config['MAIL_MESSAGE_ID_DOMAIN']}>"
+
+
+def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body_text: str,
+                   to_name: str = "", sender: str = "", reply_to: str = "", cc: str = "",
+                   bcc: str = "", locale: str = "fr", event_type: str = "",
+                   event_id: int | None = None, campaign_id: int | None = None,
+                   application_id: int | None = None, trigger_id: int | None = None,
+                   template_id: int | None = None, recipient_user_id: int | None = None,
+                   is_test: bool = False, failed_reason: str = "") -> dict:
+    """The column values of one outbox row, checked: no line break in a header, no oversized
+    body. A row born `failed` (rendering failed at fire time) carries its reason."""
+    for name, value in (("to", to_addr), ("to_name", to_name), ("subject", subject),
+                        ("sender", sender), ("reply_to", reply_to), ("cc", cc), ("bcc", bcc)):
+        if "\n" in value or "\r" in value:
+            raise ValidationFailed(str(_l("Line break in the %(name)s header.", name=name)),
+                                   field=name)
+    limit = current_app.config["MAIL_MAX_BODY_BYTES"]
+    if len(body_html.encode()) + len(body_text.encode()) > limit:
+        raise ValidationFailed(str(_l("The message body is larger than %(limit)d bytes.",
+                                      limit=limit)), field="body")
+    now = clock.now()
+    return {
+        "dedupe_key": key,
+        "message_id": message_id_for(key),
+        "state": OutboxState.FAILED.value if failed_reason else OutboxState.PENDING.value,
+        "last_error": failed_reason,
+        "to_addr": to_addr, "to_name": to_name, "sender": sender, "reply_to": reply_to,
+        "cc": cc, "bcc": bcc, "subject": subject, "body_html": body_html,
+        "body_text": body_text, "headers": dict(STANDARD_HEADERS), "locale": locale,
+        "is_test": is_test, "event_type": event_type, "event_id": event_id,
+        "campaign_id": campaign_id, "application_id": application_id,
+        "trigger_id": trigger_id, "template_id": template_id,
+        "recipient_user_id": recipient_user_id,
+        "attempts": 0, "max_attempts": current_app.config["OUTBOX_MAX_ATTEMPTS"],
+        "next_attempt_at": now, "created_at": now, "updated_at": now,
+    }
+
+
+def enqueue(**fields) -> OutboxMessage:
+    """Add one message to the caller's session (see message_values for the fields); the
+    caller's commit makes it real."""
+    message = OutboxMessage(**message_values(**fields))
+    db.session.add(message)
+    return message

@@ -1,0 +1,56 @@
+"""The drain's settings, read once per run from the app config: one value both the sending
+code and the run read, so neither imports the other for it."""
+
+from dataclasses import dataclass
+from email.utils import formataddr
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The drain's settings: app config (Flask-Mail's MAIL_* names) with per-call overrides."""
+
+    server: str
+    port: int
+    use_tls: bool
+    use_ssl: bool
+    username: str | None
+    password: str | None
+    timeout: float
+    default_sender: str
+    suppress: bool
+    redirect_all_to: str | None
+    max_per_minute: int | None
+    batch_size: int
+    connections: int
+    breaker_failures: int
+    breaker_pause: float
+    lease_seconds: float
+    unrecorded_max: int
+    record_linger: float
+
+    CONFIG_KEYS = {
+        "server": "MAIL_SERVER", "port": "MAIL_PORT", "use_tls": "MAIL_USE_TLS",
+        "use_ssl": "MAIL_USE_SSL", "username": "MAIL_USERNAME", "password": "MAIL_PASSWORD",
+        "timeout": "MAIL_TIMEOUT_SECONDS", "default_sender": "MAIL_DEFAULT_SENDER",
+        "suppress": "MAIL_SUPPRESS_SEND", "redirect_all_to": "MAIL_REDIRECT_ALL_TO",
+        "max_per_minute": "MAIL_MAX_PER_MINUTE", "batch_size": "OUTBOX_BATCH_SIZE",
+        "connections": "OUTBOX_SMTP_CONNECTIONS",
+        "breaker_failures": "OUTBOX_CIRCUIT_BREAKER_FAILURES",
+        "breaker_pause": "OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS",
+        "lease_seconds": "OUTBOX_LEASE_SECONDS",
+        "unrecorded_max": "OUTBOX_UNRECORDED_MAX",
+        "record_linger": "OUTBOX_RECORD_LINGER_SECONDS",
+    }
+
+    @classmethod
+    def from_config(cls, config, overrides: dict | None = None) -> "Settings":
+        """Settings from the app config; `overrides` use config names (MAIL_PORT=...)."""
+        merged = {**config, **(overrides or {})}
+        values = {name: merged.get(key) for name, key in cls.CONFIG_KEYS.items()}
+        sender = values["default_sender"]
+        if isinstance(sender, tuple | list):
+            values["default_sender"] = formataddr(tuple(sender))
+        values["connections"] = max(1, int(values["connections"] or 1))
+        values["batch_size"] = max(1, int(values["batch_size"]))
+        values["unrecorded_max"] = max(1, int(values["unrecorded_max"] or 1))
+        return cls(**values)

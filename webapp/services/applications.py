@@ -241,11 +241,11 @@ class Selection:
                 # A reference is found through its unique index, not by scanning names.
                 clauses.append(Application.reference == term.upper())
             else:
-                like = f"%{term.lower()}%"
-                # Never correlated: the query around it may itself join users.
+                # Never correlated: the query around it may itself join users. autoescape:
+                # "%" and "_" typed in the box are letters, not wildcards.
                 clauses.append(Application.candidate_id.in_(sa.select(User.id).where(sa.or_(
-                    User.email.like(like),
-                    sa.func.lower(User.first_name + " " + User.last_name).like(like),
+                    User.email.icontains(term, autoescape=True),
+                    (User.first_name + " " + User.last_name).icontains(term, autoescape=True),
                 )).correlate(None)))
         return clauses
 

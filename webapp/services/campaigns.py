@@ -132,8 +132,7 @@ def list_campaigns(search: str = "", phase_filter: str = "") -> list[Campaign]:
     now = clock.now()
     query = sa.select(Campaign).order_by(Campaign.closes_at.desc(), Campaign.id.desc())
     if search.strip():
-        pattern = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Campaign.label.ilike(f"%{pattern}%", escape="\\"))
+        query = query.where(Campaign.label.icontains(search.strip(), autoescape=True))
     if phase_filter == Phase.UPCOMING:
         query = query.where(Campaign.opens_at > now)
     elif phase_filter == Phase.OPEN:

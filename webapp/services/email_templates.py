@@ -132,13 +132,8 @@ def get_template(template_id: int) -> EmailTemplate | None:
 def list_templates(search: str = "") -> list[EmailTemplate]:
     query = sa.select(EmailTemplate).order_by(sa.func.lower(EmailTemplate.name))
     if search.strip():
-        query = query.where(EmailTemplate.name.ilike(f"%{_escape_like(search.strip())}%",
-                                                     escape="\\"))
+        query = query.where(EmailTemplate.name.icontains(search.strip(), autoescape=True))
     return list(db.session.scalars(query))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def triggers_using(template_ids) -> dict[int, list[Trigger]]:
@@ -389,7 +384,7 @@ def delete_template(actor: User, template: EmailTemplate) -> None:
 def _render_context(application: Application | None, recipient: User | None, locale: str):
     if application is None:
         ctx = templating.context_for(None, "", "", locale)
-        ctx.sample = templating.sample_values()
+        ctx.sample = templating.sample_values(locale)
         if recipient is not None:
             ctx.sample["recipient_name"] = recipient.name
         return ctx

@@ -5,6 +5,7 @@ environment with no globals, StrictUndefined, and autoescape for HTML. Only the 
 the catalogue exist; anything else is refused when the template is saved.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ import jinja2
 import lxml.etree
 import lxml.html
 from babel.dates import format_date
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from inscriptis import Inscriptis
 from jinja2 import meta
@@ -64,7 +66,9 @@ def context_for(application: Application | None, recipient_name: str, recipient_
 class Placeholder:
     name: str
     description: str  # lazy translated
-    example: str
+    # Shown in previews and the editor's help, in the reader's language: words are lazy
+    # translated, dates formatted per locale; None: the real value (today, the platform).
+    example: "str | date | None"
     resolve: Callable[[RenderContext], str]
 
 
@@ -91,15 +95,15 @@ CATALOGUE: tuple[Placeholder, ...] = (
                 lambda c: _candidate(c).name),
     Placeholder("candidate_email", _l("Candidate's email address"), "camille@example.org",
                 lambda c: _candidate(c).email),
-    Placeholder("campaign_label", _l("Name of the campaign"), "Research grants 2027",
+    Placeholder("campaign_label", _l("Name of the campaign"), _l("Research grants 2027"),
                 lambda c: c.application.campaign.label),
-    Placeholder("closing_date", _l("Closing date of the campaign"), "31 March 2027",
+    Placeholder("closing_date", _l("Closing date of the campaign"), date(2027, 3, 31),
                 lambda c: _date(c.application.campaign.closes_at, c)),
     Placeholder("application_reference", _l("Reference number of the application"),
                 "MIS-2027-000042", lambda c: c.application.reference),
-    Placeholder("old_status_label", _l("Status before the change"), "Submitted",
+    Placeholder("old_status_label", _l("Status before the change"), _l("Submitted"),
                 lambda c: c.old_status.label_for(c.locale) if c.old_status else ""),
-    Placeholder("status_label", _l("New status of the application"), "Accepted",
+    Placeholder("status_label", _l("New status of the application"), _l("Accepted"),
                 lambda c: c.new_status.label_for(c.locale) if c.new_status
                 else c.application.status.label_for(c.locale)),
     Placeholder("actor_name", _l("Person who made the change"), "Dominique Durand",
@@ -107,9 +111,9 @@ CATALOGUE: tuple[Placeholder, ...] = (
     Placeholder("application_url", _l("Link to the application"),
                 "https://missive.example.org/my/applications/42",
                 lambda c: f"{c.base_url.rstrip('/')}/my/applications/{c.application.id}"),
-    Placeholder("platform_name", _l("Name of this platform"), "Missive",
+    Placeholder("platform_name", _l("Name of this platform"), None,
                 lambda c: c.platform_name),
-    Placeholder("today", _l("Today's date"), "27 November 2026",
+    Placeholder("today", _l("Today's date"), None,
                 lambda c: _date(c.today, c)),
 )
 PLACEHOLDERS = {p.name: p for p in CATALOGUE}
@@ -134,20 +138,62 @@ def find_problems(source: str) -> list[str]:
     try:
         ast = HTML_ENV.parse(source or "")
     except jinja2.TemplateSyntaxError as error:
-        return [str(_l("Syntax error on line %(line)d: %(message)s",
-                       line=error.lineno, message=error.message))]
+        return [syntax_problem(error)]
     unknown = sorted(meta.find_undeclared_variables(ast) - PLACEHOLDERS.keys())
     if unknown:
         return [str(_l("Unknown placeholder: %(name)s", name=name)) for name in unknown]
     try:
-        _compile(source, True).render(sample_values())
+        _compile(source, True).render({name: name for name in PLACEHOLDERS})
     except jinja2.TemplateError as error:
         return [str(_l("This template cannot be rendered: %(message)s", message=error))]
     return []
 
 
-def sample_values() -> dict[str, str]:
-    return {p.name: p.example for p in CATALOGUE}
+# Jinja's parser speaks English; its usual messages, in the reader's language. A token is
+# named by its symbol, which reads the same in every language.
+_TOKENS = {"end of print statement": "}}", "end of statement block": "%}",
+           "begin of print statement": "{{", "begin of statement block": "{%",
+           "end of comment": "#}", "name": _l("a name"),
+           "end of template": _l("the end of the template")}
+_SYNTAX_MESSAGES = (
+    (re.compile(r"^unexpected '(?P<token>[^']+)', expected '(?P<found>[^']+)'$"),
+     _l("unexpected “%(token)s”, “%(found)s” expected")),
+    (re.compile(r"^unexpected '(?P<token>.+)'$"), _l("unexpected “%(token)s”")),
+    (re.compile(r"^unexpected char '(?P<token>.+)' at \d+$"),
+     _l("unexpected character “%(token)s”")),
+    (re.compile(r"^expected token '(?P<token>[^']+)', got '(?P<found>.+)'$"),
+     _l("“%(token)s” expected, found “%(found)s”")),
+    (re.compile(r"^Encountered unknown tag '(?P<token>[^']+)'"), _l("unknown tag “%(token)s”")),
+    (re.compile(r"^unexpected end of template", re.I),
+     _l("the template ends before a placeholder or a tag is closed")),
+    (re.compile(r"^Expected an expression, got '(?P<found>.+)'$"),
+     _l("a placeholder name is missing before “%(found)s”")),
+)
+
+
+def syntax_problem(error: jinja2.TemplateSyntaxError) -> str:
+    """A syntax error in the reader's language, naming the problem and its line."""
+    message = (error.message or "").strip()
+    for pattern, translated in _SYNTAX_MESSAGES:
+        found = pattern.match(message)
+        if found:
+            words = {k: str(_TOKENS.get(v, v)) for k, v in found.groupdict().items()}
+            return str(_l("Syntax error on line %(line)d: %(message)s", line=error.lineno,
+                          message=str(translated) % words if words else str(translated)))
+    lines = (error.source or "").splitlines()
+    near = lines[error.lineno - 1].strip() if 0 < error.lineno <= len(lines) else ""
+    return str(_l("Syntax error on line %(line)d, near “%(text)s”.", line=error.lineno,
+                  text=near[:80]))
+
+
+def sample_values(locale: str) -> dict[str, str]:
+    """The example value of each placeholder, as a reader of `locale` would see it."""
+    ctx = context_for(None, "", "", locale)
+    with force_locale(locale):
+        return {p.name: (p.resolve(ctx) if p.example is None
+                         else format_date(p.example, format="long", locale=locale)
+                         if isinstance(p.example, date) else str(p.example))
+                for p in CATALOGUE}
 
 
 @lru_cache(maxsize=512)
@@ -221,6 +267,7 @@ def html_to_text(html: str) -> str:
     return "\n".join(text).strip("\n") + "\n"
 
 
-def help_items() -> list[tuple[str, str, str]]:
-    """(name, description, example) for the editor's placeholder help."""
-    return [(p.name, str(p.description), p.example) for p in CATALOGUE]
+def help_items(locale: str) -> list[tuple[str, str, str]]:
+    """(name, description, example) for the editor's placeholder help, in `locale`."""
+    samples = sample_values(locale)
+    return [(p.name, str(p.description), samples[p.name]) for p in CATALOGUE]

@@ -1,4 +1,5 @@
-"""Validators shared by the forms of several blueprints."""
+"""Validators shared by the forms of several blueprints, and the mapping of a service's refusal
+onto a form."""
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone, to_utc
@@ -6,6 +7,7 @@ from wtforms import DateTimeLocalField
 from wtforms.validators import ValidationError
 
 from webapp.core.addresses import InvalidAddress, parse_address_list
+from webapp.core.errors import ValidationFailed
 
 
 class NoNewline:
@@ -47,3 +49,21 @@ class LocalDateTimeField(DateTimeLocalField):
         if self.data is None:
             return ""
         return to_user_timezone(self.data).strftime(self.format[0])
+
+
+def apply_errors(form, error: ValidationFailed, default_field: str | None = None,
+                 lists: dict[str, list] | None = None) -> None:
+    """Put a service's refusal next to the fields it names. Messages for no field (or for a
+    field the form lacks) go to `default_field` if given, else above the form; `lists` routes
+    a name that is no field (a group of checkboxes) to a list of its own."""
+    for name, messages in error.errors.items():
+        if lists and name in lists:
+            lists[name].extend(messages)
+            continue
+        field = getattr(form, name or default_field or "", None)
+        if field is None or not hasattr(field, "errors"):
+            field = getattr(form, default_field, None) if default_field else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + list(messages)
+        else:
+            form.form_errors.extend(messages)

@@ -7,6 +7,7 @@ from webapp.blueprints.auth import bp
 from webapp.blueprints.auth.forms import LoginForm, SignupForm
 from webapp.core.errors import ValidationFailed
 from webapp.services import users
+from webapp.web.forms import apply_errors
 from webapp.web.htmx import form_response
 
 
@@ -45,8 +46,7 @@ def signup():
                                            form.last_name.data, form.password.data,
                                            str(get_locale()))
         except ValidationFailed as error:
-            for field, messages in error.errors.items():
-                getattr(form, field).errors.extend(messages)
+            apply_errors(form, error)
         else:
             login_user(user)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.first_name),

@@ -27,6 +27,7 @@ from webapp.core.errors import ValidationFailed
 from webapp.models import EventType, MemberRole, Role
 from webapp.services import campaign_triggers, campaigns, email_templates, statuses
 from webapp.web.access import role_required
+from webapp.web.forms import apply_errors
 from webapp.web.htmx import add_trigger, is_htmx, render_page
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
@@ -54,7 +55,7 @@ def new():
         try:
             campaign = campaigns.create_campaign(current_user, **_campaign_values(form))
         except ValidationFailed as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             flash(_("Campaign created."), "success")
             return redirect(url_for(".emails", campaign_id=campaign.id), 303)
@@ -82,7 +83,7 @@ def edit(campaign_id: int):
         try:
             campaigns.update_campaign(current_user, campaign, **_campaign_values(form))
         except ValidationFailed as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             flash(_("Campaign saved."), "success")
             return redirect(url_for(".edit", campaign_id=campaign.id), 303)
@@ -209,19 +210,6 @@ def _event_or_404(event: str) -> str:
     return event
 
 
-def _apply_errors(form, error: ValidationFailed) -> None:
-    """Put the service's messages next to their fields; the others above the form."""
-    for name, messages in error.errors.items():
-        if name == "recipients":
-            form.recipient_errors = list(messages)
-            continue
-        field = getattr(form, name, None) if name else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + list(messages)
-        else:
-            form.form_errors.extend(messages)
-
-
 def _campaign_form(campaign=None) -> CampaignForm:
     if campaign is not None and request.method == "GET":
         form = CampaignForm(obj=campaign)
@@ -308,7 +296,8 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
             saved = campaign_triggers.save_trigger(current_user, campaign, trigger, data,
                                                    str(get_locale()))
         except ValidationFailed as error:
-            _apply_errors(form, error)
+            form.recipient_errors = []  # the recipients fieldset's own messages
+            apply_errors(form, error, lists={"recipients": form.recipient_errors})
         else:
             flash(_("Automatic email saved."), "success")
             for warning in campaign_triggers.nobody_warnings(campaign, saved):

@@ -3,8 +3,10 @@ duplicates, switch on and off, delete, copy; every change is audited."""
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit
@@ -16,11 +18,13 @@ from webapp.models import (
     EmailTemplate,
     EventType,
     MemberRole,
+    OutboxMessage,
+    OutboxState,
     Status,
     Trigger,
     User,
 )
-from webapp.services import labels
+from webapp.services import email_templates, labels, templating
 
 log = logging.getLogger("missive.triggers")
 
@@ -155,6 +159,49 @@ def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> ExplainedE
                for key in labels.TRIGGER_FIELDS
                if before and before.get(key) != after.get(key)]
     return ExplainedEntry(" ".join(parts), changes)
+
+
+@dataclass(frozen=True)
+class SendingStats:
+    sent: int
+    last_sent_at: datetime | None
+
+
+def sending_stats(campaign: Campaign) -> dict[int, SendingStats]:
+    """How many emails each of the campaign's triggers has sent, and when last (one query)."""
+    rows = db.session.execute(
+        sa.select(OutboxMessage.trigger_id, sa.func.count(), sa.func.max(OutboxMessage.sent_at))
+        .where(OutboxMessage.campaign_id == campaign.id,
+               OutboxMessage.trigger_id.is_not(None),
+               OutboxMessage.state == OutboxState.SENT.value)
+        .group_by(OutboxMessage.trigger_id)
+    )
+    return {trigger_id: SendingStats(count, last) for trigger_id, count, last in rows}
+
+
+def _sample_for(trigger: Trigger, locale: str) -> dict[str, str]:
+    """Example values that fit this trigger: its campaign, its statuses."""
+    timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    sample = {"campaign_label": trigger.campaign.label,
+              "closing_date": templating.long_date(trigger.campaign.closes_at, locale, timezone)}
+    if trigger.to_status is not None:
+        sample["status_label"] = trigger.to_status.label_for(locale)
+    if trigger.from_status is not None:
+        sample["old_status_label"] = trigger.from_status.label_for(locale)
+    return sample
+
+
+def preview_trigger(trigger: Trigger, locale: str):
+    """The email this trigger sends, as a `locale` reader would get it, with example values."""
+    return email_templates.preview(email_templates.input_from(trigger.template), locale,
+                                   sample=_sample_for(trigger, locale))
+
+
+def send_trigger_test(actor: User, trigger: Trigger, locale: str) -> str:
+    """"Send me a test" from the Emails tab: the trigger's email to the signed-in user."""
+    return email_templates.send_test(actor, email_templates.input_from(trigger.template),
+                                     locale, template=trigger.template,
+                                     sample=_sample_for(trigger, locale))
 
 
 def _recipient_key(trigger: Trigger | TriggerInput) -> tuple:

@@ -381,10 +381,11 @@ def delete_template(actor: User, template: EmailTemplate) -> None:
 # Preview and test -------------------------------------------------------------------------
 
 
-def _render_context(application: Application | None, recipient: User | None, locale: str):
+def _render_context(application: Application | None, recipient: User | None, locale: str,
+                    sample: dict[str, str] | None = None):
     if application is None:
         ctx = templating.context_for(None, "", "", locale)
-        ctx.sample = templating.sample_values(locale)
+        ctx.sample = templating.sample_values(locale) | (sample or {})
         if recipient is not None:
             ctx.sample["recipient_name"] = recipient.name
         return ctx
@@ -393,11 +394,11 @@ def _render_context(application: Application | None, recipient: User | None, loc
                                   new_status=application.status)
 
 
-def preview(data: TemplateInput, locale: str,
-            application: Application | None = None) -> tuple[templating.RenderedEmail | None,
-                                                              list[str]]:
-    """The message as `locale` readers would get it (sample values, or a real application's),
-    or the problems that stop it from rendering."""
+def preview(data: TemplateInput, locale: str, application: Application | None = None,
+            sample: dict[str, str] | None = None) -> tuple[templating.RenderedEmail | None,
+                                                           list[str]]:
+    """The message as `locale` readers would get it (sample values, some of them given by
+    `sample`, or a real application's), or the problems that stop it from rendering."""
     version = data.versions.get(locale)
     if version is None or version.is_empty:
         locale = data.default_locale
@@ -411,7 +412,7 @@ def preview(data: TemplateInput, locale: str,
     try:
         rendered = templating.render_email(version.subject, sanitize_html(version.body_html),
                                            version.body_text,
-                                           _render_context(application, None, locale))
+                                           _render_context(application, None, locale, sample))
     except templating.TemplateProblem as error:
         return None, [str(error)]
     return rendered, []
@@ -419,13 +420,14 @@ def preview(data: TemplateInput, locale: str,
 
 def send_test(actor: User, data: TemplateInput, locale: str,
               application: Application | None = None,
-              template: EmailTemplate | None = None) -> str:
+              template: EmailTemplate | None = None,
+              sample: dict[str, str] | None = None) -> str:
     """Queue the previewed message to the signed-in user, marked as a test; returns the
     address."""
     errors = {k: v for k, v in validate(data, template).items() if k != "name"}
     if errors:
         raise ValidationFailed(errors)
-    rendered, problems = preview(data, locale, application)
+    rendered, problems = preview(data, locale, application, sample)
     if rendered is None:
         raise ValidationFailed({"": problems})
     sender = ""

@@ -76,12 +76,17 @@ def _candidate(ctx: RenderContext) -> User:
     return ctx.application.candidate
 
 
-def _date(value: datetime | date | None, ctx: "RenderContext") -> str:
+def long_date(value: datetime | date | None, locale: str, timezone: str) -> str:
+    """A date as emails write it ("31 mars 2027"); stored datetimes are naive UTC."""
     if not value:
         return ""
     if isinstance(value, datetime):
-        value = value.replace(tzinfo=UTC).astimezone(ZoneInfo(ctx.timezone))
-    return format_date(value, format="long", locale=ctx.locale)
+        value = value.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    return format_date(value, format="long", locale=locale)
+
+
+def _date(value: datetime | date | None, ctx: "RenderContext") -> str:
+    return long_date(value, ctx.locale, ctx.timezone)
 
 
 CATALOGUE: tuple[Placeholder, ...] = (

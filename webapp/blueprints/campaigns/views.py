@@ -13,6 +13,8 @@ Routes:
     /<id>/triggers/<tid>/edit               edit one
     /<id>/triggers/<tid>/toggle             switch on / off
     /<id>/triggers/<tid>/delete             delete
+    /<id>/triggers/<tid>/preview            its email with example values
+    /<id>/triggers/<tid>/test               "Send me a test"
 """
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -25,7 +27,13 @@ from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.forms import CampaignForm, CampaignSearchForm, TriggerForm
 from webapp.core.errors import ValidationFailed
 from webapp.models import EventType, MemberRole, Role
-from webapp.services import campaign_triggers, campaigns, email_templates, statuses
+from webapp.services import (
+    campaign_triggers,
+    campaigns,
+    email_templates,
+    permissions,
+    statuses,
+)
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import add_trigger, is_htmx, render_page
@@ -187,6 +195,32 @@ def delete_trigger(campaign_id: int, trigger_id: int):
     return _section_response(campaign, event)
 
 
+@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/preview")
+@platform_managers
+def preview_trigger(campaign_id: int, trigger_id: int):
+    """The email an automatic email sends, in the reader's language, with example values."""
+    campaign = _campaign_or_404(campaign_id)
+    trigger = _trigger_or_404(campaign, trigger_id)
+    rendered, problems = campaign_triggers.preview_trigger(trigger, str(get_locale()))
+    return render_template("campaigns/trigger_preview.html", campaign=campaign,
+                           trigger=trigger, rendered=rendered, problems=problems)
+
+
+@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/test", methods=["POST"])
+@platform_managers
+def test_trigger(campaign_id: int, trigger_id: int):
+    """Queue an automatic email's message to the signed-in user, marked as a test."""
+    campaign = _campaign_or_404(campaign_id)
+    trigger = _trigger_or_404(campaign, trigger_id)
+    try:
+        sent_to = campaign_triggers.send_trigger_test(current_user, trigger, str(get_locale()))
+    except ValidationFailed as error:
+        flash(str(error), "error")
+        return _section_response(campaign, trigger.event, status=422)
+    flash(_("A test email is queued for %(address)s.", address=sent_to), "success")
+    return _section_response(campaign, trigger.event)
+
+
 # Helpers ----------------------------------------------------------------------------------
 
 
@@ -252,6 +286,8 @@ def _emails_context(campaign, **extra) -> dict:
     members = campaign_triggers.members_today(campaign)
     return {
         "campaign": campaign, "tab": "emails", "members": members,
+        "stats": campaign_triggers.sending_stats(campaign),
+        "can_watch_outbox": permissions.can_watch_outbox(current_user),
         "nobody_warnings": lambda trigger: campaign_triggers.nobody_warnings(campaign, trigger,
                                                                              members),
         "triggers": campaign_triggers.triggers_of(campaign),

@@ -19,6 +19,17 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
+    # HTTPS: cookies marked Secure and HSTS sent when PREFERRED_URL_SCHEME is "https" or the
+    # app runs in production (neither debug nor testing); FORCE_HTTPS = True/False overrides.
+    PREFERRED_URL_SCHEME = "http"
+    FORCE_HTTPS = None
+    HSTS_SECONDS = 365 * 24 * 3600
+
+    # Request limits: a body larger than this is refused with a 413 page before it is read.
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_QUERY_VALUE_LENGTH = 1000  # each value of a query string
+    MAX_QUERY_VALUES = 50
+
     # A new campaign gets an active acknowledgement-of-receipt trigger.
     DEFAULT_ACKNOWLEDGEMENT_TRIGGER = True
     DEFAULT_ACKNOWLEDGEMENT_TEMPLATE = "Accusé de réception"
@@ -28,6 +39,16 @@ class Config:
     MAIL_PORT = 8025
     MAIL_USE_TLS = False
     MAIL_USE_SSL = False
+    # TLS (MAIL_USE_TLS: STARTTLS; MAIL_USE_SSL: TLS from the first byte) checks the relay's
+    # certificate and host name against the system's CAs, or MAIL_CA_FILE (a PEM bundle, e.g.
+    # an in-house CA). MAIL_TLS_VERIFY = False turns the check off, for a lab relay only: the
+    # worker logs a warning, and anyone on the network path could read or change the mail.
+    MAIL_CA_FILE = None
+    MAIL_TLS_VERIFY = True
+    # The name said in EHLO. None: this host's fully-qualified name, or MAIL_MESSAGE_ID_DOMAIN
+    # when the host has no dotted name (smtplib would say `[127.0.0.1]`, which strict relays
+    # refuse).
+    MAIL_EHLO_NAME = None
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_DEFAULT_SENDER = "Missive <no-reply@missive.example.org>"

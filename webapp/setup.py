@@ -131,11 +131,42 @@ def init_error_handlers(app: Flask) -> None:
 
     def handle(error):
         status = getattr(error, "code", None) or 500
-        return render_page("errors/page.html", "errors/_error.html", status=status), status
+        # A 422 from abort() carries the reason written for the user; others use the page's.
+        detail = error.description if status == 422 else None
+        return render_page("errors/page.html", "errors/_error.html", status=status,
+                           detail=detail), status
 
-    for status in (400, 403, 404, 405, 413, 500):
+    for status in (400, 403, 404, 405, 413, 422, 500):
         app.register_error_handler(status, handle)
     app.register_error_handler(CSRFError, handle)
+
+    # The last line, for a view that let a domain refusal through: a missing or hidden object
+    # is a 404, a refused action a 403, refused input a 422 with its reason; never a 500.
+    from werkzeug import exceptions
+
+    from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
+
+    app.register_error_handler(NotFound, lambda _e: handle(exceptions.NotFound()))
+    app.register_error_handler(NotAllowed, lambda _e: handle(exceptions.Forbidden()))
+
+    def refused(error: ValidationFailed):
+        db.session.rollback()
+        return handle(exceptions.UnprocessableEntity(description=str(error)))
+
+    def invalid_value(error: sa.exc.DataError):
+        # A value the database cannot hold that no form caught: a bug to fix, not a crash.
+        db.session.rollback()
+        app.logger.warning("Value refused by the database: %s", error.orig)
+        return handle(exceptions.UnprocessableEntity())
+
+    app.register_error_handler(ValidationFailed, refused)
+    app.register_error_handler(sa.exc.DataError, invalid_value)
+
+
+def init_security(app: Flask) -> None:
+    from webapp.web import security
+
+    security.init_app(app)
 
 
 def init_template_globals(app: Flask) -> None:

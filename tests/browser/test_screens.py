@@ -3,12 +3,14 @@ search that filters while typing, no 404 for the icon (the page fixture fails on
 error or 404)."""
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests import factories
 from tests.factories import PASSWORD
 from tests.outbox_support import queue_messages
 from webapp.extensions import db as _db
+from webapp.models import OutboxMessage
 
 pytestmark = pytest.mark.browser
 DANGER = "rgb(185, 28, 28)"
@@ -49,6 +51,31 @@ def test_rows_with_actions_line_up(page, app, users):
     _cells_line_up(page, "tbody tr")
     page.goto("/email-templates/")
     _cells_line_up(page, "tbody tr")
+
+
+def test_a_row_of_the_emails_tab_previews_and_sends_a_test(page, app, users):
+    with app.app_context():
+        campaign = factories.make_campaign(label="Bourses")
+        template = factories.make_template(
+            name="Decision", default_locale="en",
+            versions={"en": ("Decision: {{ status_label }}",
+                             "<p>{{ campaign_label }}: {{ status_label }}</p>")})
+        trigger = factories.make_trigger(campaign, template, to_status="accepted")
+        _db.session.commit()
+        campaign_id, trigger_id = campaign.id, trigger.id
+    _sign_in(page, "manager")
+    page.goto(f"/campaigns/{campaign_id}/emails")
+    row = page.locator(f"#trigger-{trigger_id}")
+    expect(row).to_contain_text("No email sent yet")
+    row.get_by_role("button", name="Send me a test").click()
+    expect(page.get_by_text("A test email is queued for manager@example.org.")).to_be_visible()
+    page.locator(f"#trigger-{trigger_id}").get_by_role("link", name="Preview").click()
+    expect(page.locator(".preview-subject")).to_have_text("Decision: Accepted")
+    expect(page.frame_locator("iframe.preview-html").get_by_text("Bourses: Accepted")) \
+        .to_be_visible()
+    with app.app_context():
+        sent = _db.session.scalars(sa.select(OutboxMessage)).one()
+        assert sent.is_test and sent.subject == "[Test] Decision: Accepted"
 
 
 def test_an_invalid_text_input_has_the_error_border(page, app, users):

@@ -77,3 +77,22 @@ def test_the_text_part_is_derived_from_the_html_when_empty():
     assert email.subject == "Re: MIS-ABCD"
     assert email.text == ("Hello Camille Martin,\n\n  * one\n  * two\n\n"
                           "Open (https://missive.example.org/my/applications/42)\n")
+
+
+def test_ordinary_loops_filters_and_macros_stay_within_the_budget():
+    source = ("{% macro greet(name) %}Dear {{ name|title }}{% endmacro %}"
+              "{{ greet(recipient_name) }}"
+              "{% for word in campaign_label.split() %} [{{ loop.index }}:{{ word|upper }}]"
+              "{% endfor %} {{ ('-' * 3) ~ application_reference|truncate(20) }}")
+    assert templating.render(source, _context(), html=False) == \
+        "Dear Camille Martin [1:GRANTS] [2:&] [3:BURSARIES] ---MIS-ABCD"
+
+
+@pytest.mark.parametrize("source", [
+    "{{ [1, 2].append(3) }}",
+    "{{ recipient_name.replace('a', 'b') }}",
+    "{{ (1).to_bytes(100000000, 'big') }}",
+])
+def test_methods_that_change_or_grow_values_are_refused(source):
+    with pytest.raises(TemplateProblem):
+        templating.render(source, _context(), html=False)

@@ -10,8 +10,10 @@ For the app (services and the Outbox page):
 For the worker (jobs):
     drain, reap, purge, beat, forget_worker   (each commits its own work)
 
-Modules: rows (values of a row), queue (claim, record, release, purge), sending (MIME and SMTP
-for one message), drain (the run), admin (page queries and actions), workers (heartbeats).
+Modules: rows (values of a row), queue (claim, record, release, purge), mime (a message's
+bytes, pure), smtp (one connection to the relay), sending (one message: mime over smtp, and
+what the answer means), drain (the run), admin (page queries and actions), workers
+(heartbeats).
 """
 
 from webapp.outbox.admin import (

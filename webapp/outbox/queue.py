@@ -150,52 +150,17 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
             log.log(level, "Message %s attempt %s/%s: %s %s %s", row.id, number,
                     row.max_attempts, result.outcome.value, result.code or "", text)
     connection = db.session.connection()
-    _RECORD_OUTCOME.executemany(connection, updates)
-    _RECORD_ATTEMPT.executemany(connection, attempts)
+    connection.execute(_RECORD_OUTCOME, updates)
+    connection.execute(_RECORD_ATTEMPT, attempts)
     db.session.commit()
 
 
-class _DriverStatement:
-    """A Core statement compiled once per dialect and run on the driver's own cursor, with
-    SQLAlchemy's bind processors (so values are stored exactly as SQLAlchemy stores them).
-    The drain records every message's outcome, and SQLAlchemy's per-execution work cost about
-    as much as the SQLite commit itself."""
-
-    def __init__(self, statement, column_keys: list[str] | None = None):
-        self.statement = statement
-        self.column_keys = column_keys
-        self.compiled: dict[str, tuple] = {}
-
-    def _for(self, dialect) -> tuple:
-        found = self.compiled.get(dialect.name)
-        if found is None:
-            compiled = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
-            processors = {}
-            for bind, name in compiled.bind_names.items():
-                processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-                if processor is not None:
-                    processors[name] = processor
-            found = (compiled, processors, compiled.positiontup if compiled.positional else None)
-            self.compiled[dialect.name] = found
-        return found
-
-    def executemany(self, connection: sa.Connection, rows: list[dict]) -> None:
-        compiled, processors, positions = self._for(connection.dialect)
-        parameters = []
-        for row in rows:
-            values = compiled.construct_params(row)
-            for name, processor in processors.items():
-                values[name] = processor(values[name])
-            parameters.append([values[name] for name in positions] if positions else values)
-        cursor = connection.connection.driver_connection.cursor()
-        try:
-            cursor.executemany(compiled.string, parameters)
-        finally:
-            cursor.close()
-
-
 _m = _messages.c
-_RECORD_OUTCOME = _DriverStatement(
+# Plain Core executemany. A driver-level shortcut (compiled once, run on the raw DB-API cursor)
+# saved 0.07 ms of CPU per commit of 4 outcomes on SQLite (0.27 vs 0.34 ms) and 0.12 ms on
+# PostgreSQL, with no difference in wall time per commit (1.10 ms SQLite, 7-8 ms PostgreSQL):
+# under 4% of the drain's time per message, not worth reaching into compiled statements.
+_RECORD_OUTCOME = (
     sa.update(_messages)
     .where(_m.id == sa.bindparam("b_id"), _m.lease_owner == sa.bindparam("b_owner"),
            _m.state == OutboxState.SENDING.value)
@@ -205,9 +170,7 @@ _RECORD_OUTCOME = _DriverStatement(
             sent_at=sa.bindparam("b_sent_at", type_=sa.DateTime),
             last_error=sa.bindparam("b_error"), lease_owner=None, lease_expires_at=None,
             updated_at=sa.bindparam("b_now", type_=sa.DateTime)))
-_RECORD_ATTEMPT = _DriverStatement(
-    sa.insert(_attempts),
-    ["message_id", "number", "outcome", "smtp_code", "smtp_text", "worker", "created_at"])
+_RECORD_ATTEMPT = sa.insert(_attempts)
 
 
 def release(rows: list[Claimed], not_before: datetime | None = None) -> int:

@@ -1,8 +1,21 @@
 """The drain's settings, read once per run from the app config: one value both the sending
 code and the run read, so neither imports the other for it."""
 
+import functools
+import socket
 from dataclasses import dataclass
 from email.utils import formataddr
+
+
+@functools.cache
+def default_ehlo_name(fallback_domain: str) -> str:
+    """The host's fully-qualified name when it has one, else `fallback_domain` (the domain of
+    the Message-IDs): smtplib would say `[127.0.0.1]` for a host without a dotted name, which
+    strict relays refuse."""
+    name = socket.getfqdn()
+    if "." in name and not name.startswith("localhost"):
+        return name
+    return fallback_domain
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,9 @@ class Settings:
     lease_seconds: float
     unrecorded_max: int
     record_linger: float
+    ca_file: str | None = None
+    tls_verify: bool = True
+    ehlo_name: str | None = None
 
     CONFIG_KEYS = {
         "server": "MAIL_SERVER", "port": "MAIL_PORT", "use_tls": "MAIL_USE_TLS",
@@ -40,6 +56,7 @@ class Settings:
         "lease_seconds": "OUTBOX_LEASE_SECONDS",
         "unrecorded_max": "OUTBOX_UNRECORDED_MAX",
         "record_linger": "OUTBOX_RECORD_LINGER_SECONDS",
+        "ca_file": "MAIL_CA_FILE", "tls_verify": "MAIL_TLS_VERIFY", "ehlo_name": "MAIL_EHLO_NAME",
     }
 
     @classmethod
@@ -53,4 +70,7 @@ class Settings:
         values["connections"] = max(1, int(values["connections"] or 1))
         values["batch_size"] = max(1, int(values["batch_size"]))
         values["unrecorded_max"] = max(1, int(values["unrecorded_max"] or 1))
+        values["tls_verify"] = values["tls_verify"] is not False  # off only when said so
+        values["ehlo_name"] = values["ehlo_name"] or default_ehlo_name(
+            merged.get("MAIL_MESSAGE_ID_DOMAIN") or "") or None
         return cls(**values)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
-from webapp.core import clock
+from webapp.core import audit, clock
 from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
@@ -311,6 +311,11 @@ def skipped_recipients(application: Application) -> list[SkippedRecipient]:
     ))
 
 
+# The lifecycle rule. A draft belongs to its candidate: only their submit takes it out of
+# Draft, and a status change never puts an application back into Draft. The one way back is
+# reopen_for_changes, an explicit, audited action of a platform manager.
+
+
 @dataclass
 class ChangeResult:
     status: Status
@@ -319,6 +324,7 @@ class ChangeResult:
     queued: int = 0
     failed: int = 0
     cancelled: int = 0
+    drafts: int = 0  # skipped: never submitted, so not the staff's to change
 
 
 @dataclass
@@ -327,6 +333,7 @@ class Preview:
     moving: int
     unchanged: int
     per_template: list[tuple[str, int]] = field(default_factory=list)
+    drafts: int = 0
 
     @property
     def emails(self) -> int:
@@ -337,6 +344,10 @@ def _target_status(status_id: int) -> Status:
     status = db.session.get(Status, status_id)
     if status is None:
         raise ValidationFailed(str(_l("Choose a status.")), field="status")
+    if status.code == Status.DRAFT:
+        raise ValidationFailed(str(_l("Draft belongs to the candidate: a status change cannot "
+                                      "move an application back to Draft. Use “Reopen for "
+                                      "changes” on the application instead.")), field="status")
     return status
 
 
@@ -347,27 +358,31 @@ def _plan(actor: User, selection: Selection, status_id: int):
     status = _target_status(status_id)
     statuses_by_id = {s.id: s for s in statuses.all_statuses()}
     selected = triggers.application_facts(selection.where(), campaign, statuses_by_id)
-    moving = [a for a in selected if a.status_id != status.id]
+    drafts = [a for a in selected if a.status.code == Status.DRAFT]
+    moving = [a for a in selected if a.status_id != status.id and a.status.code != Status.DRAFT]
     transitions = [triggers.Transition(a, statuses_by_id[a.status_id], status, actor)
                    for a in moving]
     engine = triggers.CampaignTriggers(campaign, EventType.STATUS_CHANGED)
-    return campaign, status, transitions, len(selected) - len(moving), engine.plan(transitions)
+    unchanged = len(selected) - len(moving) - len(drafts)
+    return campaign, status, transitions, unchanged, len(drafts), engine.plan(transitions)
 
 
 def preview_status_change(actor: User, selection: Selection, status_id: int) -> Preview:
-    """What a change would do: how many applications move, how many emails per template.
-    Computed by the same planning as the change itself, so the counts match."""
-    _campaign, status, transitions, unchanged, plan = _plan(actor, selection, status_id)
+    """What a change would do: how many applications move, how many emails per template,
+    how many drafts it leaves alone. Computed by the same planning as the change itself, so
+    the counts match."""
+    _campaign, status, transitions, unchanged, drafts, plan = _plan(actor, selection, status_id)
     return Preview(status=status, moving=len(transitions), unchanged=unchanged,
-                   per_template=plan.per_template())
+                   per_template=plan.per_template(), drafts=drafts)
 
 
 def bulk_change_status(actor: User, selection: Selection, status_id: int,
                        comment: str = "") -> ChangeResult:
     """Move the selected applications to a status, with their history rows and emails, in one
-    transaction. Applications already in that status are left alone: no history, no email."""
-    campaign, status, transitions, unchanged, plan = _plan(actor, selection, status_id)
-    result = ChangeResult(status=status, unchanged=unchanged)
+    transaction. Applications already in that status are left alone: no history, no email;
+    drafts too (counted in `drafts`): they are their candidates' until submitted."""
+    campaign, status, transitions, unchanged, drafts, plan = _plan(actor, selection, status_id)
+    result = ChangeResult(status=status, unchanged=unchanged, drafts=drafts)
     if not transitions:
         return result
     now = clock.now()
@@ -426,7 +441,66 @@ def _record_history(by_old: dict[int, list[int]], to_status_id: int, actor_id: i
 
 def change_status(actor: User, application_id: int, status_id: int,
                   comment: str = "") -> ChangeResult:
-    """Move one application to a status (the bulk path with one application)."""
+    """Move one application to a status (the bulk path with one application). A draft is
+    refused with the reason rather than skipped."""
     application = application_for_staff(actor, application_id)
+    if not permissions.can_change_status(actor, application.campaign):
+        raise NotAllowed()
+    if application.status.code == Status.DRAFT:
+        raise ValidationFailed(str(_l("This application is a draft: it belongs to its candidate "
+                                      "until they submit it, so its status cannot be changed.")))
     return bulk_change_status(actor, Selection(application.campaign_id, ids=(application.id,)),
                               status_id, comment)
+
+
+def can_reopen(actor: User, application: Application) -> bool:
+    return (permissions.can_reopen_application(actor, application.campaign)
+            and application.status.code != Status.DRAFT)
+
+
+def reopen_for_changes(actor: User, application_id: int, comment: str = "") -> ChangeResult:
+    """"Reopen for changes": a submitted (or decided) application goes back to Draft, so its
+    candidate can edit it and submit it again (which sends the acknowledgement again). Its
+    status emails still waiting are cancelled, its status_changed triggers to Draft fire, and
+    the action is written to the history and the audit trail. Refused after the closing date,
+    when the candidate could no longer submit."""
+    application = application_for_staff(actor, application_id)
+    if not permissions.can_reopen_application(actor, application.campaign):
+        raise NotAllowed()
+    if application.status.code == Status.DRAFT:
+        raise ValidationFailed(str(_l("This application is already a draft.")))
+    now = clock.now()
+    if now >= application.campaign.closes_at:
+        raise ValidationFailed(str(_l("The campaign is closed: a reopened application could not "
+                                      "be submitted again.")))
+    old, draft = application.status, statuses.by_code(Status.DRAFT)
+    done = db.session.execute(
+        sa.update(Application)
+        .where(Application.id == application.id, Application.status_id == old.id)
+        .values(status_id=draft.id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        db.session.rollback()
+        raise ValidationFailed(str(_l("Some of these applications were changed by "
+                                      "someone else meanwhile. Reload and try again.")))
+    db.session.expire(application)
+    result = ChangeResult(status=draft, moved=1)
+    result.cancelled = triggers.cancel_superseded(
+        [application.id], "Superseded: the application was reopened for changes.")
+    change = StatusChange(application_id=application.id, from_status_id=old.id,
+                          to_status_id=draft.id, changed_by_id=actor.id,
+                          comment=comment.strip(), created_at=now)
+    db.session.add(change)
+    db.session.flush()
+    outcome = triggers.enqueue_for_event(
+        EventType.STATUS_CHANGED, change.id,
+        triggers.Transition(application, old, draft, actor))
+    result.queued, result.failed = outcome.queued, outcome.failed
+    audit.record(actor, "application.reopened", "application", application.id,
+                 f"{application.reference}: {old.code} -> draft"
+                 + (f" ({comment.strip()})" if comment.strip() else ""),
+                 campaign_id=application.campaign_id)
+    db.session.commit()
+    log.info("Application %s reopened for changes by %s", application.reference, actor.email)
+    return result

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 
 import jinja2
-import nh3
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
@@ -22,7 +21,7 @@ from webapp.core.addresses import InvalidAddress, normalize_email, parse_address
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import Application, EmailTemplate, EmailTemplateVersion, Trigger, User
-from webapp.services import templating
+from webapp.services import html_policy, templating
 
 log = logging.getLogger("missive.email_templates")
 
@@ -48,31 +47,6 @@ DEFAULT_ACKNOWLEDGEMENT = {
         "<p>The {{ platform_name }} team</p>",
     ),
 }
-
-# Email clients render tables and inline styles, never scripts or forms.
-EMAIL_TAGS = (nh3.ALLOWED_TAGS | {"font"}) - {"nav", "aside", "header", "footer", "details",
-                                               "summary", "map", "area"}
-EMAIL_ATTRIBUTES: dict[str, set[str]] = {tag: set(attrs)
-                                         for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
-for _tag, _extra in {
-    "*": {"style", "align", "dir", "lang", "title"},
-    "table": {"width", "border", "cellpadding", "cellspacing", "bgcolor", "role"},
-    "td": {"width", "valign", "bgcolor"},
-    "th": {"width", "valign", "bgcolor"},
-    "tr": {"valign", "bgcolor"},
-    "font": {"color", "face", "size"},
-    "a": {"target"},
-}.items():
-    EMAIL_ATTRIBUTES.setdefault(_tag, set()).update(_extra)
-# Listing these in both places makes nh3 refuse the call.
-EMAIL_ATTRIBUTES["a"].discard("rel")
-EMAIL_STYLE_PROPERTIES = {
-    "color", "background-color", "font-family", "font-size", "font-weight", "font-style",
-    "text-align", "text-decoration", "line-height", "margin", "margin-top", "margin-bottom",
-    "margin-left", "margin-right", "padding", "padding-top", "padding-bottom", "padding-left",
-    "padding-right", "border", "border-collapse", "width", "max-width", "vertical-align",
-}
-URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 # {{ … }}, {% … %} and {# … #}: hidden from the sanitiser, which would escape their quotes
 # and comparison signs, then put back.
@@ -187,12 +161,7 @@ def sanitize_html(source: str) -> str:
         hidden[token] = match.group(0)
         return token
 
-    cleaned = nh3.clean(
-        JINJA_TAG.sub(hide, source or ""),
-        tags=EMAIL_TAGS, attributes=EMAIL_ATTRIBUTES, url_schemes=URL_SCHEMES,
-        filter_style_properties=EMAIL_STYLE_PROPERTIES, link_rel="noopener noreferrer",
-        strip_comments=True,
-    )
+    cleaned = html_policy.clean(JINJA_TAG.sub(hide, source or ""))
     for token, original in hidden.items():
         cleaned = cleaned.replace(token, original)
     return cleaned
@@ -228,8 +197,10 @@ def _header_problem(value: str) -> str | None:
     return None
 
 
-def validate(data: TemplateInput, template: EmailTemplate | None = None) -> dict[str, list[str]]:
-    """Every reason `data` cannot be saved, by form field (versions: `subject_fr`, …)."""
+def validate(data: TemplateInput, template: EmailTemplate | None = None,
+             application: Application | None = None) -> dict[str, list[str]]:
+    """Every reason `data` cannot be saved, by form field (versions: `subject_fr`, …). Each
+    part must render with sample values, and with `application`'s values when one is chosen."""
     errors: dict[str, list[str]] = {}
 
     def add(name: str, message: str) -> None:
@@ -273,8 +244,17 @@ def validate(data: TemplateInput, template: EmailTemplate | None = None) -> dict
         if problem:
             add(f"subject_{locale}", problem)
         for part in ("subject", "body_html", "body_text"):
-            for message in _template_problems(getattr(version, part)):
+            problems = _template_problems(getattr(version, part))
+            for message in problems:
                 add(f"{part}_{locale}", message)
+            if application is not None and not problems and getattr(version, part).strip():
+                ctx = _render_context(application, None, locale)
+                try:
+                    templating.render(getattr(version, part), ctx, html=part == "body_html")
+                except templating.TemplateProblem as error:
+                    add(f"{part}_{locale}", str(_l(
+                        "This template cannot be rendered for %(reference)s: %(message)s",
+                        reference=application.reference, message=error)))
     return errors
 
 
@@ -314,10 +294,11 @@ def _snapshot(template: EmailTemplate) -> dict[str, str]:
     return values
 
 
-def save_template(actor: User, template: EmailTemplate | None,
-                  data: TemplateInput) -> EmailTemplate:
-    """Create (template=None) or edit a template; nothing changes when anything is invalid."""
-    errors = validate(data, template)
+def save_template(actor: User, template: EmailTemplate | None, data: TemplateInput,
+                  application: Application | None = None) -> EmailTemplate:
+    """Create (template=None) or edit a template; nothing changes when anything is invalid
+    (including a render with `application`'s values, the one chosen in the preview)."""
+    errors = validate(data, template, application)
     if errors:
         raise ValidationFailed(errors)
     created = template is None

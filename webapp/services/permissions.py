@@ -25,6 +25,11 @@ def can_change_status(user: User, campaign: Campaign) -> bool:
     return can_view_campaign_applications(user, campaign)
 
 
+def can_reopen_application(user: User, campaign: Campaign) -> bool:
+    """Reopening a submitted application for changes is a platform manager's decision."""
+    return user.has_role(Role.ADMIN, Role.MANAGER)
+
+
 def can_view_application(user: User, application: Application) -> bool:
     if application.candidate_id == user.id:
         return True

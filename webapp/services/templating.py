@@ -5,24 +5,30 @@ environment with no globals, StrictUndefined, and autoescape for HTML. Only the 
 the catalogue exist; anything else is refused when the template is saved.
 """
 
+import math
 import re
+import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import lru_cache, wraps
 from zoneinfo import ZoneInfo
 
 import jinja2
+import jinja2.sandbox
 import lxml.etree
 import lxml.html
 from babel.dates import format_date
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from inscriptis import Inscriptis
-from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
 from webapp.models import Application, Status, User
+from webapp.services import html_policy
 
 
 @dataclass
@@ -124,18 +130,198 @@ CATALOGUE: tuple[Placeholder, ...] = (
 PLACEHOLDERS = {p.name: p for p in CATALOGUE}
 
 
-def _environment(autoescape: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(autoescape=autoescape, undefined=jinja2.StrictUndefined)
-    env.globals.clear()  # no range, cycler, joiner, lipsum, namespace, dict
-    return env
-
-
-HTML_ENV = _environment(autoescape=True)
-TEXT_ENV = _environment(autoescape=False)
-
-
 class TemplateProblem(ValueError):
     """A template that cannot be saved or rendered; the message names the problem."""
+
+
+class BudgetExceeded(TemplateProblem):
+    """The template asked for more work, memory or output than one email may take."""
+
+
+# The rendering budget of one email. Real templates stay far below it; it exists so that a
+# template (or a placeholder value) can never hold a request or the worker.
+MAX_OUTPUT_CHARS = 1_000_000  # the rendered text of one part
+MAX_VALUE_CHARS = 100_000  # any string or sequence a template builds
+MAX_INT_BITS = 4096  # any integer a template computes (about 1,200 digits)
+MAX_STEPS = 100_000  # loop iterations, calls and filter applications together
+MAX_CALL_DEPTH = 50  # macros calling macros
+MAX_SECONDS = 1.0  # wall clock of one render
+MAX_FORMAT_WIDTH = 1000  # a width or precision in %-formatting
+MAX_FILTER_NUMBER = 10_000  # a number given to a filter (a width, a length, a count)
+
+# Methods a template may call on plain values: none that can grow a value or change one.
+SAFE_METHODS: dict[type, frozenset[str]] = {
+    str: frozenset({"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip",
+                    "startswith", "endswith", "split", "count", "find", "isdigit", "isalpha",
+                    "isspace", "isupper", "islower"}),
+    dict: frozenset({"get", "items", "keys", "values"}),
+    list: frozenset({"count", "index"}),
+    tuple: frozenset({"count", "index"}),
+}
+_FORMAT_SPEC = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+class _Budget:
+    """What one render has spent so far."""
+
+    def __init__(self):
+        self.steps = 0
+        self.depth = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise BudgetExceeded(str(_l("This template does too much work (more than "
+                                        "%(n)d steps).", n=MAX_STEPS)))
+        if time.monotonic() > self.deadline:
+            raise BudgetExceeded(str(_l("This template takes too long to render.")))
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
+
+
+def _spend() -> _Budget:
+    budget = _BUDGET.get()
+    if budget is None:
+        # Outside a render (Jinja folding constants at compile time): refuse, so the work is
+        # done at render time, under a budget.
+        raise BudgetExceeded("no rendering budget")
+    budget.step()
+    return budget
+
+
+def _size(value) -> int:
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        return len(value) + sum(len(item) for item in value if isinstance(item, str))
+    return 0
+
+
+def _checked(value):
+    """Refuse a value larger than any email needs."""
+    if _size(value) > MAX_VALUE_CHARS:
+        raise BudgetExceeded(str(_l("This template builds a value that is too large (more "
+                                    "than %(n)d characters).", n=MAX_VALUE_CHARS)))
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise BudgetExceeded(str(_l("This template computes a number that is too large.")))
+    return value
+
+
+def _check_format(spec: str) -> None:
+    for width, precision in _FORMAT_SPEC.findall(spec):
+        for number in (width, precision):
+            if number == "*" or (number and int(number) > MAX_FORMAT_WIDTH):
+                raise BudgetExceeded(str(_l("This template asks for a format width that is "
+                                            "too large.")))
+
+
+def _bounded_iteration(value):
+    """Wraps the iterable of every {% for %}: each turn spends a step."""
+    budget = _spend()
+    for item in value:
+        budget.step()
+        yield item
+
+
+def _budgeted_filter(name: str, function):
+    """A built-in filter whose arguments and result stay within the budget."""
+
+    @wraps(function)  # keeps Jinja's pass_context/pass_environment marks
+    def budgeted(*args, **kwargs):
+        _spend()
+        numbers = [a for a in (*args, *kwargs.values())
+                   if isinstance(a, int | float) and not isinstance(a, bool)]
+        if any(abs(n) > MAX_FILTER_NUMBER for n in numbers):
+            raise BudgetExceeded(str(_l("A number given to a filter is too large.")))
+        sizes = sorted((_size(a) for a in (*args, *kwargs.values())), reverse=True) + [0, 0]
+        widest = max([abs(int(n)) for n in numbers] + [sizes[1]])
+        # What the filter may allocate (e.g. replace, center, indent), checked before it does.
+        if (sizes[0] + 1) * (widest + 1) > 10 * MAX_OUTPUT_CHARS:
+            raise BudgetExceeded(str(_l("This template builds a value that is too large (more "
+                                        "than %(n)d characters).", n=MAX_VALUE_CHARS)))
+        if name == "format" and args:
+            _check_format(str(args[0]))
+        return _checked(function(*args, **kwargs))
+
+    return budgeted
+
+
+class _Budgeted(NodeTransformer):
+    """Puts every loop and every concatenation (`~`) of a parsed template under the budget."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        node = self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, "budget_iter", [], [], None, None,
+                                 lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        node = self.generic_visit(node)
+        return nodes.Filter(node, "budget_value", [], [], None, None, lineno=node.lineno)
+
+
+class BudgetedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox (no Python internals, no mutation of lists and dicts) with a budget:
+    refuses huge powers and repetitions, caps loops, calls, recursion, values and time."""
+
+    intercepted_binops = frozenset({"**", "*", "+", "%"})
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.globals.clear()  # no range, cycler, joiner, lipsum, namespace, dict
+        self.filters = {name: _budgeted_filter(name, f) for name, f in self.filters.items()}
+        self.filters["budget_iter"] = _bounded_iteration
+        self.filters["budget_value"] = _checked
+
+    def is_safe_attribute(self, obj, attr, value) -> bool:
+        for kind, allowed in SAFE_METHODS.items():
+            if isinstance(obj, kind):
+                return attr in allowed and super().is_safe_attribute(obj, attr, value)
+        if isinstance(obj, int | float | bytes | set | frozenset):
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def call_binop(self, context, operator, left, right):
+        _spend()
+        numbers = all(isinstance(v, int | float) for v in (left, right))
+        if operator == "**" and numbers and isinstance(right, int | float) and right > 1:
+            if abs(left) > 1 and right * math.log2(abs(left)) > MAX_INT_BITS:
+                raise BudgetExceeded(str(_l("This template computes a number that is too "
+                                            "large.")))
+        elif operator == "*" and not numbers:
+            count = right if isinstance(right, int) else left if isinstance(left, int) else 0
+            other = left if count is right else right
+            if count > 0 and _size(other) * count > MAX_VALUE_CHARS:
+                raise BudgetExceeded(str(_l("This template builds a value that is too large "
+                                            "(more than %(n)d characters).", n=MAX_VALUE_CHARS)))
+        elif operator == "*" and isinstance(left, int) and isinstance(right, int):
+            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise BudgetExceeded(str(_l("This template computes a number that is too "
+                                            "large.")))
+        elif operator == "%" and isinstance(left, str):
+            _check_format(left)
+        elif operator == "+" and not numbers and _size(left) + _size(right) > MAX_VALUE_CHARS:
+            raise BudgetExceeded(str(_l("This template builds a value that is too large (more "
+                                        "than %(n)d characters).", n=MAX_VALUE_CHARS)))
+        return _checked(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context, __obj, *args, **kwargs):
+        budget = _spend()
+        if budget.depth >= MAX_CALL_DEPTH:
+            raise BudgetExceeded(str(_l("This template calls itself too deeply (more than "
+                                        "%(n)d levels).", n=MAX_CALL_DEPTH)))
+        budget.depth += 1
+        try:
+            return _checked(super().call(__context, __obj, *args, **kwargs))
+        finally:
+            budget.depth -= 1
+
+
+
+HTML_ENV = BudgetedSandbox(autoescape=True, undefined=jinja2.StrictUndefined)
+TEXT_ENV = BudgetedSandbox(autoescape=False, undefined=jinja2.StrictUndefined)
 
 
 def find_problems(source: str) -> list[str]:
@@ -148,8 +334,8 @@ def find_problems(source: str) -> list[str]:
     if unknown:
         return [str(_l("Unknown placeholder: %(name)s", name=name)) for name in unknown]
     try:
-        _compile(source, True).render({name: name for name in PLACEHOLDERS})
-    except jinja2.TemplateError as error:
+        _render_budgeted(_compile(source, True), {name: name for name in PLACEHOLDERS})
+    except TemplateProblem as error:
         return [str(_l("This template cannot be rendered: %(message)s", message=error))]
     return []
 
@@ -205,7 +391,8 @@ def sample_values(locale: str) -> dict[str, str]:
 def _compile(source: str, autoescape: bool) -> jinja2.Template:
     """Compiled once per distinct source: bulk changes render the same template thousands of
     times."""
-    return (HTML_ENV if autoescape else TEXT_ENV).from_string(source)
+    env = HTML_ENV if autoescape else TEXT_ENV
+    return env.from_string(_Budgeted().visit(env.parse(source)))
 
 
 def values_for(ctx: RenderContext, names) -> dict[str, str]:
@@ -218,12 +405,50 @@ def _used_names(source: str) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(HTML_ENV.parse(source)) & PLACEHOLDERS.keys())
 
 
-def render(source: str, ctx: RenderContext, html: bool) -> str:
-    """Render one field; raises TemplateProblem on any failure (bad template, sandbox refusal)."""
+def _describe(error: Exception) -> str:
+    """The reason a render failed, in the reader's language where we know it."""
+    if isinstance(error, TemplateProblem):
+        return str(error)
+    if isinstance(error, ZeroDivisionError):
+        return str(_l("division by zero"))
+    if isinstance(error, RecursionError):
+        return str(_l("This template calls itself too deeply (more than %(n)d levels).",
+                      n=MAX_CALL_DEPTH))
+    if isinstance(error, jinja2.UndefinedError | jinja2.sandbox.SecurityError):
+        return str(error)
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _render_budgeted(template: jinja2.Template, values: dict) -> str:
+    """Render under a fresh budget; stream the output so its size is capped as it grows.
+    Any failure at all becomes a TemplateProblem: a template must never stop the caller."""
+    token = _BUDGET.set(_Budget())
     try:
-        return _compile(source, html).render(values_for(ctx, _used_names(source)))
-    except (jinja2.TemplateError, AttributeError, TypeError) as error:
-        raise TemplateProblem(str(error)) from error
+        parts, size = [], 0
+        for part in template.generate(values):
+            size += len(part)
+            if size > MAX_OUTPUT_CHARS:
+                raise BudgetExceeded(str(_l("The rendered email is too large (more than "
+                                            "%(n)d characters).", n=MAX_OUTPUT_CHARS)))
+            parts.append(part)
+        return "".join(parts)
+    except Exception as error:  # noqa: BLE001 — whatever a template does, it is its problem
+        if isinstance(error, TemplateProblem):
+            raise
+        raise TemplateProblem(_describe(error)) from error
+    finally:
+        _BUDGET.reset(token)
+
+
+def render(source: str, ctx: RenderContext, html: bool) -> str:
+    """Render one field; raises TemplateProblem on any failure (bad template, sandbox refusal,
+    runtime error, budget exceeded)."""
+    try:
+        template = _compile(source, html)
+        values = values_for(ctx, _used_names(source))
+    except Exception as error:  # noqa: BLE001 — a syntax error, or a value that cannot be read
+        raise TemplateProblem(_describe(error)) from error
+    return _render_budgeted(template, values)
 
 
 @dataclass(frozen=True)
@@ -236,7 +461,9 @@ class RenderedEmail:
 def render_email(subject: str, body_html: str, body_text: str,
                  ctx: RenderContext) -> RenderedEmail:
     """Subject, HTML and text parts for one recipient; the text part is derived when empty."""
-    html = render(body_html, ctx, html=True)
+    # Cleaned again after rendering: the template was cleaned on save, but a value it prints
+    # (a candidate's name, say) may still make a `javascript:` link out of an href.
+    html = html_policy.clean(render(body_html, ctx, html=True))
     text = render(body_text, ctx, html=False) if body_text.strip() else html_to_text(html)
     return RenderedEmail(
         subject=" ".join(render(subject, ctx, html=False).split()),

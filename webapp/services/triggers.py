@@ -22,9 +22,8 @@ from jinja2 import meta
 from sqlalchemy import orm
 
 from webapp import outbox
-from webapp.core import clock
+from webapp.core import clock, text
 from webapp.core.addresses import InvalidAddress, parse_address_list
-from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -328,7 +327,8 @@ def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
         version = template.version_for(wanted)
         common = dict(
             key=outbox.dedupe_key(trigger.id, trigger.event, event_id, recipient.email),
-            to_addr=recipient.email, to_name=recipient.name, locale=version.locale,
+            to_addr=recipient.email, to_name=text.strip_controls(recipient.name, False),
+            locale=version.locale,
             sender=formataddr((template.sender_name, sender_address))
             if template.sender_name and sender_address else "",
             reply_to=template.reply_to, cc=template.cc, bcc=template.bcc,
@@ -347,7 +347,7 @@ def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
                                                ctx)
             rows.append(outbox.message_values(subject=rendered.subject, body_html=rendered.html,
                                               body_text=rendered.text, **common))
-        except (templating.TemplateProblem, ValidationFailed) as error:
+        except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
             log.warning("Trigger %s could not render for application %s: %s",
                         trigger.id, application.id, error)
             rows.append(outbox.message_values(

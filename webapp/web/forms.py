@@ -1,13 +1,91 @@
-"""Validators shared by the forms of several blueprints, and the mapping of a service's refusal
-onto a form."""
+"""The base form, fields and validators shared by the forms of several blueprints, and the
+mapping of a service's refusal onto a form."""
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone, to_utc
-from wtforms import DateTimeLocalField
-from wtforms.validators import ValidationError
+from flask_wtf import FlaskForm
+from wtforms import DateField, DateTimeLocalField, PasswordField, StringField, TextAreaField
+from wtforms.validators import Length, ValidationError
 
+from webapp.core import text
 from webapp.core.addresses import InvalidAddress, parse_address_list
 from webapp.core.errors import ValidationFailed
+
+# Ids are INTEGER columns: 32 bits on PostgreSQL. Anything larger names nothing.
+MAX_ID = 2**31 - 1
+# Dates people mean; outside these, time-zone arithmetic overflows and nobody meant them.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
+def refuse_controls(value):
+    """A single-line field: control characters (NUL, escape, …) are refused. Line breaks are
+    left to NoNewline on the fields that reach a header."""
+    if isinstance(value, str) and text.has_controls(value, allow_line_breaks=True):
+        raise ValueError(_l("This field contains a control character that is not allowed."))
+    return value
+
+
+def strip_controls(value):
+    """Free text: control characters other than tabs and line breaks are removed."""
+    return text.strip_controls(value) if isinstance(value, str) else value
+
+
+class Form(FlaskForm):
+    """The base of every form: control characters never reach a service or the database."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            extra = ()
+            if issubclass(field_class, TextAreaField):
+                extra = (strip_controls,)
+            elif issubclass(field_class, StringField) and not issubclass(field_class,
+                                                                          PasswordField):
+                extra = (refuse_controls,)
+            if extra:
+                filters = tuple(unbound_field.kwargs.get("filters") or ()) + extra
+                return unbound_field.bind(form=form, filters=filters, **options)
+            return unbound_field.bind(form=form, **options)
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # A value refused for its length is shown again cut to the limit, not echoed whole.
+        for field in self:
+            limits = [v.max for v in field.validators if isinstance(v, Length) and v.max >= 0]
+            if field.errors and limits and isinstance(field.data, str) \
+                    and len(field.data) > min(limits):
+                field.data = field.data[:min(limits)]
+                field.raw_data = [field.data]
+        return valid
+
+
+def id_value(value):
+    """Coerce a submitted id; ValueError (a field error) unless it could name a row."""
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(_l("Not a valid choice."))
+    return number
+
+
+def optional_id(value):
+    """Like id_value, with an empty value meaning none."""
+    return id_value(value) if value not in (None, "", "None") else None
+
+
+def id_or_none(value):
+    """Like optional_id, but anything that is not an id means none (filters in URLs)."""
+    try:
+        return optional_id(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class BoundedDateField(DateField):
+    def process_formdata(self, valuelist) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not MIN_YEAR <= self.data.year <= MAX_YEAR:
+            self.data = None
+            raise ValueError(_l("Not a valid date."))
 
 
 class NoNewline:
@@ -41,6 +119,9 @@ class LocalDateTimeField(DateTimeLocalField):
     def process_formdata(self, valuelist) -> None:
         super().process_formdata(valuelist)
         if self.data is not None:
+            if not MIN_YEAR <= self.data.year <= MAX_YEAR:
+                self.data = None
+                raise ValueError(_l("Not a valid date."))
             self.data = to_utc(self.data)
 
     def _value(self) -> str:

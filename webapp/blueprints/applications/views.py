@@ -19,13 +19,14 @@ from webapp.blueprints.applications.forms import (
     BulkPreviewForm,
     BulkStatusForm,
     FilterForm,
+    ReopenForm,
     StatusChangeForm,
 )
 from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.services import applications, statuses
 from webapp.services.applications import Selection
 from webapp.web.access import STAFF, role_required
-from webapp.web.forms import apply_errors
+from webapp.web.forms import apply_errors, id_or_none
 from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
 
 # /applications/                                  campaigns whose applications I may see
@@ -35,6 +36,7 @@ from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
 # /applications/<a>                               one application: answers, status, history, emails
 # /applications/<a>/status/preview                what a change would do (GET)
 # /applications/<a>/status                        change its status (POST)
+# /applications/<a>/reopen                        "Reopen for changes": back to Draft (POST)
 # /applications/<a>/activity                      its history and emails (refreshed on change)
 
 
@@ -74,7 +76,7 @@ def campaign_list(campaign_id: int):
     selection = Selection(campaign.id, all_matching=True, status_id=filters.status.data,
                           search=filters.q.data or "")
     page = _or_abort(applications.list_applications, selection,
-                     request.args.get("after", type=int))
+                     id_or_none(request.args.get("after")))
     bulk = BulkStatusForm(formdata=None, list_status=filters.status.data or "",
                           list_q=filters.q.data or "")
     bulk.set_statuses(all_statuses, _locale())
@@ -131,9 +133,7 @@ def bulk_change(campaign_id: int):
 def detail(application_id: int):
     """One application: its answers, its status, its history and its emails."""
     application = _or_abort(applications.application_for_staff, application_id)
-    form = StatusChangeForm(formdata=None)
-    form.set_statuses(statuses.all_statuses(), _locale())
-    return render_template("applications/detail.html", application=application, form=form,
+    return render_template("applications/detail.html", **_panel(application),
                            **_activity(application))
 
 
@@ -142,7 +142,7 @@ def detail(application_id: int):
 def status_preview(application_id: int):
     """What changing this application's status would do."""
     application = _or_abort(applications.application_for_staff, application_id)
-    status_id = request.args.get("status", type=int)
+    status_id = id_or_none(request.args.get("status"))
     preview = None
     if status_id:
         preview = _preview(Selection(application.campaign_id, ids=(application.id,)), status_id)
@@ -169,14 +169,52 @@ def change_status(application_id: int):
             if not is_htmx():
                 return redirect(url_for("applications.detail", application_id=application.id),
                                 303)
-            fresh = StatusChangeForm(formdata=None)
-            fresh.set_statuses(statuses.all_statuses(), _locale())
-            response = make_response(render_template(
-                "applications/_status_panel.html", application=application, form=fresh,
-                with_messages=True))
-            return add_trigger(response, "statusChanged")
-    return form_response("applications/detail.html", "applications/_status_panel.html", form,
-                         application=application, **_activity(application))
+            return _panel_changed(application)
+    return form_response("applications/detail.html", "applications/_status_panel.html",
+                         **_panel(application, form=form), **_activity(application))
+
+
+@bp.route("/<int:application_id>/reopen", methods=["POST"])
+@role_required(*STAFF)
+def reopen(application_id: int):
+    """Reopen for changes: the application goes back to Draft, its candidate edits and
+    submits it again. Explicit and audited: the only way back to Draft."""
+    application = _or_abort(applications.application_for_staff, application_id)
+    form = ReopenForm()
+    if form.validate_on_submit():
+        try:
+            applications.reopen_for_changes(current_user, application.id,
+                                            form.comment.data or "")
+        except NotAllowed:
+            abort(403)
+        except ValidationFailed as error:
+            form.form_errors.extend(m for msgs in error.errors.values() for m in msgs)
+        else:
+            flash(_("The application is a draft again: its candidate can change it and submit "
+                    "it again."), "success")
+            if not is_htmx():
+                return redirect(url_for("applications.detail", application_id=application.id),
+                                303)
+            return _panel_changed(application)
+    return render_page("applications/detail.html", "applications/_status_panel.html",
+                       **_panel(application, reopen=form), **_activity(application)), 422
+
+
+def _panel(application, form=None, reopen=None) -> dict:
+    """What the status panel shows: the change form, and "Reopen for changes" when allowed."""
+    if form is None:
+        form = StatusChangeForm(formdata=None)
+        form.set_statuses(statuses.all_statuses(), _locale())
+    return {"application": application, "form": form,
+            "reopen": reopen or ReopenForm(formdata=None),
+            "may_reopen": applications.can_reopen(current_user, application)}
+
+
+def _panel_changed(application):
+    """The status panel after a change, with its message; the activity panel reloads."""
+    response = make_response(render_template(
+        "applications/_status_panel.html", **_panel(application), with_messages=True))
+    return add_trigger(response, "statusChanged")
 
 
 @bp.route("/<int:application_id>/activity")
@@ -205,8 +243,10 @@ def _preview(selection: Selection, status_id: int):
 
 def _summary(result) -> str:
     if not result.moved:
+        if not result.unchanged:
+            return _("Nothing changed.") + _drafts_note(result.drafts)
         return _("Nothing changed: the applications already have the status %(status)s.",
-                 status=result.status.label_for(_locale()))
+                 status=result.status.label_for(_locale())) + _drafts_note(result.drafts)
     # Whole sentences, each translated: punctuation belongs to the language.
     text = ngettext("%(num)d application moved to %(status)s.",
                     "%(num)d applications moved to %(status)s.",
@@ -220,4 +260,13 @@ def _summary(result) -> str:
         text += " " + ngettext("%(num)d application already had this status.",
                                "%(num)d applications already had this status.",
                                result.unchanged)
-    return text
+    return text + _drafts_note(result.drafts)
+
+
+def _drafts_note(drafts: int) -> str:
+    if not drafts:
+        return ""
+    return " " + ngettext("%(num)d draft was left alone: a draft belongs to its candidate "
+                          "until they submit it.",
+                          "%(num)d drafts were left alone: a draft belongs to its candidate "
+                          "until they submit it.", drafts)

@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     SelectChoice,
@@ -10,46 +9,44 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.web.forms import AddressList, LocalDateTimeField, NoNewline
+from webapp.web.forms import AddressList, Form, LocalDateTimeField, NoNewline, id_value, optional_id
 
 
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
-
-
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=200), NoNewline()])
-    description = TextAreaField(_l("Description"), validators=[Optional()])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     opens_at = LocalDateTimeField(_l("Opens on"), validators=[DataRequired()])
     closes_at = LocalDateTimeField(_l("Closes on"), validators=[DataRequired()])
     published = BooleanField(_l("Published"), default=True)
-    managers = SelectMultipleField(_l("Managers"), coerce=int, validate_choice=True)
-    evaluators = SelectMultipleField(_l("Evaluators"), coerce=int, validate_choice=True)
+    managers = SelectMultipleField(_l("Managers"), coerce=id_value,
+                                   validate_choice=True)
+    evaluators = SelectMultipleField(_l("Evaluators"), coerce=id_value, validate_choice=True)
 
 
-class CampaignSearchForm(FlaskForm):
+class CampaignSearchForm(Form):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"))
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
     phase = SelectField(_l("Phase"), choices=[
         SelectChoice("", _l("All")), SelectChoice("open", _l("Open")),
         SelectChoice("upcoming", _l("Upcoming")), SelectChoice("closed", _l("Closed")),
     ], validate_choice=False)
 
 
-class TriggerForm(FlaskForm):
-    template_id = SelectField(_l("Email template"), coerce=_optional_int, validate_choice=False)
-    to_status_id = SelectField(_l("When the status becomes"), coerce=_optional_int,
+class TriggerForm(Form):
+    template_id = SelectField(_l("Email template"), coerce=optional_id, validate_choice=False)
+    to_status_id = SelectField(_l("When the status becomes"), coerce=optional_id,
                                validate_choice=False)
-    from_status_id = SelectField(_l("Previous status"), coerce=_optional_int,
+    from_status_id = SelectField(_l("Previous status"), coerce=optional_id,
                                  validate_choice=False)
     to_candidate = BooleanField(_l("The candidate"))
     to_actor = BooleanField(_l("The person who made the change"))
     to_managers = BooleanField(_l("The campaign's managers"))
     to_evaluators = BooleanField(_l("The campaign's evaluators"))
     extra_addresses = StringField(_l("Other addresses"),
-                                  validators=[Optional(), NoNewline(), AddressList()])
+                                  validators=[Optional(), Length(max=5000), NoNewline(),
+                                              AddressList()])
     active = BooleanField(_l("Active"))
 
     # "At least one recipient" concerns the whole fieldset, not one checkbox.

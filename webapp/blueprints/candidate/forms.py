@@ -1,13 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from webapp.services.applications import TITLE_MAX, Answers
-from webapp.web.forms import NoNewline
+from webapp.web.forms import Form, NoNewline
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(Form):
     """Completeness is checked by the service on submit only: a draft may be partial."""
 
     title = StringField(_l("Title of your project"),

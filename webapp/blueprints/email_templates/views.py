@@ -23,7 +23,7 @@ from webapp.models import Role
 from webapp.services import email_templates, templating
 from webapp.services.email_templates import LOCALES, TemplateInput, VersionInput
 from webapp.web.access import role_required
-from webapp.web.forms import apply_errors
+from webapp.web.forms import apply_errors, id_or_none
 from webapp.web.htmx import client_redirect, is_htmx, render_page
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
@@ -97,9 +97,14 @@ def send_test():
     """Queue the previewed message to the signed-in user, marked as a test."""
     form = _form()
     template = None
-    if form.template_id.data:
-        template = _template_or_404(int(form.template_id.data))
     status, sent_to, problems = 200, None, []
+    if form.template_id.data:
+        template_id = id_or_none(form.template_id.data)
+        if template_id is None:
+            return render_page(
+                "email_templates/test_result.html", "email_templates/_test_result.html",
+                sent_to=None, problems=[_("This template does not exist.")]), 422
+        template = _template_or_404(template_id)
     if not form.validate():
         status = 422
         problems = [m for messages in form.errors.values() for m in messages]
@@ -172,7 +177,8 @@ def _editor(template):
     form = _form(template)
     if form.validate_on_submit():
         try:
-            saved = email_templates.save_template(current_user, template, _input(form))
+            saved = email_templates.save_template(current_user, template, _input(form),
+                                                  _preview_application(form))
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
@@ -180,7 +186,8 @@ def _editor(template):
             return redirect(url_for(".edit", template_id=saved.id), 303)
     elif form.is_submitted():
         # Show every problem at once: the domain's too, next to fields the form found fine.
-        domain_errors = email_templates.validate(_input(form), template)
+        domain_errors = email_templates.validate(_input(form), template,
+                                                 _preview_application(form))
         apply_errors(form, ValidationFailed(
             {name: messages for name, messages in domain_errors.items()
              if not getattr(form, name).errors}))

@@ -1,13 +1,13 @@
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SearchField, SelectField
+from wtforms import HiddenField, IntegerField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from webapp.models import OutboxState
 from webapp.outbox import Filter
+from webapp.web.forms import MAX_ID, BoundedDateField, Form, optional_id
 
 STATE_LABELS = {
     "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"),
@@ -15,11 +15,7 @@ STATE_LABELS = {
 }
 
 
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
-
-
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """The Outbox filter: a GET form, so its URL can be shared."""
 
     class Meta:
@@ -27,11 +23,11 @@ class FilterForm(FlaskForm):
 
     state = SelectField(_l("State"), choices=[SelectChoice("", _l("Any state"))] + [
         SelectChoice(s.value, STATE_LABELS[s.value]) for s in OutboxState], default="")
-    campaign = SelectField(_l("Campaign"), coerce=_optional_int, validate_choice=False)
-    template = SelectField(_l("Template"), coerce=_optional_int, validate_choice=False)
-    trigger = IntegerField(_l("Trigger"), validators=[Optional(), NumberRange(min=1)])
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    campaign = SelectField(_l("Campaign"), coerce=optional_id, validate_choice=False)
+    template = SelectField(_l("Template"), coerce=optional_id, validate_choice=False)
+    trigger = IntegerField(_l("Trigger"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
+    date_from = BoundedDateField(_l("From"), validators=[Optional()])
+    date_to = BoundedDateField(_l("To"), validators=[Optional()])
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=300)],
                     description=_l("Recipient, subject or Message-ID"))
 
@@ -71,7 +67,7 @@ def _midnight(day, days: int = 0):
     return datetime(day.year, day.month, day.day) + timedelta(days=days)
 
 
-class BulkForm(FlaskForm):
+class BulkForm(Form):
     """Confirm a bulk action; the filter travels in the URL."""
 
     action = HiddenField(validators=[Length(max=10)])

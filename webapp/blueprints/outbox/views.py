@@ -11,6 +11,7 @@ from webapp.blueprints.outbox.forms import STATE_LABELS, BulkForm, FilterForm
 from webapp.core.errors import NotFound, ValidationFailed
 from webapp.models import Role
 from webapp.web.access import role_required
+from webapp.web.forms import id_or_none
 from webapp.web.htmx import add_trigger, client_redirect, is_htmx, render_page
 
 FINAL_STATES = ("sent", "failed", "cancelled")
@@ -44,7 +45,7 @@ def index():
         overview = outbox.overview(None)
         return render_page("outbox/index.html", "outbox/_results.html", **overview,
                            **_context(form)), 422
-    overview = outbox.overview(form.to_filter(), before_id=request.args.get("before", type=int))
+    overview = outbox.overview(form.to_filter(), before_id=id_or_none(request.args.get("before")))
     return render_page("outbox/index.html", "outbox/_results.html", **overview,
                        **_context(form))
 

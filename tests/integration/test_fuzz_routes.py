@@ -1,0 +1,191 @@
+"""No input gives a 5xx: generated values (huge and non-numeric ids, control characters, NUL,
+impossible dates, long strings) sent to every form field and query parameter of every route,
+as each role, on each database. The routes come from the app's URL map, the field names from
+its forms; a 5xx fails the test with the request that caused it.
+
+The example budget keeps `make test` short: FUZZ_EXAMPLES raises it for a longer hunt."""
+
+import os
+import re
+import string
+from collections import Counter
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests import factories
+from tests.factories import PASSWORD
+from webapp import outbox
+from webapp.core import clock
+from webapp.extensions import db as _db
+from webapp.models import EventType, OutboxMessage, Role, User
+from webapp.web.forms import Form
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "250"))
+ROLES = ["anonymous", *(role.value for role in Role)]
+# Read from the request by views directly rather than through a form.
+RAW_PARAMETERS = ["after", "before", "poll", "next", "action", "locale", "ids", "scope",
+                  "status", "preview_application", "template_id"]
+# Routes that end the test's own session, or serve files.
+SKIPPED = {"auth.logout", "static"}
+PLACEHOLDER = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
+
+NASTY = [
+    "", "0", "-1", "abc", "None", "y", "1e9", "1.5", " 1", "٣",
+    str(2**31), str(2**31 - 1), str(2**63), str(2**64 + 1), "9" * 40,
+    "\x00", "a\x00b", "\x1b[31m", "\r\nBcc: x@example.org", "\t", "\u202e", "\ufeff",
+    "0001-01-01", "9999-12-31", "0001-01-01T00:00", "9999-12-31T23:59", "2026-02-30T10:00",
+    "2030-01-01T00:00", "{{ 1/0 }}", "{{ 9**99999 }}", "<script>alert(1)</script>",
+    "javascript:alert(1)", "//evil.example", "/\\evil.example", "/%09/evil.example",
+    "x" * 5000, "submit", "save", "all", "selected", "retry", "cancel", "resend", "fr", "en",
+    "submitted", "status_changed", "#ff0000", "a@example.org", "a@example.org, b@",
+]
+
+
+def _field_names(app) -> list[str]:
+    """Every field name of every form of the app (with their prefixes)."""
+    import webapp.blueprints  # noqa: F401 — the forms are defined with their blueprints
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    names = set(RAW_PARAMETERS)
+    with app.test_request_context():
+        for form_class in subclasses(Form):
+            form = form_class(meta={"csrf": False})
+            names.update(field.name for field in form)
+    return sorted(names)
+
+
+@pytest.fixture
+def world(app, users):
+    """One of everything, so that valid ids reach the code behind the routes."""
+    with app.app_context():
+        candidate = _db.session.get(User, users["candidate"])
+        campaign = factories.make_campaign(label="Grants")
+        template = factories.make_template(name="Ack")
+        factories.make_trigger(campaign, template, event=EventType.SUBMITTED)
+        trigger = factories.make_trigger(campaign, factories.make_template(name="Yes"))
+        mine = factories.make_application(campaign, candidate)
+        other = factories.make_application(campaign, status_code="submitted")
+        outbox.enqueue(key="fuzz", to_addr="someone@example.org", subject="Hello",
+                       body_html="<p>Hi</p>", body_text="Hi")
+        _db.session.flush()
+        message = _db.session.scalars(_db.select(OutboxMessage)).first()
+        campaign.closes_at = clock.now() + timedelta(days=30)
+        _db.session.commit()
+        return sorted({campaign.id, template.id, trigger.id, mine.id, other.id, message.id,
+                       factories.status("accepted").id, 1, 2})
+
+
+def _clients(app) -> dict:
+    clients = {}
+    for role in ROLES:
+        client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        if role != "anonymous":
+            response = client.post("/auth/login", data={"email": f"{role}@example.org",
+                                                        "password": PASSWORD})
+            assert response.status_code in (302, 303), role
+        clients[role] = client
+    return clients
+
+
+def _routes(app) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+    """(method, rule, [(converter, its arguments, name)]) for every route."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIPPED:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append((method, rule.rule, PLACEHOLDER.findall(rule.rule)))
+    return sorted(routes)
+
+
+def _path_value(converter: str, arguments: str, ids: list[int]):
+    if converter == "int":
+        return st.one_of(st.sampled_from(ids), st.integers(min_value=0, max_value=2**70))
+    if converter == "any":
+        return st.sampled_from([a.strip().strip("'\"") for a in arguments.split(",")])
+    return st.one_of(st.sampled_from(["submitted", "status_changed", "x"]),
+                     st.text(string.printable, min_size=1, max_size=20))
+
+
+def _values(ids: list[int]):
+    return st.one_of(
+        st.sampled_from(NASTY),
+        st.sampled_from([str(i) for i in ids]),
+        st.text(max_size=40),
+        st.integers(min_value=-(2**70), max_value=2**70).map(str),
+        st.dates().map(lambda d: d.isoformat()),
+        st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M")),
+    )
+
+
+def _url(rule: str, placeholders, values: dict) -> str:
+    url = rule
+    for _converter, _arguments, name in placeholders:
+        url = re.sub(rf"<(?:\w+(?:\([^)]*\))?:)?{name}>", lambda _m, n=name: quote(
+            str(values[n]), safe=""), url, count=1)
+    return url
+
+
+def _send(clients, role, method, url, params):
+    client = clients[role]
+    headers = {"HX-Request": "true"} if params.pop("__htmx", False) else {}
+    if method == "GET":
+        response = client.get(url, query_string=params, headers=headers)
+    else:
+        response = client.open(url, method=method, data=params, headers=headers)
+    assert response.status_code < 500, (role, method, url, params)
+    return response
+
+
+def test_every_route_answers_every_role_without_5xx_for_hostile_values(app, world):
+    """A sweep first: each route as each role, with real ids and with an id beyond 2^63, every
+    field holding one hostile value (a different one per role, rotating along the routes)."""
+    clients = _clients(app)
+    fields = _field_names(app)
+    hostile = ["\x00", str(2**63), "abc", "0001-01-01T00:00", "x" * 5000]
+    answers = Counter()
+    for n, (method, rule, placeholders) in enumerate(_routes(app)):
+        real, huge = {}, {}
+        for converter, arguments, name in placeholders:
+            first = arguments.split(",")[0].strip().strip("'\"")
+            real[name] = {"int": world[0], "any": first}.get(converter, "submitted")
+            huge[name] = {"int": 2**63, "any": first}.get(converter, "\x00")
+        for r, role in enumerate(ROLES):
+            value = hostile[(n + r) % len(hostile)]
+            for path in (real, huge):
+                answers[_send(clients, role, method, _url(rule, placeholders, path),
+                              dict.fromkeys(fields, value)).status_code] += 1
+    # The sweep reached the code behind the routes, not only the access checks.
+    assert {200, 302, 303, 403, 404, 422} <= answers.keys(), answers
+
+
+def test_generated_values_in_every_field_and_parameter_never_give_a_5xx(app, world):
+    clients = _clients(app)
+    fields = _field_names(app)
+    routes = _routes(app)
+
+    @st.composite
+    def requests(draw):
+        method, rule, placeholders = draw(st.sampled_from(routes))
+        path = {name: draw(_path_value(conv, args, world)) for conv, args, name in placeholders}
+        params = draw(st.dictionaries(st.sampled_from(fields), _values(world), max_size=8))
+        params["__htmx"] = draw(st.booleans())
+        return draw(st.sampled_from(ROLES)), method, _url(rule, placeholders, path), params
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(requests())
+    def no_5xx(request):
+        role, method, url, params = request
+        _send(clients, role, method, url, params)
+
+    no_5xx()

@@ -1,0 +1,185 @@
+"""Templates can never stop the line: a template that fails or asks for too much work fails its
+own email, never the submission or the status change that fired it; the editor refuses it."""
+
+from html.parser import HTMLParser
+
+import pytest
+import sqlalchemy as sa
+
+from jobs.drain import drain_once
+from tests import factories
+from webapp.extensions import db as _db
+from webapp.models import Application, EmailTemplateVersion, EventType, OutboxMessage, User
+
+# Each one, in a body that was saved before the editor refused it.
+PAYLOADS = {
+    "huge power": "<p>{{ 9**10000000 > 1 }}</p>",
+    "huge repetition": "<p>{{ 'x' * 10**8 }}</p>",
+    "division by zero": "<p>{{ 1/0 }}</p>",
+    "incomparable values": "<p>{{ 'a' > 1 }}</p>",
+    "negative truncate": "<p>{{ recipient_name|truncate(-5) }}</p>",
+    "recursive macro": "{% macro f() %}{{ f() }}{% endmacro %}<p>{{ f() }}</p>",
+    "exponential macro": "{% macro f() %}{{ f() }}{{ f() }}{% endmacro %}{{ f() }}",
+    "nested loops": "{% for a in 'x'*9999 %}{% for b in 'x'*9999 %}{% endfor %}{% endfor %}",
+    "huge output": "{% for a in 'x'*9999 %}{{ 'y'*999 }}{% endfor %}",
+    "doubling": "{% set a = 'x'*99999 %}{% set b = a ~ a %}{% set c = b ~ b %}{{ c }}",
+    "format width": "{{ '%0999999999d' % 1 }}",
+    "growing method": "{{ recipient_name.center(100000000) }}",
+    "victim only": "{% if candidate_first_name == 'Victim' %}{{ 1/0 }}{% endif %}<p>Hi</p>",
+}
+FORM = {"title": "Tide pools", "summary": "A study", "motivation": "Curiosity", "confirmed": "y"}
+
+
+def _user(email):
+    return _db.session.scalars(sa.select(User).where(User.email == email)).one()
+
+
+def _with_body(body: str, name: str):
+    """A template whose body skipped the editor's checks (saved before they existed)."""
+    template = factories.make_template(name=name)
+    _db.session.execute(sa.update(EmailTemplateVersion)
+                        .where(EmailTemplateVersion.template_id == template.id)
+                        .values(body_html=body))
+    return template
+
+
+@pytest.fixture
+def victim_campaign(app, users):
+    with app.app_context():
+        campaign = factories.make_campaign(label="Grants")
+        candidate = _user("candidate@example.org")
+        candidate.first_name = "Victim"
+        draft = factories.make_application(campaign, candidate)
+        others = [factories.make_application(campaign, status_code="submitted")
+                  for _ in range(2)]
+        _db.session.commit()
+        return {"campaign": campaign.id, "draft": draft.id, "others": [a.id for a in others]}
+
+
+def _rows(app):
+    with app.app_context():
+        return [(row.state, row.last_error) for row in
+                _db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_a_submission_commits_and_its_email_is_stored_failed(app, client, auth,
+                                                             victim_campaign, payload):
+    with app.app_context():
+        factories.make_trigger(_db.session.get(Application, victim_campaign["draft"]).campaign,
+                               _with_body(payload, "Ack"), event=EventType.SUBMITTED)
+        _db.session.commit()
+    auth.login_as("candidate")
+    response = client.post(f"/my/applications/{victim_campaign['draft']}",
+                           data={**FORM, "action": "submit"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert _db.session.get(Application, victim_campaign["draft"]).status.code == "submitted"
+    [(state, error)] = _rows(app)
+    assert state == "failed" and error.startswith("Rendering failed:")
+
+
+@pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS.keys())
+def test_a_bulk_change_moves_everyone_and_stores_each_failed_email(app, client, auth,
+                                                                  victim_campaign, payload):
+    with app.app_context():
+        campaign = _db.session.get(Application, victim_campaign["draft"]).campaign
+        # The victim's application is submitted too, so the bulk change may move it.
+        _db.session.get(Application, victim_campaign["draft"]).status = \
+            factories.status("submitted")
+        template = _with_body(payload, "Decision")
+        factories.make_trigger(campaign, template, to_status="accepted")
+        _db.session.commit()
+        accepted = factories.status("accepted").id
+    auth.login_as("admin")
+    ids = [victim_campaign["draft"], *victim_campaign["others"]]
+    response = client.post(f"/applications/campaigns/{victim_campaign['campaign']}/status",
+                           data={"status": accepted, "scope": "selected", "ids": ids})
+    assert response.status_code == 303
+    with app.app_context():
+        moved = _db.session.scalars(sa.select(Application.status_id)
+                                    .where(Application.id.in_(ids))).all()
+        assert moved == [accepted] * 3
+    rows = _rows(app)
+    assert len(rows) == 3
+    if payload == PAYLOADS["victim only"]:
+        # Only the victim's email fails; the others' are queued.
+        assert sorted(state for state, _ in rows) == ["failed", "pending", "pending"]
+    else:
+        assert {state for state, _ in rows} == {"failed"}
+
+
+@pytest.mark.parametrize("payload", [p for k, p in PAYLOADS.items() if k != "victim only"],
+                         ids=[k for k in PAYLOADS if k != "victim only"])
+def test_the_editor_refuses_each_payload_in_preview_and_on_save(app, client, auth, payload):
+    auth.login_as("manager")
+    form = {"name": "Bad", "default_locale": "en", "subject_en": "Hello",
+            "body_html_en": payload, "preview_locale": "en"}
+    preview = client.post("/email-templates/preview", data=form)
+    assert preview.status_code == 200
+    assert b"This template cannot be rendered" in preview.data
+    saved = client.post("/email-templates/new", data=form)
+    assert saved.status_code == 422
+    assert b"This template cannot be rendered" in saved.data
+
+
+def test_saving_is_refused_when_the_chosen_application_makes_the_render_fail(
+        app, client, auth, victim_campaign):
+    auth.login_as("manager")
+    form = {"name": "Decision", "default_locale": "en", "subject_en": "Hello",
+            "body_html_en": PAYLOADS["victim only"], "preview_locale": "en"}
+    with app.app_context():
+        reference = _db.session.get(Application, victim_campaign["draft"]).reference
+    refused = client.post("/email-templates/new",
+                          data={**form, "preview_application": victim_campaign["draft"]})
+    assert refused.status_code == 422
+    assert (f"This template cannot be rendered for {reference}: division by zero"
+            in refused.get_data(as_text=True))
+    # With sample values the same body renders: saved.
+    assert client.post("/email-templates/new", data=form).status_code == 303
+
+
+def test_the_refusal_is_named_in_french(app, client, auth):
+    auth.login_as("manager")
+    client.post("/language", data={"locale": "fr"})
+    response = client.post("/email-templates/preview", data={
+        "name": "X", "default_locale": "fr", "subject_fr": "Objet",
+        "body_html_fr": "<p>{{ 'x' * 10**8 }}</p>", "preview_locale": "fr"})
+    text = response.get_data(as_text=True)
+    assert "Ce modèle ne peut pas être rendu" in text
+    assert "trop grande" in text
+
+
+def test_a_value_cannot_bring_a_script_link_onto_the_wire(app, client, auth, smtp,
+                                                          victim_campaign):
+    with app.app_context():
+        candidate = _user("candidate@example.org")
+        candidate.first_name = "javascript:alert(1)"
+        candidate.last_name = '" onerror="alert(2)'
+        body = ('<p><a href="{{ candidate_first_name }}">{{ candidate_name }}</a>'
+                '<img src="{{ candidate_last_name }}" alt="{{ candidate_last_name }}"></p>')
+        factories.make_trigger(_db.session.get(Application, victim_campaign["draft"]).campaign,
+                               _with_body(body, "Ack"), event=EventType.SUBMITTED)
+        _db.session.commit()
+    auth.login_as("candidate")
+    client.post(f"/my/applications/{victim_campaign['draft']}",
+                data={**FORM, "action": "submit"})
+    drain_once(app)
+    [received] = smtp.to("candidate@example.org")
+    html = received.message.get_body(("html",)).get_content()
+    attributes = _attributes(html)
+    assert ("a", "href", "javascript:alert(1)") not in attributes
+    assert not [a for a in attributes if a[1].startswith("on")]
+    assert "alert(1)" in html  # the name itself is still shown, as text
+
+
+def _attributes(html: str) -> set[tuple[str, str, str]]:
+    """(tag, attribute, value) of every attribute, as a mail client's parser reads them."""
+    found = set()
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.update((tag, name, value or "") for name, value in attrs)
+
+    Collect().feed(html)
+    return found

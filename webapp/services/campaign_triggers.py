@@ -155,9 +155,12 @@ def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> ExplainedE
     parts.append(f"({value(after, 'recipients')}"
                  + (f", {after['addresses']}" if after.get("addresses") else "") + ")")
     before = details.get("before")
+    # A template renamed meanwhile is the same template: compare by id.
+    compared = {"template": "template_id"}
     changes = [(str(labels.TRIGGER_FIELDS[key]), value(before, key), value(after, key))
                for key in labels.TRIGGER_FIELDS
-               if before and before.get(key) != after.get(key)]
+               if before and before.get(compared.get(key, key)) != after.get(
+                   compared.get(key, key))]
     return ExplainedEntry(" ".join(parts), changes)
 
 

@@ -1,6 +1,6 @@
 """`make bench`: every figure of the benchmark, each beside a baseline measured in the same run.
 
-    .venv/bin/python -m bench [--quick] [--only drain,enqueue,latency,scaling,memory]
+    .venv/bin/python -m bench [--quick] [--only drain,relay,enqueue,...,templates]
 
 PostgreSQL rows need BENCH_POSTGRES_URL (or TEST_POSTGRES_URL): a server where the bench may
 create and drop a throwaway database. The table is printed and written to
@@ -15,12 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import bulk_status_change, drain, latency, memory, scaling
+from bench import bulk_status_change, drain, latency, memory, relay, scaling, template_budget
 from bench.common import CountingServer, postgres_url
 from bench.harness import Figure, table, write_json
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-FIGURES = ("drain", "enqueue", "latency", "scaling", "memory")
+FIGURES = ("drain", "relay", "enqueue", "latency", "scaling", "memory", "templates")
 
 
 def not_measured(name: str, reason: str) -> Figure:
@@ -52,6 +52,9 @@ def main() -> None:
                                      n=1000 if args.quick else 5000)
                 if not pg:
                     figures.append(not_measured("drain, PostgreSQL", no_pg))
+            elif name == "relay":
+                figures += relay.run(server, folder, rounds=1 if args.quick else 2,
+                                     quick=args.quick)
             elif name == "enqueue":
                 figures += bulk_status_change.run(server, folder, backends, rounds)
                 if not pg:
@@ -65,6 +68,8 @@ def main() -> None:
             elif name == "memory":
                 figures += memory.run(server, folder, rounds=1,
                                       n=5_000 if args.quick else 50_000)
+            elif name == "templates":
+                figures += template_budget.run(rounds)
             timings[name] = round(time.perf_counter() - start, 1)
     print()
     print(table(figures))

@@ -33,6 +33,14 @@ class _CountingHandler:
         self.count = 0
         self.message_ids: set[bytes] = set()
         self.arrivals: dict[str, float] = {}
+        self.reply_delay = 0.0  # read by the test server's delayed push: a relay's round trip
+        self.pipelining = False
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if self.pipelining:  # as Postfix and most relays do
+            responses.insert(-1, "250-PIPELINING")
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server, session, envelope):
         self.count += 1
@@ -60,6 +68,10 @@ def _serve(connection) -> None:
             connection.send((handler.count, len(handler.message_ids)))
         elif command == "arrivals":
             connection.send(dict(handler.arrivals))
+        elif command.startswith("relay:"):
+            _, delay, pipelining = command.split(":")
+            handler.reply_delay, handler.pipelining = float(delay), pipelining == "1"
+            connection.send(True)
         elif command == "reset":
             handler.count, handler.message_ids, handler.arrivals = 0, set(), {}
             connection.send(True)
@@ -95,6 +107,10 @@ class CountingServer:
 
     def reset(self) -> None:
         self._ask("reset")
+
+    def relay(self, delay: float, pipelining: bool) -> None:
+        """Answer each command `delay` seconds late, as a relay a round trip away does."""
+        self._ask(f"relay:{delay}:{int(pipelining)}")
 
     def expect(self, n: int, what: str) -> None:
         """The server must have received exactly `n` messages, all different."""

@@ -14,7 +14,7 @@ SETTINGS = {
 }
 
 
-def queue_rows(n: int, tag: str) -> None:
+def queue_rows(n: int, tag: str, first: int = 0, **fields) -> None:
     """`n` pending rows carrying the baselines' message (same subject, bodies, recipients)."""
     from webapp import outbox
     from webapp.extensions import db
@@ -22,8 +22,8 @@ def queue_rows(n: int, tag: str) -> None:
 
     rows = [outbox.message_values(key=f"bench:{tag}:{i}", to_addr=baselines.recipient(i),
                                   to_name="Élodie Müller", subject=baselines.SUBJECT,
-                                  body_html=baselines.HTML, body_text=baselines.TEXT)
-            for i in range(n)]
+                                  body_html=baselines.HTML, body_text=baselines.TEXT, **fields)
+            for i in range(first, first + n)]
     for start in range(0, n, 1000):
         db.session.execute(sa.insert(OutboxMessage.__table__), rows[start:start + 1000])
     db.session.commit()

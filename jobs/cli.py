@@ -44,4 +44,8 @@ def register(app: Flask) -> None:
 
 def _drain(app: Flask) -> None:
     jobs_drain.reap(app)
-    click.echo(json.dumps(jobs_drain.drain_once(app)))
+    try:
+        report = jobs_drain.drain_once(app)
+    except Exception as error:  # logged with its traceback; the exit status says it failed
+        raise click.ClickException(f"Drain failed: {type(error).__name__}: {error}") from error
+    click.echo(json.dumps(report))

@@ -2,6 +2,10 @@
 
 Playwright cannot download its own browser here; it drives Debian's Chromium. Without it the
 browser tests are skipped, unless TEST_BROWSER_REQUIRED is set (CI), where they fail instead.
+
+Every page fails its test on any console error or uncaught exception, and on any WCAG 2.1 A/AA
+violation found by axe-core, which checks each page after it loads, after each htmx swap, and
+once more at the end of the test.
 """
 
 import os
@@ -9,11 +13,44 @@ import re
 import shutil
 import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.smtp_server import free_port
+
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+AXE_RUNNER = Path(__file__).parent / "vendor" / "axe_runner.js"
+# Chromium reports each 4xx answer as a console error; the tests make some on purpose (a 422
+# form, a 403 page). A 5xx is an error all the same.
+EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status "
+                             r"of 4\d\d")
+
+
+class BrowserProblems:
+    """Console errors, uncaught exceptions and accessibility violations seen by one page."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        # Chromium does not log every missing asset (the icon): check the answers too.
+        page.on("response", self._response)
+
+    def _response(self, response) -> None:
+        if response.status == 404 and ("/static/" in response.url
+                                       or response.url.endswith("/favicon.ico")):
+            self.errors.append(f"404: {response.url}")
+
+    def _console(self, message) -> None:
+        if message.type == "error" and not EXPECTED_STATUS.search(message.text):
+            self.errors.append(message.text)
+
+
+def check_accessibility(page) -> None:
+    """Run axe on the page as it is now (violations land in the page's console errors)."""
+    page.evaluate("() => window.__axeCheck && window.__axeCheck()")
 
 CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
 BROWSER_REQUIRED = os.environ.get("TEST_BROWSER_REQUIRED", "") not in ("", "0", "false")
@@ -53,33 +90,52 @@ def live_server(app):
     thread.join(5)
 
 
-# Chromium reports each 4xx answer as a console error; the tests make some on purpose (a 422
-# form, a 403 page). A 5xx is an error all the same.
-EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status "
-                             r"of 4\d\d")
+
+@pytest.fixture
+def browser_context_factory(chromium, live_server):
+    """New browser contexts (own cookies) on the live server, with the accessibility check."""
+    contexts = []
+
+    def make(**options):
+        options.setdefault("locale", "en-GB")
+        context = chromium.new_context(base_url=live_server, **options)
+        context.set_default_timeout(10_000)
+        context.add_init_script(path=str(AXE))
+        context.add_init_script(path=str(AXE_RUNNER))
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
-def page(chromium, live_server):
-    """A fresh browser page (own cookies) in English; `page.base_url` is the live server.
-    The app's security headers are on; the test fails on any console error, a violation of
-    the Content-Security-Policy included (`page.console_errors` lists them); static files and
-    the icon must not answer 404."""
+def watched_page(browser_context_factory):
+    """Open pages that fail the test on console errors and accessibility violations."""
+    opened = []
+
+    def open_page(**options):
+        page = browser_context_factory(**options).new_page()
+        problems = BrowserProblems(page)
+        page.console_errors = problems.errors
+        opened.append((page, problems))
+        return page
+
+    yield open_page
+    problems = []
+    for page, seen in opened:
+        if not page.is_closed():
+            try:
+                check_accessibility(page)
+            except Exception as error:  # a page mid-navigation: its last load was checked
+                seen.errors.append(f"final accessibility check failed: {error}")
+        problems += seen.errors
+    assert not problems, "console errors or accessibility violations:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def page(watched_page):
+    """A fresh browser page (own cookies) in English; `page.base_url` is the live server."""
     with tempfile.TemporaryDirectory():
-        context = chromium.new_context(locale="en-GB", base_url=live_server)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda message: errors.append(message.text)
-                if message.type == "error" and not EXPECTED_STATUS.search(message.text)
-                else None)
-        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-        # Chromium does not log every missing asset (the icon): check the answers too.
-        page.on("response", lambda response: errors.append(f"404: {response.url}")
-                if response.status == 404 and ("/static/" in response.url
-                                                or response.url.endswith("/favicon.ico"))
-                else None)
-        page.console_errors = errors
-        yield page
-        context.close()
-        assert not errors, f"console errors: {errors}"
+        yield watched_page()

@@ -40,11 +40,12 @@ _password_hash_cache: dict[str, str] = {}
 
 def make_user(role: Role | str = Role.CANDIDATE, email: str | None = None,
               first_name: str = "Camille", last_name: str | None = None,
-              locale: str | None = "en", active: bool = True) -> User:
+              locale: str | None = "en", active: bool = True, confirmed: bool = True) -> User:
     role = Role(role)
     n = next(_counter)
     user = User(email=(email or f"{role.value}@example.org").lower(), first_name=first_name,
-                last_name=last_name or f"{role.value.title()}{n}", locale=locale, active=active)
+                last_name=last_name or f"{role.value.title()}{n}", locale=locale, active=active,
+                email_confirmed_at=clock.now() if confirmed else None)
     # Hashing is deliberately slow; tests reuse one hash for the shared password.
     if PASSWORD not in _password_hash_cache:
         user.set_password(PASSWORD)

@@ -16,19 +16,42 @@ def register(app: Flask) -> None:
     @click.option("--first-name", default="")
     @click.option("--last-name", default="")
     @click.option("--locale", type=click.Choice(["fr", "en"]), default=None)
-    @click.password_option()
+    @click.option("--password", default=None,
+                  help="Set the password now (the address counts as confirmed). Without it, "
+                       "an invitation link is emailed so that its owner chooses one.")
     def create_user_command(email, roles, first_name, last_name, locale, password):
         """Create a user with one or more roles."""
+        from webapp.services.accounts import create_with_invitation
         from webapp.services.users import create_user
 
+        first_name = first_name or email.split("@")[0]
         try:
-            user = create_user(email, first_name or email.split("@")[0], last_name, password,
-                               [Role(r) for r in roles], locale)
+            if password is None:
+                user = create_with_invitation(email, first_name, last_name,
+                                              [Role(r) for r in roles], locale)
+            else:
+                user = create_user(email, first_name, last_name, password,
+                                   [Role(r) for r in roles], locale, confirmed=True)
+                db.session.commit()
         except ValidationFailed as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from None
-        db.session.commit()
         click.echo(f"Created {user.email} ({', '.join(sorted(roles))}).")
+        if password is None:
+            click.echo("An invitation to choose a password is queued in the outbox.")
+
+    @app.cli.command("deactivate-user")
+    @click.argument("email")
+    def deactivate_user_command(email):
+        """Stop an account from signing in and end its open sessions."""
+        from webapp.services.accounts import deactivate
+        from webapp.services.users import find_by_email
+
+        user = find_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No account uses {email}.")
+        deactivate(None, user)
+        click.echo(f"Deactivated {user.email}; its sessions are ended.")
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

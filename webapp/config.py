@@ -19,6 +19,29 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
+    # Accounts. Sessions live in the database: these limits hold whatever a cookie says.
+    SESSION_IDLE_MINUTES = 120  # signed out after this long without a request
+    SESSION_MAX_HOURS = 12  # and this long after signing in, active or not
+    CONFIRMATION_LINK_HOURS = 48
+    CONFIRMATION_RESEND_SECONDS = 120  # "send the link again" at most this often
+    CONFIRMATION_MAX_PER_DAY = 5  # confirmation emails to one account in 24 hours
+    PASSWORD_RESET_LINK_MINUTES = 60
+    PASSWORD_RESET_RESEND_SECONDS = 120  # a reset email per account at most this often
+    INVITATION_LINK_DAYS = 7
+    PASSWORD_MIN_SCORE = 3  # zxcvbn's 0-4 scale: 3 is about 10^8 guesses and more
+    # Failed sign-ins: free attempts, then delays doubling from 2 s up to a minute, then a
+    # lock; per account (the address typed) and per client address (several people may share
+    # one behind a NAT, hence higher limits).
+    SIGN_IN_FREE_FAILURES = 3
+    SIGN_IN_LOCK_AFTER = 10
+    SIGN_IN_ADDRESS_FREE_FAILURES = 10
+    SIGN_IN_ADDRESS_LOCK_AFTER = 50
+    SIGN_IN_LOCK_MINUTES = 15
+    SIGN_IN_FAILURE_WINDOW_HOURS = 24  # failures older than this are forgotten
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For (the client address used
+    # for throttling and the audit trail). 0 trusts no such header.
+    TRUSTED_PROXIES = 0
+
     # HTTPS: cookies marked Secure and HSTS sent when PREFERRED_URL_SCHEME is "https" or the
     # app runs in production (neither debug nor testing); FORCE_HTTPS = True/False overrides.
     PREFERRED_URL_SCHEME = "http"
@@ -66,6 +89,9 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = 6
     OUTBOX_BACKOFF_SECONDS = (60, 300, 900, 3600, 14400)
     OUTBOX_RETENTION_DAYS = 90
+    # A status change of more than this many applications at once sends its emails at bulk
+    # priority: after urgent (account emails, acknowledgements, tests) and normal mail.
+    OUTBOX_BULK_THRESHOLD = 20
     OUTBOX_PURGE_CRON = "30 3 * * *"
 
     # Development: start the worker and a mail catcher inside `make run`'s server.
@@ -73,17 +99,39 @@ class Config:
     DEV_MAIL_CATCHER = False
 
     # Worker tuning (the outbox drain)
-    # Parallel SMTP connections per batch: one connection is bound by round trips.
-    OUTBOX_SMTP_CONNECTIONS = 4  # measured on 2 cores: 2 -> 1.0x, 3 -> 1.2x, 4 -> 1.4x, more ~same
+    # The most SMTP connections a drain opens. It starts with 4 and doubles them every
+    # OUTBOX_PACE_WINDOW_SECONDS while that raises the rate by OUTBOX_PACE_MIN_GAIN: a relay a
+    # round trip away needs many (each connection waits two round trips per message), a
+    # loopback one few (this process's CPU is the limit). Keep it at or below the relay's limit
+    # of concurrent connections per client (Postfix: 50 by default; hosted relays often 10-20),
+    # minus other workers' share: past it the relay refuses connections with 421, which opens
+    # the circuit breaker. 16 reaches 8x the one-connection rate at 5 and 20 ms (make bench).
+    OUTBOX_SMTP_CONNECTIONS = 16
+    OUTBOX_PACE_WINDOW_SECONDS = 0.3
+    OUTBOX_PACE_MIN_GAIN = 0.15
     # Messages of a connection whose content may be out before their outcome is committed.
     # 1 (the promise of DESIGN.md): a crash resends at most the message each connection had in
     # flight; the next message's envelope overlaps the commit, so this costs little. More:
     # a SIGKILLed worker may resend up to that many messages per connection (same Message-ID).
     OUTBOX_UNRECORDED_MAX = 1
     OUTBOX_RECORD_LINGER_SECONDS = 0.005  # how long a commit may wait to take more outcomes
+    # Of each claim, this share goes to the oldest due rows whatever their priority: a bulk
+    # row waits at most (older due rows) / (share x batch) claims, however much urgent mail comes.
+    OUTBOX_CLAIM_OLDEST_SHARE = 0.1
+    # During a long drain, how often urgent rows that became due are claimed ahead of the
+    # batches already queued (an indexed query that finds nothing costs well under 1 ms).
+    OUTBOX_URGENT_CHECK_SECONDS = 0.5
     OUTBOX_BACKOFF_JITTER = 0.1  # each delay is scaled by a random factor in [1-j, 1+j]
     OUTBOX_CIRCUIT_BREAKER_FAILURES = 3  # consecutive connection failures that stop a run
-    OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS = 30  # how long released rows wait after a stop
+    # Then the worker pauses as a whole (no claim at all) this long, doubled each time the
+    # few rows it tries after a pause fail again, up to the maximum.
+    OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS = 30
+    OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS = 300
+    # When a run stops (error, SIGTERM), how long a connection may finish the message it is in
+    # the middle of before its row is released anyway: bounds how long a stop takes.
+    OUTBOX_STOP_GRACE_SECONDS = 5
+    # The Outbox page warns when a live worker has finished no drain for this long.
+    OUTBOX_DRAIN_STALE_SECONDS = 300
     OUTBOX_PURGE_BATCH_SIZE = 1000
     OUTBOX_HEARTBEAT_SECONDS = 15
     OUTBOX_WORKER_STALE_SECONDS = 60  # the Outbox page warns when no worker was seen since

@@ -15,6 +15,7 @@ from webapp.config import DEV_SECRET_KEY
 from webapp.extensions import babel, csrf, db, login_manager, mail, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+SESSION_TOKEN_KEY = "sid"
 
 
 def init_config(app: Flask) -> None:
@@ -31,6 +32,11 @@ def init_config(app: Flask) -> None:
         app.config["SECRET_KEY"] = key_file.read_text().strip()
     if app.config["SECRET_KEY"] == DEV_SECRET_KEY and not (app.debug or app.testing):
         raise RuntimeError("Refusing to start in production with the development SECRET_KEY.")
+    if int(app.config.get("TRUSTED_PROXIES") or 0):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options["connect_args"] = {
@@ -61,10 +67,13 @@ def init_extensions(app: Flask) -> None:
     login_manager.login_message = None
 
     from webapp.models import User
+    from webapp.services import sessions
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        # The cookie names a server-side session: signed out, expired or revoked, it is
+        # refused even if the cookie itself is a faithful copy.
+        return sessions.user_for(user_id, session.get(SESSION_TOKEN_KEY))
 
 
 def init_logging(app: Flask) -> None:
@@ -132,9 +141,11 @@ def init_error_handlers(app: Flask) -> None:
     def handle(error):
         status = getattr(error, "code", None) or 500
         # A 422 from abort() carries the reason written for the user; others use the page's.
-        detail = error.description if status == 422 else None
+        detail = None
+        if status == 422 and error.description != type(error).description:
+            detail = error.description
         return render_page("errors/page.html", "errors/_error.html", status=status,
-                           detail=detail), status
+                           detail=detail, back_url=_back_url()), status
 
     for status in (400, 403, 404, 405, 413, 422, 500):
         app.register_error_handler(status, handle)
@@ -169,12 +180,27 @@ def init_security(app: Flask) -> None:
     security.init_app(app)
 
 
+def _back_url() -> str | None:
+    """The page the user came from, for a "go back" link: only a path on this site, and never
+    the page that failed."""
+    from urllib.parse import urlsplit
+
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
+        return None
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return None if path == request.full_path.rstrip("?") else path
+
+
 def init_template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
     from webapp.services import labels
     from webapp.web import htmx
 
+    app.jinja_env.filters["datetime_tz"] = datetime_tz
     app.jinja_env.globals.update(
         recipient_kind_label=lambda code: labels.label(labels.RECIPIENT_KINDS, code),
         skip_reason_label=lambda code: labels.label(labels.SKIP_REASONS, code),
@@ -190,3 +216,18 @@ def init_cli(app: Flask) -> None:
     from webapp import cli
 
     cli.register(app)
+
+
+def datetime_tz(value, format: str = "d MMM y, HH:mm") -> str:
+    """A stored (naive UTC) time in the platform's time zone, saying which: "11:00 UTC+1".
+    Staff and candidates may be elsewhere, and the offset changes twice a year."""
+    from flask_babel import format_datetime, to_user_timezone
+
+    if value is None:
+        return ""
+    offset = to_user_timezone(value).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    label = "UTC" if not minutes else f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"{format_datetime(value, format)} {label}"

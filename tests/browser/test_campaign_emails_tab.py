@@ -92,7 +92,7 @@ def test_a_manager_configures_automatic_emails(page, app, users):
 
     # Delete, after confirming.
     page.once("dialog", lambda dialog: dialog.accept())
-    manager.get_by_role("link", name="Supprimer").click()
+    manager.get_by_role("button", name="Supprimer").click()
     manager.get_by_text("Aucun e-mail automatique pour l'instant.").wait_for()
     with app.app_context():
         assert _db.session.get(Trigger, rows[2].id) is None

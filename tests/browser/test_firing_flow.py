@@ -2,8 +2,10 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from tests import factories
+from tests.account_support import received_link
 from tests.factories import PASSWORD
 from webapp.extensions import db as _db
 from webapp.models import Application, EventType, User
@@ -28,7 +30,7 @@ def campaign(app, users):
 
 
 def test_candidate_submits_then_manager_accepts_after_seeing_the_email_count(
-        app, page, campaign):
+        app, page, campaign, smtp):
     page.goto("/apply/")
     page.get_by_role("link", name="Sign up to apply").click()
     page.get_by_label("First name").fill("Ada")
@@ -37,6 +39,11 @@ def test_candidate_submits_then_manager_accepts_after_seeing_the_email_count(
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
+    page.locator("#unconfirmed-notice").wait_for()
+    link, _message = received_link(app, smtp, "ada@example.org", "/auth/confirm/")
+    page.goto(link)
+    page.get_by_text("Your email address is confirmed.").wait_for()
+    page.goto("/apply/")
 
     page.get_by_role("button", name="Apply").click()
     page.get_by_label("Title of your project").fill("Tide pools")
@@ -47,13 +54,29 @@ def test_candidate_submits_then_manager_accepts_after_seeing_the_email_count(
     page.get_by_text("Confirm that your answers are accurate.").wait_for()
     page.get_by_label("I confirm that my answers are accurate and complete.").check()
     page.get_by_role("button", name="Submit my application").click()
-    summary = page.locator("#application-summary")
-    summary.get_by_text("Submitted", exact=True).wait_for()
+    # It asks first, saying what submitting means, and nothing is submitted yet.
+    question = page.get_by_role("heading", name="Submit your application?")
+    question.wait_for()
+    expect(question).to_be_focused()
+    assert page.get_by_text("can no longer be changed").is_visible()
     with app.app_context():
         application = _db.session.scalars(sa.select(Application).join(User).where(
             User.email == "ada@example.org")).one()
         application_id, reference = application.id, application.reference
-    assert summary.get_by_text(reference).is_visible()
+        assert application.status.code == "draft" and application.title == "Tide pools"
+    page.get_by_role("button", name="Yes, submit my application").click()
+
+    # The receipt: the reference, a printable summary.
+    page.wait_for_url(re.compile(rf"/my/applications/{application_id}/receipt$"))
+    assert page.locator("#receipt .reference").inner_text() == reference
+    summary = page.locator("#application-summary")
+    assert summary.get_by_text("Submitted", exact=True).is_visible()
+    assert page.get_by_role("button", name="Print this receipt").is_visible()
+    page.emulate_media(media="print")
+    assert not page.get_by_role("navigation", name="Main menu").is_visible()
+    assert not page.get_by_role("button", name="Print this receipt").is_visible()
+    assert summary.is_visible()
+    page.emulate_media(media="screen")
 
     page.get_by_role("button", name="Sign out").click()
     page.goto("/auth/login")

@@ -34,7 +34,8 @@ def test_email_previews_keep_their_inline_styles_in_the_sandboxed_frame(page, us
     page.goto("/email-templates/new")
     english = page.locator("fieldset[lang=en]")
     english.get_by_label("Subject").fill("Styled")
-    english.get_by_label("HTML body").fill(
+    english.get_by_role("button", name="HTML source").click()
+    english.get_by_role("textbox", name="HTML body").fill(
         '<p style="color: #ff0000">Hello {{ recipient_name }}</p>')
     page.get_by_label("Preview language").select_option("en")
     paragraph = page.frame_locator("iframe.preview-html").get_by_text("Hello Camille Martin")
@@ -42,3 +43,18 @@ def test_email_previews_keep_their_inline_styles_in_the_sandboxed_frame(page, us
     assert paragraph.evaluate("p => getComputedStyle(p).color") == "rgb(255, 0, 0)"
     # The frame runs no script: sandboxed without allow-scripts.
     assert page.locator("iframe.preview-html").get_attribute("sandbox") == ""
+
+
+def test_the_preview_names_a_template_that_asks_for_too_much_work(page, users):
+    _sign_in(page, "manager")
+    page.goto("/email-templates/new")
+    english = page.locator("fieldset[lang=en]")
+    english.get_by_label("Subject").fill("Heavy")
+    english.get_by_label("HTML body").fill("<p>{{ 9**10000000 > 1 }}</p>")
+    page.get_by_label("Preview language").select_option("en")
+    page.locator("#preview").get_by_text("This template computes a number that is too large.") \
+        .wait_for()
+    page.get_by_label("Name", exact=True).fill("Heavy")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("This template computes a number that is too large.").first.wait_for()
+    assert "/email-templates/new" in page.url

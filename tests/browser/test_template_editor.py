@@ -25,7 +25,8 @@ def test_a_manager_writes_a_template_with_a_live_preview(page, app, users):
     english.get_by_label("Subject").press("End")
     page.get_by_role("button", name="{{ campaign_label }}").click()
     assert english.get_by_label("Subject").input_value() == "Welcome to {{ campaign_label }}"
-    english.get_by_label("HTML body").fill("<p>Hello {{ recipient_name }}</p>")
+    english.get_by_role("button", name="HTML source").click()  # the experts' view
+    english.get_by_role("textbox", name="HTML body").fill("<p>Hello {{ recipient_name }}</p>")
     page.get_by_label("Preview language").select_option("en")
 
     preview = page.locator("#preview")
@@ -34,9 +35,9 @@ def test_a_manager_writes_a_template_with_a_live_preview(page, app, users):
     frame.get_by_text("Hello Camille Martin").wait_for()
     assert page.locator("iframe.preview-html").get_attribute("sandbox") == ""
 
-    english.get_by_label("HTML body").fill("<p>Hello {{ recipient_nmae }}</p>")
+    english.get_by_role("textbox", name="HTML body").fill("<p>Hello {{ recipient_nmae }}</p>")
     preview.get_by_text("Unknown placeholder: recipient_nmae").wait_for()
-    english.get_by_label("HTML body").fill("<p>Hello {{ recipient_name }}</p>")
+    english.get_by_role("textbox", name="HTML body").fill("<p>Hello {{ recipient_name }}</p>")
     frame.get_by_text("Hello Camille Martin").wait_for()
 
     page.get_by_role("button", name="Send me a test").click()
@@ -44,7 +45,9 @@ def test_a_manager_writes_a_template_with_a_live_preview(page, app, users):
 
     french = page.locator("fieldset[lang=fr]")
     french.get_by_label("Subject").fill("Bienvenue")
-    french.get_by_label("HTML body").fill("<p>Bonjour</p><script>alert(1)</script>")
+    french.get_by_role("button", name="HTML source").click()
+    french.get_by_role("textbox", name="HTML body").fill(
+        "<p>Bonjour</p><script>alert(1)</script>")
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("Template saved.").wait_for()
 
@@ -54,3 +57,52 @@ def test_a_manager_writes_a_template_with_a_live_preview(page, app, users):
         message = _db.session.scalars(sa.select(OutboxMessage)).one()
         assert message.is_test and message.to_addr == "manager@example.org"
         assert message.subject == "[Test] Welcome to Research grants 2027"
+
+
+def test_the_visual_editor_saves_clean_html_with_a_placeholder_and_previews_it(page, app,
+                                                                              users):
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill("manager@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/email-templates/new")
+    page.get_by_label("Name", exact=True).fill("Decision")
+    english = page.locator("fieldset[lang=en]")
+    english.get_by_label("Subject").fill("Your application")
+    page.get_by_label("Preview language").select_option("en")
+
+    editor = english.locator("trix-editor")
+    assert editor.get_attribute("role") == "textbox"
+    assert not english.locator("textarea[name=body_html_en]").is_visible()  # source hidden
+    editor.click()
+    editor.press_sequentially("Dear ")
+    page.get_by_role("button", name="{{ recipient_name }}").click()  # at the cursor
+    editor.press_sequentially(", you are ")
+    editor.press("Control+b")
+    editor.press_sequentially("accepted")
+    editor.press("Control+b")
+    editor.press_sequentially(".")
+    frame = page.frame_locator("iframe.preview-html")
+    frame.get_by_text("Dear Camille Martin, you are accepted.").wait_for()
+    assert frame.locator("strong").inner_text() == "accepted"
+
+    # The source view shows what the visual editor wrote, and takes edits back.
+    english.get_by_role("button", name="HTML source").click()
+    source = english.get_by_role("textbox", name="HTML body")
+    assert "{{ recipient_name }}" in source.input_value()
+    source.fill(source.input_value().replace("accepted", "admitted")
+                + '<p>Hi <a href="javascript:steal()">there</a></p><script>alert(1)</script>')
+    toggle = english.get_by_role("button", name="HTML source")
+    assert toggle.get_attribute("aria-pressed") == "true"
+    toggle.click()  # back to the visual editor
+    assert toggle.get_attribute("aria-pressed") == "false"
+    assert "admitted" in editor.inner_text()
+    english.get_by_role("button", name="HTML source").click()
+
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("Template saved.").wait_for()
+    with app.app_context():
+        html = _db.session.scalars(sa.select(EmailTemplate)).one().version_for("en").body_html
+    assert "Dear {{ recipient_name }}, you are <strong>admitted</strong>." in html.replace(
+        "&nbsp;", " ")
+    assert "<script" not in html and "javascript:" not in html and "<p>Hi" in html

@@ -1,6 +1,7 @@
 """Campaigns and their Emails tab: automatic emails on candidate and manager actions."""
 
 import json
+import re
 
 import sqlalchemy as sa
 
@@ -107,7 +108,7 @@ def test_the_list_searches_and_filters_by_phase(app, client, auth, htmx_headers)
     assert all(label in page for label in ("Open grants", "Future grants", "Old fellowships"))
     fragment = client.get("/campaigns/?q=grants&phase=upcoming", headers=htmx_headers)
     text = fragment.get_data(as_text=True)
-    assert text.lstrip().startswith('<tbody id="campaign-rows">')
+    assert text.lstrip().startswith('<div id="campaign-list">')
     assert "Future grants" in text and "Open grants" not in text
     closed = client.get("/campaigns/?phase=closed").get_data(as_text=True)
     assert "Old fellowships" in closed and "Open grants" not in closed
@@ -211,7 +212,8 @@ def test_creating_a_status_trigger_with_htmx(app, client, auth, htmx_headers):
     assert text.lstrip().startswith('<section id="section-status_changed"')
     assert "trigger-form" not in text  # the form is closed
     assert "When the status becomes Accepted" in text and "from Submitted" in text
-    assert 'hx-swap-oob="true"' in text and "Automatic email saved." in text
+    # The message is appended into the page's live region, which stays in place.
+    assert 'hx-swap-oob="beforeend:#messages"' in text and "Automatic email saved." in text
     with app.app_context():
         trigger = _db.session.scalars(sa.select(Trigger).where(
             Trigger.event == EventType.STATUS_CHANGED)).one()
@@ -234,7 +236,10 @@ def test_a_missing_status_is_a_422_next_to_the_field_and_saves_nothing(
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "Choose the status that sends this email." in text
-    assert 'id="to_status_id-errors"' in text
+    # Ids carry the section, so both sections' forms can be open at once.
+    assert 'id="status_changed-to_status_id-errors"' in text
+    assert 'aria-describedby="status_changed-to_status_id-errors"' in text
+    assert 'name="to_status_id"' in text
     with app.app_context():
         assert _count(Trigger, Trigger.event == EventType.STATUS_CHANGED) == 0
 
@@ -392,3 +397,19 @@ def test_without_templates_the_form_says_so_and_links_to_creating_one(make_app, 
     page = client.get(f"/campaigns/{campaign_id}/emails/submitted/new").get_data(as_text=True)
     assert "There is no email template yet." in page
     assert 'href="/email-templates/new"' in page
+
+
+def test_both_sections_forms_open_at_once_have_distinct_ids_tied_to_their_labels(
+        app, client, auth, htmx_headers):
+    campaign_id, _ = _setup(app)
+    auth.login_as("manager")
+    forms = [client.get(f"/campaigns/{campaign_id}/emails/{event}/new",
+                        headers=htmx_headers).get_data(as_text=True)
+             for event in ("submitted", "status_changed")]
+    ids = [set(re.findall(r' id="([^"]+)"', html)) for html in forms]
+    assert not ids[0] & ids[1]
+    for html in forms:
+        for target in re.findall(r'<label for="([^"]+)"', html):
+            assert f'id="{target}"' in html
+    assert 'for="submitted-template_id"' in forms[0]
+    assert 'name="template_id"' in forms[0] and 'name="template_id"' in forms[1]

@@ -6,6 +6,7 @@ import re
 import sqlalchemy as sa
 
 from jobs.drain import drain_once
+from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import Application, Campaign, Role, Status, User
 from webapp.services import applications, demo
@@ -28,6 +29,7 @@ def test_the_demo_emails_read_correctly_in_their_text_part(app, smtp):
             title="Bees", summary="Summary", motivation="Why", confirmed=True))
         lea = create_user("lea@example.org", "Léa", "Petit", "a-strong-pass-1",
                           [Role.CANDIDATE], "fr")
+        lea.email_confirmed_at = clock.now()  # candidates confirm their address first
         started = applications.start_application(lea, campaign.id)
         applications.submit(lea, started.id, applications.Answers(
             title="Abeilles", summary="Résumé", motivation="Pourquoi", confirmed=True))

@@ -43,6 +43,27 @@ def test_each_attempt_keeps_the_relays_own_reply_and_the_detail_page_shows_it(
     assert "250 250" not in page
 
 
+@pytest.mark.parametrize("connections", [1, 3])
+def test_a_relay_offering_pipelining_gets_every_message_once(make_app, smtp, connections):
+    smtp.handler.pipelining = True
+    smtp.handler.rcpt_reply = lambda address: (
+        "451 4.3.0 Try again later" if address == "user7@example.org" else None)
+    app = make_app(OUTBOX_SMTP_CONNECTIONS=connections, OUTBOX_BATCH_SIZE=10)
+    with app.app_context():
+        ids = queue_messages(30)
+    report = drain_once(app)
+
+    assert (report["sent"], report["retried"]) == (29, 1)
+    assert sorted(m.message["Message-ID"] for m in smtp.messages) == sorted(
+        ids[:7] + ids[8:])
+    with app.app_context():
+        attempts = attempts_by_message_id()
+        assert attempts[ids[7]].smtp_text == "4.3.0 Try again later"
+        for received in smtp.messages:
+            attempt = attempts[received.message["Message-ID"]]
+            assert f"{attempt.smtp_code} {attempt.smtp_text}" == received.reply
+
+
 def test_a_partly_refused_message_keeps_the_reply_and_the_refusal(app, smtp):
     with app.app_context():
         [message_id] = queue_messages(1, cc="nobody@example.org")

@@ -16,6 +16,8 @@ ROUTES = [
     ("GET", "/campaigns/{campaign}/edit"),
     ("POST", "/campaigns/{campaign}/edit"),
     ("POST", "/campaigns/{campaign}/duplicate"),
+    ("POST", "/campaigns/{campaign}/publish"),
+    ("POST", "/campaigns/{campaign}/unpublish"),
     ("GET", "/campaigns/{campaign}/emails"),
     ("GET", "/campaigns/{campaign}/emails/history"),
     ("GET", "/campaigns/{campaign}/emails/submitted"),

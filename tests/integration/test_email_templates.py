@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from webapp.extensions import db as _db
-from webapp.models import AuditEntry, EmailTemplate, EventType, OutboxMessage, User
+from webapp.models import AuditEntry, EmailTemplate, EventType, OutboxMessage, OutboxPriority, User
 from webapp.services import email_templates
 from webapp.services.email_templates import TemplateInput, VersionInput
 
@@ -41,7 +41,8 @@ def test_a_manager_creates_a_template_in_two_languages(app, client, auth):
         assert template.version_for("de").locale == "fr"  # falls back to the default language
         assert 'href="{{ application_url }}"' in template.version_for("fr").body_html
         assert template.reply_to == "grants@example.org"
-        entry = _db.session.scalars(sa.select(AuditEntry)).one()
+        entry = _db.session.scalars(sa.select(AuditEntry)
+                                    .where(AuditEntry.object_type != "user")).one()
         assert (entry.action, entry.object_id) == ("email_template.created", template.id)
 
 
@@ -139,7 +140,8 @@ def test_editing_changes_the_versions_and_is_audited(app, client, auth):
         template = _db.session.get(EmailTemplate, template_id)
         assert template.name == "New name"
         assert template.version_for("en").subject == "Decision: {{ campaign_label }}"
-        entry = _db.session.scalars(sa.select(AuditEntry)).one()
+        entry = _db.session.scalars(sa.select(AuditEntry)
+                                    .where(AuditEntry.object_type != "user")).one()
         assert entry.action == "email_template.updated"
         assert entry.summary.startswith("New name: ")
         assert "body_html [fr]" in entry.summary and "reply_to" in entry.summary
@@ -202,7 +204,7 @@ def test_list_searches_by_name_and_shows_which_campaigns_use_each(app, client, a
     assert "Acceptance letter" in page and "Rejection letter" in page and "Fellowships" in page
     fragment = client.get("/email-templates/?q=accept", headers=htmx_headers)
     text = fragment.get_data(as_text=True)
-    assert text.lstrip().startswith('<tbody id="template-rows">')
+    assert text.lstrip().startswith('<div id="template-list">')
     assert "Acceptance letter" in text and "Rejection letter" not in text
 
 
@@ -258,6 +260,7 @@ def test_send_me_a_test_queues_one_test_message_per_click(app, client, auth, use
         assert len(rows) == 2
         assert {r.to_addr for r in rows} == {"manager@example.org"}
         assert all(r.is_test and r.state == "pending" for r in rows)
+        assert all(r.priority == OutboxPriority.URGENT for r in rows)  # someone is waiting
         # Marked as a test for its reader, in the reader's language.
         assert rows[0].subject == "[Test] Decision: Research grants 2027"
         assert rows[0].sender.startswith("Grants office <")

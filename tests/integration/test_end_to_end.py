@@ -1,5 +1,8 @@
 """The whole path every email takes: an event, its outbox row, the worker, the SMTP server."""
 
+import re
+from html import unescape
+
 import sqlalchemy as sa
 
 from jobs.drain import drain_once
@@ -34,10 +37,22 @@ def test_a_submission_and_a_decision_reach_the_candidate_in_their_language(app, 
     assert started.status_code == 303
     answers = {"title": "Étude des abeilles", "summary": "Résumé", "motivation": "Pourquoi",
                "confirmed": "y", "action": "submit"}
-    submitted = client.post(started.headers["Location"], data=answers)
+    # Until the address is confirmed, the answers are kept but not submitted.
+    refused = client.post(started.headers["Location"], data=answers)
+    assert refused.status_code == 422
+    assert "Confirmez votre adresse e-mail avant d'envoyer" in unescape(
+        refused.get_data(as_text=True))
+    assert drain_once(app)["sent"] == 1
+    [confirmation] = smtp.messages
+    smtp.reset()
+    link = re.search(r"http://missive\.test(/auth/confirm/\S+)",
+                     confirmation.message.get_body(("plain",)).get_content()).group(1)
+    assert client.get(link).status_code == 302
+    assert client.post(started.headers["Location"], data=answers).status_code == 200
+    submitted = client.post(started.headers["Location"] + "/submit")
     assert submitted.status_code == 303
     # The same request again (a double click, a replayed form) changes nothing.
-    assert client.post(started.headers["Location"], data=answers).status_code in (303, 422)
+    assert client.post(started.headers["Location"] + "/submit").status_code == 303
 
     assert drain_once(app)["sent"] == 1
     [ack] = smtp.messages
@@ -65,6 +80,6 @@ def test_a_submission_and_a_decision_reach_the_candidate_in_their_language(app, 
     assert decision.message["Subject"] == "Votre dossier : Accepté"
     with app.app_context():
         states = db.session.scalars(sa.select(OutboxMessage.state)).all()
-        assert states == ["sent", "sent"]
+        assert states == ["sent", "sent", "sent"]  # the confirmation, the two events
     assert drain_once(app)["sent"] == 0
     assert len(smtp.messages) == 2

@@ -15,6 +15,7 @@ from webapp.models import (
     EmailTemplateVersion,
     EventType,
     OutboxMessage,
+    OutboxPriority,
     Role,
     StatusChange,
 )
@@ -87,6 +88,13 @@ def test_submit_moves_to_submitted_and_queues_the_acknowledgement_in_the_candida
     assert (row.event_type, row.event_id, row.state) == ("submitted", change.id, "pending")
     assert row.dedupe_key == f"{acknowledgement.id}:submitted:{change.id}:cand@example.org"
     assert row.headers["Auto-Submitted"] == "auto-generated"
+
+
+def test_an_acknowledgement_is_urgent(db, campaign, acknowledgement):
+    candidate, application = _draft(campaign)
+    applications.submit(candidate, application.id, COMPLETE)
+    [row] = _rows()
+    assert row.priority == OutboxPriority.URGENT
 
 
 def test_submitting_twice_is_refused_and_queues_one_email(db, campaign, acknowledgement):
@@ -378,6 +386,29 @@ def test_evaluators_change_statuses_only_in_campaigns_they_are_assigned_to(
                                             accepted)
     assert _count(StatusChange) == 0
     assert applications.change_status(eve, submitted[0].id, accepted).moved == 1
+
+
+def test_a_status_change_of_many_applications_at_once_is_bulk_mail(app, db, campaign,
+                                                                  submitted):
+    template = factories.make_template()
+    factories.make_trigger(campaign, template, to_status="accepted", to_candidate=True)
+    factories.make_trigger(campaign, template, to_status="rejected", to_candidate=True)
+    db.session.commit()
+    app.config["OUTBOX_BULK_THRESHOLD"] = 2
+    applications.change_status(_manager(), submitted[0].id, factories.status("accepted").id)
+    assert [r.priority for r in _rows()] == [OutboxPriority.NORMAL]
+
+    # Two applications at once: not more than the threshold, still normal.
+    applications.bulk_change_status(_manager(), Selection(campaign.id, ids=(
+        submitted[1].id, submitted[2].id)), factories.status("accepted").id)
+    assert [r.priority for r in _rows()] == [OutboxPriority.NORMAL] * 3
+
+    # Three at once: more than the threshold, bulk.
+    applications.bulk_change_status(_manager(), Selection(campaign.id, all_matching=True),
+                                    factories.status("rejected").id)
+    assert [r.priority for r in _rows(state="pending", to_addr="c0@example.org")] == [
+        OutboxPriority.BULK]
+    assert {r.priority for r in _rows(state="pending")} == {OutboxPriority.BULK}
 
 
 def test_bulk_change_of_a_filter_moves_only_matching_applications(db, campaign, submitted):

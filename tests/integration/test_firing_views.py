@@ -63,11 +63,22 @@ def test_a_candidate_starts_fills_saves_and_submits(app, client, auth, world):
     assert saved.status_code == 303
     assert b'value="Draft"' in client.get(url).data
 
-    submitted = client.post(url, data={**FORM, "action": "submit"}, follow_redirects=True)
+    # Submitting asks first, saying what it means; nothing is submitted yet.
+    asked = client.post(url, data={**FORM, "action": "submit"})
+    assert asked.status_code == 200
+    assert b"Submit your application?" in asked.data
+    assert b"can no longer be changed" in asked.data
+    assert _count(app, StatusChange) == 0 and _count(app, OutboxMessage) == 0
+    assert b'value="Tide pools"' in client.get(url).data  # the answers are kept as the draft
+
+    submitted = client.post(f"{url}/submit", follow_redirects=True)
     assert b"Your application was submitted." in submitted.data
+    assert b"Your application is submitted" in submitted.data  # the receipt
     assert b'id="application-summary"' in submitted.data
     assert b"Submitted" in submitted.data and b"MIS-" in submitted.data
     assert b'id="application-form"' not in submitted.data
+    assert b"Print this receipt" in submitted.data
+    assert b'id="application-form"' not in client.get(url).data
     mine = client.get("/my/applications").data
     assert b"Grants" in mine and b"Submitted" in mine
     assert _count(app, OutboxMessage) == 1
@@ -90,12 +101,33 @@ def test_a_replayed_submit_is_refused_with_a_message_and_queues_nothing_more(
         app, client, auth, world, htmx_headers):
     auth.login_as("candidate")
     url = f"/my/applications/{world['draft']}"
-    first = client.post(url, data={**FORM, "action": "submit"}, headers=htmx_headers)
-    assert first.status_code == 200 and first.headers["HX-Redirect"].endswith(url)
-    again = client.post(url, data={**FORM, "action": "submit"}, headers=htmx_headers)
-    assert again.status_code == 422
-    assert "already submitted" in again.get_data(as_text=True)
+    asked = client.post(url, data={**FORM, "action": "submit"}, headers=htmx_headers)
+    assert asked.status_code == 200
+    assert asked.get_data(as_text=True).lstrip().startswith('<section id="submit-confirm"')
+    first = client.post(f"{url}/submit", headers=htmx_headers)
+    assert first.status_code == 200 and first.headers["HX-Redirect"].endswith(f"{url}/receipt")
+    again = client.post(f"{url}/submit", headers=htmx_headers)
+    assert again.headers["HX-Redirect"].endswith(url)
+    assert "already submitted" in client.get(url).get_data(as_text=True)
+    edited = client.post(url, data={**FORM, "action": "submit"}, headers=htmx_headers)
+    assert edited.status_code == 422
+    assert "already submitted" in edited.get_data(as_text=True)
     assert _count(app, OutboxMessage) == 1 and _count(app, StatusChange) == 1
+
+
+def test_the_receipt_and_the_confirmed_submit_are_the_candidates_own(
+        app, client, auth, world):
+    auth.login_as("candidate")
+    draft = f"/my/applications/{world['draft']}"
+    assert client.get(f"{draft}/receipt").headers["Location"].endswith(draft)  # not yet
+    for url in (f"/my/applications/{world['theirs']}/receipt",
+                f"/my/applications/{world['theirs'] + 1000}/receipt"):
+        assert client.get(url).status_code == 404
+    assert client.post(f"/my/applications/{world['theirs']}/submit").status_code == 404
+    # The confirmed step checks completeness again: an empty draft is not submitted.
+    refused = client.post(f"{draft}/submit", follow_redirects=True)
+    assert "This field is required to submit." in refused.get_data(as_text=True)
+    assert _count(app, StatusChange) == 0 and _count(app, OutboxMessage) == 0
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -317,10 +349,10 @@ def test_submitting_after_the_closing_date_shows_why_and_changes_nothing(
         app, client, auth, world, monkeypatch):
     from webapp.core import clock
 
-    auth.login_as("candidate")
     with app.app_context():
         closes = _db.session.get(factories.Campaign, world["campaign"]).closes_at
     monkeypatch.setattr(clock, "now", lambda: closes + timedelta(seconds=1))
+    auth.login_as("candidate")  # after the jump: sessions end after SESSION_MAX_HOURS
     response = client.post(f"/my/applications/{world['draft']}",
                            data={**FORM, "action": "submit"})
     assert response.status_code == 422

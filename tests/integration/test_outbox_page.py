@@ -10,7 +10,7 @@ from tests import factories
 from tests.outbox_support import clock_fixture, queue_messages  # noqa: F401
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import AuditEntry, OutboxMessage, WorkerHeartbeat
+from webapp.models import AuditEntry, OutboxMessage, OutboxPriority, WorkerHeartbeat
 
 
 @pytest.fixture
@@ -36,6 +36,7 @@ ADMIN_URLS = [
     ("get", "/outbox/"), ("get", "/outbox/counters"), ("get", "/outbox/1"),
     ("get", "/outbox/bulk?action=retry"), ("post", "/outbox/bulk?action=retry"),
     ("post", "/outbox/1/retry"), ("post", "/outbox/1/cancel"), ("post", "/outbox/1/resend"),
+    ("get", "/outbox/1/resend"),
 ]
 
 
@@ -113,6 +114,27 @@ def test_filters_and_search_narrow_the_list(client, auth, mixed, app, htmx_heade
     assert re.findall(r"<td>(user\d@example.org)</td>", subject) == ["user9@example.org"]
 
 
+def test_the_list_shows_and_filters_priority(client, auth, app, users, htmx_headers):
+    with app.app_context():
+        queue_messages(2, prefix="urgent", priority=OutboxPriority.URGENT)
+        queue_messages(3, prefix="bulk", priority=OutboxPriority.BULK)
+    auth.login_as("admin")
+    everything = client.get("/outbox/").get_data(as_text=True)
+    assert everything.count(">Urgent</td>") == 2 and everything.count(">Bulk</td>") == 3
+    urgent = client.get("/outbox/?priority=0", headers=htmx_headers).get_data(as_text=True)
+    assert sorted(re.findall(r"<td>(\w+\d@example.org)</td>", urgent)) == [
+        "urgent0@example.org", "urgent1@example.org"]
+    # Links that keep the filter keep the priority too.
+    assert "priority=0" in urgent
+    bulk = client.get("/outbox/?priority=2").get_data(as_text=True)
+    assert len(re.findall(r'<tr id="message-', bulk)) == 3
+    assert client.get("/outbox/?priority=7").status_code == 422
+    with app.app_context():
+        first = db.session.scalar(sa.select(sa.func.min(OutboxMessage.id)))
+    detail = client.get(f"/outbox/{first}").get_data(as_text=True)
+    assert re.search(r'id="message-priority">Urgent<', detail)
+
+
 def test_a_date_range_that_ends_before_it_starts_is_refused_with_422(client, auth, app):
     auth.login_as("admin")
     response = client.get("/outbox/?date_from=2026-02-01&date_to=2026-01-01")
@@ -174,7 +196,8 @@ def test_retrying_a_sent_message_changes_nothing(client, auth, mixed, app, htmx_
     assert response.status_code == 422
     with app.app_context():
         assert outbox.get(sent_id).state == "sent"
-        assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))
+                                 .where(AuditEntry.object_type != "user")) == 0
 
 
 def test_cancel_without_htmx_redirects_to_the_detail(client, auth, mixed, app):
@@ -186,6 +209,23 @@ def test_cancel_without_htmx_redirects_to_the_detail(client, auth, mixed, app):
     with app.app_context():
         assert outbox.get(pending_id).state == "cancelled"
         assert outbox.get(pending_id).cancel_reason == "Cancelled by admin@example.org"
+
+
+def test_resend_asks_first_saying_the_person_is_emailed_again(client, auth, mixed, app,
+                                                               htmx_headers):
+    auth.login_as("admin")
+    sent_id = mixed["sent"][0]
+    detail = client.get(f"/outbox/{sent_id}").get_data(as_text=True)
+    assert f'href="/outbox/{sent_id}/resend"' in detail  # a link to the question, not a POST
+    page = client.get(f"/outbox/{sent_id}/resend").get_data(as_text=True)
+    panel = client.get(f"/outbox/{sent_id}/resend", headers=htmx_headers).get_data(as_text=True)
+    with app.app_context():
+        address = outbox.get(sent_id).to_addr
+        assert outbox.counters()["pending"] == len(mixed["pending"])  # asking queues nothing
+    for html in (page, panel):
+        assert "Send this email again?" in html and address in html
+        assert f'action="/outbox/{sent_id}/resend"' in html
+    assert "<html" in page and "<html" not in panel
 
 
 def test_resend_queues_a_linked_copy_with_a_new_message_id(client, auth, mixed, app, smtp):
@@ -215,7 +255,8 @@ def test_bulk_retry_confirms_the_count_then_retries_the_filter(client, auth, mix
     assert done.headers["HX-Redirect"] == "/outbox/?state=failed"
     with app.app_context():
         assert outbox.counters()["failed"] == 0 and outbox.counters()["pending"] == 5
-        entry = db.session.scalar(sa.select(AuditEntry))
+        entry = db.session.scalar(sa.select(AuditEntry)
+                                  .where(AuditEntry.object_type != "user"))
         assert (entry.action, entry.summary) == ("outbox.bulk_retry",
                                                  "Retry 2 messages (state=failed)")
 

@@ -1,9 +1,11 @@
 """One SMTP connection against the real aiosmtpd server: TLS, EHLO name, the relay's reply."""
 
+import ast
 import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import trustme
@@ -70,8 +72,9 @@ def send(settings, data=MESSAGE, recipients=("camille@example.org",), before_bod
         connection.close()
 
 
-def test_the_relays_own_reply_is_returned_and_the_content_arrives_intact(smtp):
-    delivery = send(Settings(smtp.port))
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\n"])
+def test_the_relays_own_reply_is_returned_and_the_content_arrives_intact(smtp, line_end):
+    delivery = send(Settings(smtp.port), data=MESSAGE.replace(b"\r\n", line_end))
     [received] = smtp.messages
     assert str(delivery.reply) == received.reply
     assert delivery.reply.code == 250
@@ -219,3 +222,15 @@ def test_recipients_and_data_are_sent_without_waiting_only_when_pipelining_is_of
     need_mail = [reply for reply in smtp.handler.replies if reply.startswith("503")]
     assert len(need_mail) == (2 if pipelining else 0)
     assert smtp.messages == []
+
+
+def test_the_outbox_uses_no_private_name_of_smtplib_or_of_its_connection():
+    # smtplib's private helpers (_rset, _quote_periods...) may change in any Python release.
+    package = Path(__file__).resolve().parents[2] / "webapp" / "outbox"
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                    and not node.attr.startswith("__"):
+                owner = node.value
+                name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+                assert name not in ("smtplib", "host", "smtp"), (path.name, node.attr)

@@ -104,6 +104,7 @@ def test_reopen_for_changes_is_explicit_audited_and_lets_the_candidate_resubmit(
         app, client, auth, world):
     auth.login_as("candidate")
     client.post(f"/my/applications/{world['draft']}", data={**FORM, "action": "submit"})
+    client.post(f"/my/applications/{world['draft']}/submit")  # confirmed
     auth.logout()
     auth.login_as("manager")
     client.post(f"/applications/{world['draft']}/status", data={"status": world["accepted"]})
@@ -127,9 +128,10 @@ def test_reopen_for_changes_is_explicit_audited_and_lets_the_candidate_resubmit(
         assert states == {"cancelled"}  # the decision email will not go out
     auth.logout()
     auth.login_as("candidate")
-    resubmitted = client.post(f"/my/applications/{world['draft']}",
-                              data={**FORM, "title": "Tide pools, with budget",
-                                    "action": "submit"})
+    asked = client.post(f"/my/applications/{world['draft']}",
+                        data={**FORM, "title": "Tide pools, with budget", "action": "submit"})
+    assert asked.status_code == 200 and _status(app, world["draft"]) == "draft"
+    resubmitted = client.post(f"/my/applications/{world['draft']}/submit")
     assert resubmitted.status_code == 303
     assert _status(app, world["draft"]) == "submitted"
     assert _count(app, OutboxMessage, OutboxMessage.event_type == "submitted") == 2

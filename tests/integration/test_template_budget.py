@@ -70,8 +70,9 @@ def test_a_submission_commits_and_its_email_is_stored_failed(app, client, auth,
                                _with_body(payload, "Ack"), event=EventType.SUBMITTED)
         _db.session.commit()
     auth.login_as("candidate")
-    response = client.post(f"/my/applications/{victim_campaign['draft']}",
-                           data={**FORM, "action": "submit"})
+    draft = f"/my/applications/{victim_campaign['draft']}"
+    assert client.post(draft, data={**FORM, "action": "submit"}).status_code == 200
+    response = client.post(f"{draft}/submit")
     assert response.status_code == 303
     with app.app_context():
         assert _db.session.get(Application, victim_campaign["draft"]).status.code == "submitted"
@@ -164,6 +165,7 @@ def test_a_value_cannot_bring_a_script_link_onto_the_wire(app, client, auth, smt
     auth.login_as("candidate")
     client.post(f"/my/applications/{victim_campaign['draft']}",
                 data={**FORM, "action": "submit"})
+    client.post(f"/my/applications/{victim_campaign['draft']}/submit")
     drain_once(app)
     [received] = smtp.to("candidate@example.org")
     html = received.message.get_body(("html",)).get_content()

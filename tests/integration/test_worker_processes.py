@@ -30,9 +30,12 @@ def _worker(database_url, smtp, tmp_path, *args, **settings):
     env.update({f"FLASK_{name}": str(value) for name, value in settings.items()})
     env.pop("FLASK_EMBEDDED_WORKER", None)
     env.pop("FLASK_DEV_MAIL_CATCHER", None)
-    with open(tmp_path / f"worker-{time.monotonic_ns()}.log", "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", *args],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log_path = tmp_path / f"worker-{time.monotonic_ns()}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", *args],
+                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = log_path
+    return process
 
 
 def _wait_until(condition, what):
@@ -133,3 +136,73 @@ def test_the_worker_command_drains_and_stops_cleanly_on_sigterm(app, database_ur
     assert delivered(smtp) == {message_id: 1 for message_id in ids}
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(WorkerHeartbeat.worker))) == 0
+
+
+def test_a_worker_whose_database_connections_are_killed_mid_drain_survives_and_finishes(
+        app, database_url, smtp, tmp_path):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    with app.app_context():
+        ids = queue_messages(800)
+    smtp.handler.reply_delay = 0.002  # a drain long enough to be caught in the middle
+    killed = threading.Event()
+    name = "missive-worker-under-test"
+
+    def kill_its_connections(received):
+        if len(smtp.handler.messages) == 200 and not killed.is_set():
+            killed.set()
+            with app.app_context():
+                db.session.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name"), {"name": name})
+                db.session.commit()
+        return None
+
+    smtp.handler.data_reply = kill_its_connections
+    url = f"{database_url}?application_name={name}"
+    worker = _worker(url, smtp, tmp_path, "worker", OUTBOX_POLL_SECONDS=1,
+                     OUTBOX_BATCH_SIZE=100, OUTBOX_SMTP_CONNECTIONS=4)
+    try:
+        _wait_until(killed.is_set, "the 200th message")
+        with app.app_context():
+            _wait_until(lambda: states() == {"sent": 800}, "every message sent")
+        assert worker.poll() is None  # it survived
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(WAIT_SECONDS) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    log = worker.log_path.read_text()
+    assert "failed: OperationalError" in log and "Traceback" in log  # the error, logged
+    received = delivered(smtp)
+    assert set(received) == set(ids)  # nothing lost
+    twice = [message_id for message_id, count in received.items() if count > 1]
+    assert len(twice) <= 4 and all(received[m] == 2 for m in twice)  # one per connection
+
+
+def test_sigterm_mid_drain_ends_the_worker_within_the_bound_and_gives_its_rows_back(
+        app, database_url, smtp, tmp_path):
+    with app.app_context():
+        ids = queue_messages(2000)
+    smtp.handler.reply_delay = 0.005  # the drain would take far longer than the bound
+    worker = _worker(database_url, smtp, tmp_path, "worker", OUTBOX_POLL_SECONDS=1,
+                     OUTBOX_BATCH_SIZE=200, OUTBOX_SMTP_CONNECTIONS=4,
+                     OUTBOX_STOP_GRACE_SECONDS=5)
+    try:
+        _wait_until(lambda: len(smtp.messages) >= 100, "the drain to be under way")
+        worker.send_signal(signal.SIGTERM)
+        # The bound: the stop grace, plus one commit and the process's own exit.
+        assert worker.wait(5 + 15) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert "maximum number of running instances" not in worker.log_path.read_text()
+    with app.app_context():
+        left = states()
+        assert "sending" not in left and left["pending"] > 0  # given back, not leased
+        assert left["sent"] + left["pending"] == 2000
+    smtp.handler.reply_delay = 0
+    assert _worker(database_url, smtp, tmp_path, "outbox", "drain").wait(WAIT_SECONDS) == 0
+    received = delivered(smtp)
+    assert set(received) == set(ids)
+    assert sum(count - 1 for count in received.values()) <= 4  # at most one per connection

@@ -96,3 +96,11 @@ def test_ordinary_loops_filters_and_macros_stay_within_the_budget():
 def test_methods_that_change_or_grow_values_are_refused(source):
     with pytest.raises(TemplateProblem):
         templating.render(source, _context(), html=False)
+
+
+def test_an_unknown_filter_or_test_is_named_not_raised():
+    assert any("unknown filter “nofilter”" in p
+               for p in templating.find_problems("{{ recipient_name|nofilter }}"))
+    assert templating.find_problems("{% if recipient_name is notatest %}x{% endif %}")
+    with pytest.raises(TemplateProblem):
+        templating.render("{{ recipient_name|nofilter }}", _context(), html=False)

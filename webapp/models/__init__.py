@@ -13,13 +13,19 @@ from webapp.models.emails import (
     SkipReason,
     Trigger,
 )
-from webapp.models.outbox import OutboxAttempt, OutboxMessage, OutboxState, WorkerHeartbeat
-from webapp.models.users import Role, User, UserRole
+from webapp.models.outbox import (
+    OutboxAttempt,
+    OutboxMessage,
+    OutboxPriority,
+    OutboxState,
+    WorkerHeartbeat,
+)
+from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
 __all__ = [
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
-    "OutboxState", "RecipientKind", "Role", "SkippedRecipient", "SkipReason", "Status",
-    "StatusChange", "Trigger", "User", "UserRole",
-    "WorkerHeartbeat", "utcnow",
+    "OutboxPriority", "OutboxState", "RecipientKind", "Role", "SignInThrottle",
+    "SkippedRecipient", "SkipReason", "Status", "StatusChange", "Trigger", "User", "UserRole",
+    "UserSession", "WorkerHeartbeat", "utcnow",
 ]

@@ -26,6 +26,9 @@ class EmailTemplate(TimestampMixin, Base):
     reply_to: orm.Mapped[str] = orm.mapped_column(sa.String(254), default="")
     cc: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")  # comma-separated addresses
     bcc: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    # Set on the platform's own emails (confirm an address, reset a password, invitation):
+    # editable, never deletable, never offered to a campaign's triggers.
+    system_key: orm.Mapped[str | None] = orm.mapped_column(sa.String(40), unique=True)
 
     versions: orm.Mapped[list["EmailTemplateVersion"]] = orm.relationship(
         back_populates="template", cascade="all, delete-orphan", lazy="selectin"

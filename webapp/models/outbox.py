@@ -15,6 +15,15 @@ class OutboxState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class OutboxPriority(enum.IntEnum):
+    """Claims take urgent rows first, then normal, then bulk (a share of each claim goes to
+    the oldest due rows whatever their priority, so bulk is never starved)."""
+
+    URGENT = 0  # account emails, acknowledgements of receipt, test sends
+    NORMAL = 1  # a single status change
+    BULK = 2  # a status change of more than OUTBOX_BULK_THRESHOLD applications at once
+
+
 class OutboxMessage(TimestampMixin, Base):
     """A fully rendered email waiting for, or done with, delivery."""
 
@@ -22,7 +31,11 @@ class OutboxMessage(TimestampMixin, Base):
     __table_args__ = (
         enum_check("state", OutboxState),
         sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-        # The drain's hot query: due rows by state and next attempt time, oldest first.
+        sa.CheckConstraint("priority IN (0, 1, 2)", name="priority_valid"),
+        # The drain's claims: due rows of one priority, oldest first (an index seek, no sort)...
+        sa.Index("ix_outbox_messages_claim", "state", "priority", "next_attempt_at", "id"),
+        # ... and the oldest due rows whatever their priority (the share that prevents
+        # starvation).
         sa.Index("ix_outbox_messages_due", "state", "next_attempt_at", "id"),
         sa.Index("ix_outbox_messages_lease", "state", "lease_expires_at"),
         sa.Index("ix_outbox_messages_campaign", "campaign_id", "id"),
@@ -37,6 +50,8 @@ class OutboxMessage(TimestampMixin, Base):
     dedupe_key: orm.Mapped[str] = orm.mapped_column(sa.String(255), unique=True)
     message_id: orm.Mapped[str] = orm.mapped_column(sa.String(255), unique=True)
     state: orm.Mapped[str] = orm.mapped_column(sa.String(12), default=OutboxState.PENDING)
+    priority: orm.Mapped[int] = orm.mapped_column(
+        sa.SmallInteger, default=OutboxPriority.NORMAL.value, server_default="1")
 
     sender: orm.Mapped[str] = orm.mapped_column(sa.String(320), default="")  # "" = configured
     to_addr: orm.Mapped[str] = orm.mapped_column(sa.String(254))
@@ -121,5 +136,7 @@ class WorkerHeartbeat(Base):
     worker: orm.Mapped[str] = orm.mapped_column(sa.String(100), primary_key=True)
     started_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
     last_seen_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
-    last_drain_at: orm.Mapped[datetime | None]
+    last_drain_at: orm.Mapped[datetime | None]  # when its last drain finished
+    last_drain_error: orm.Mapped[str] = orm.mapped_column(sa.Text, default="", server_default="")
+    paused_until: orm.Mapped[datetime | None]  # the relay was unreachable: no claim till then
     sent_total: orm.Mapped[int] = orm.mapped_column(default=0)

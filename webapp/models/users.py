@@ -28,6 +28,11 @@ class User(UserMixin, TimestampMixin, Base):
     locale: orm.Mapped[str | None] = orm.mapped_column(sa.String(8))
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
     last_login_at: orm.Mapped[datetime | None]
+    # None until the person follows the link sent to the address (or an admin vouches for it).
+    email_confirmed_at: orm.Mapped[datetime | None]
+    # When the last confirmation / reset email was queued: "send it again" is rate-limited.
+    confirmation_sent_at: orm.Mapped[datetime | None]
+    password_reset_sent_at: orm.Mapped[datetime | None]
 
     role_rows: orm.Mapped[list["UserRole"]] = orm.relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -47,6 +52,10 @@ class User(UserMixin, TimestampMixin, Base):
     @property
     def is_staff(self) -> bool:
         return self.has_role(Role.ADMIN, Role.MANAGER, Role.EVALUATOR)
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -72,3 +81,31 @@ class UserRole(Base):
     role: orm.Mapped[str] = orm.mapped_column(sa.String(20), primary_key=True)
 
     user: orm.Mapped[User] = orm.relationship(back_populates="role_rows")
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its hash is stored, so the
+    table cannot be replayed. Deleting the row ends the session whatever the cookie says."""
+
+    __tablename__ = "user_sessions"
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    token_hash: orm.Mapped[str] = orm.mapped_column(sa.String(64), unique=True)
+    user_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    client_address: orm.Mapped[str] = orm.mapped_column(sa.String(64), default="")
+    created_at: orm.Mapped[datetime]
+    last_seen_at: orm.Mapped[datetime]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key ("account:<email>" or "address:<ip>"), shared by every
+    process through the database."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: orm.Mapped[str] = orm.mapped_column(sa.String(300), primary_key=True)
+    failures: orm.Mapped[int] = orm.mapped_column(default=0)
+    last_failure_at: orm.Mapped[datetime]
+    blocked_until: orm.Mapped[datetime | None]

@@ -6,7 +6,7 @@ blueprints. What the rest of the app uses is named here; its modules are its own
 For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
-    overview, counters, health, page, get, count_matching, filter_choices, Filter
+    overview, counters, health, page, export_rows, get, count_matching, filter_choices, Filter
 For the worker (jobs):
     drain, reap, purge, beat, forget_worker   (each commits its own work)
 
@@ -26,6 +26,7 @@ from webapp.outbox.admin import (
     cancel,
     count_matching,
     counters,
+    export_rows,
     filter_choices,
     get,
     health,
@@ -43,6 +44,6 @@ from webapp.outbox.workers import beat, forget_worker
 __all__ = [
     "CANCELLABLE", "RETRYABLE", "STANDARD_HEADERS", "DrainReport", "Filter", "Health", "beat",
     "bulk_cancel", "bulk_retry", "cancel", "count_matching", "counters", "dedupe_key", "drain",
-    "enqueue", "filter_choices", "forget_worker", "get", "health", "message_values",
+    "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",
     "overview", "page", "purge", "reap", "resend", "retry_now",
 ]

@@ -22,6 +22,7 @@ from webapp.models import (
     OutboxAttempt,
     OutboxMessage,
     OutboxState,
+    Trigger,
     WorkerHeartbeat,
 )
 from webapp.outbox.queue import Outcome
@@ -37,6 +38,7 @@ class Filter:
     """The Outbox page's filter; every field optional."""
 
     state: str = ""
+    priority: int | None = None
     campaign_id: int | None = None
     trigger_id: int | None = None
     template_id: int | None = None
@@ -49,6 +51,8 @@ class Filter:
         clauses = []
         if self.state:
             clauses.append(m.state == self.state)
+        if self.priority is not None:
+            clauses.append(m.priority == self.priority)
         if self.campaign_id:
             clauses.append(m.campaign_id == self.campaign_id)
         if self.trigger_id:
@@ -108,14 +112,29 @@ class Health:
     failures_last_hour: int
     failures_hour_before: int
     failures_rising: bool
+    drains_stalled: bool = False  # a worker is alive, but none finished a drain lately
+    drain_error: str = ""  # why the latest drain failed ("" when it finished well)
+    paused_until: datetime | None = None  # the relay was unreachable: sending waits till then
 
 
 def health() -> Health:
-    """Whether a worker was seen lately, and whether failed attempts are rising."""
+    """Whether a worker was seen lately, whether its drains finish (and finish well), and
+    whether failed attempts are rising."""
     config = current_app.config
     now = clock.now()
     last_seen = db.session.scalar(sa.select(sa.func.max(WorkerHeartbeat.last_seen_at)))
     stale = timedelta(seconds=config["OUTBOX_WORKER_STALE_SECONDS"])
+    h = WorkerHeartbeat
+    live = db.session.execute(sa.select(h.started_at, h.last_drain_at, h.last_drain_error,
+                                        h.paused_until)
+                              .where(h.last_seen_at >= now - stale)).all()
+    drain_stale = now - timedelta(seconds=config["OUTBOX_DRAIN_STALE_SECONDS"])
+    # Stalled: every live worker has been up for a while and finished no drain since then.
+    stalled = bool(live) and all((row.last_drain_at or row.started_at) < drain_stale
+                                 for row in live)
+    pauses = [row.paused_until for row in live if row.paused_until and row.paused_until > now]
+    latest = max((row for row in live if row.last_drain_at), default=None,
+                 key=lambda row: row.last_drain_at)
     a = _attempts.c
     failing = a.outcome.in_([Outcome.TEMPORARY.value, Outcome.PERMANENT.value])
     hour = timedelta(hours=1)
@@ -130,6 +149,9 @@ def health() -> Health:
         failures_hour_before=hour_before,
         failures_rising=last_hour >= config["OUTBOX_FAILURE_ALERT_MIN"]
         and last_hour > hour_before,
+        drains_stalled=stalled,
+        drain_error=latest.last_drain_error if latest else "",
+        paused_until=max(pauses) if pauses else None,
     )
 
 
@@ -146,6 +168,27 @@ def page(flt: Filter, before_id: int | None = None,
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more else None)
+
+
+EXPORT_COLUMNS = ("id", "created_at", "state", "to_addr", "subject", "attempts",
+                  "sent_at", "last_error", "campaign_id", "trigger_id", "message_id")
+
+
+def export_rows(flt: Filter, chunk: int = 2000):
+    """Every message matching the filter, newest first, as tuples of EXPORT_COLUMNS: plain
+    rows read a keyset page at a time, so a million-row outbox streams in flat memory."""
+    columns = [_messages.c[name] for name in EXPORT_COLUMNS]
+    before = None
+    while True:
+        query = (sa.select(*columns).where(*flt.where())
+                 .order_by(_messages.c.id.desc()).limit(chunk))
+        if before is not None:
+            query = query.where(_messages.c.id < before)
+        rows = db.session.execute(query).all()
+        yield from (tuple(row) for row in rows)
+        if len(rows) < chunk:
+            return
+        before = rows[-1][0]
 
 
 def get(message_id: int) -> OutboxMessage:
@@ -229,7 +272,8 @@ def resend(actor, message_id: int) -> OutboxMessage:
         locale=original.locale, event_type=original.event_type, event_id=original.event_id,
         campaign_id=original.campaign_id, application_id=original.application_id,
         trigger_id=original.trigger_id, template_id=original.template_id,
-        recipient_user_id=original.recipient_user_id, is_test=original.is_test)
+        recipient_user_id=original.recipient_user_id, is_test=original.is_test,
+        priority=original.priority)
     values["headers"] = dict(original.headers or STANDARD_HEADERS)
     copy = OutboxMessage(**values, resent_from_id=original.id)
     db.session.add(copy)
@@ -279,8 +323,13 @@ def _describe(flt: Filter) -> str:
 
 
 def filter_choices() -> dict[str, list[tuple[int, str]]]:
-    """Campaigns and templates to filter by."""
+    """Campaigns, templates and automatic emails (campaign, template, event) to filter by."""
     return {
+        "triggers": db.session.execute(
+            sa.select(Trigger.id, Campaign.label, EmailTemplate.name, Trigger.event)
+            .join(Campaign, Campaign.id == Trigger.campaign_id)
+            .join(EmailTemplate, EmailTemplate.id == Trigger.template_id)
+            .order_by(Campaign.label, Trigger.event, EmailTemplate.name, Trigger.id)).all(),
         "campaigns": db.session.execute(
             sa.select(Campaign.id, Campaign.label).order_by(Campaign.label)).all(),
         "templates": db.session.execute(

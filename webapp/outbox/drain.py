@@ -7,6 +7,12 @@ content goes out only when fewer than OUTBOX_UNRECORDED_MAX earlier messages of 
 await that commit: with 1 (the default), a crash can resend only the message each connection
 had in flight. The wait sits after the server's 354 (DATA accepted), so the next message's
 envelope round trips overlap the previous outcome's commit.
+
+Every run ends. Whatever raises, in this thread or a sender's, the run stops its senders (each
+wait below checks the run's stop event, set in a `finally`), rolls back, records the outcomes it
+already has, releases the rows it still holds without spending their attempts, logs the error
+with its traceback and raises it to the caller, all within OUTBOX_STOP_GRACE_SECONDS plus one
+commit. A stop asked from outside (SIGTERM) ends the run the same way, without an error.
 """
 
 import logging
@@ -14,11 +20,12 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 
 from webapp.core import clock
+from webapp.extensions import db
 from webapp.outbox import queue as outbox_queue
 from webapp.outbox.queue import Claimed, Outcome, Result
 from webapp.outbox.sending import Abandoned, Sender
@@ -39,6 +46,9 @@ class DrainReport:
     released: int = 0
     circuit_open: bool = False
     rate_limited: bool = False
+    stopped: bool = False  # asked to stop (SIGTERM) before the queue was done
+    error: str = ""  # why the run failed, if it did
+    paused_until: str = ""  # ISO time: the relay was unreachable, this worker waits till then
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -64,6 +74,48 @@ class Breaker:
             self.consecutive = 0
 
 
+# --- The pause across runs ----------------------------------------------------------------
+
+
+@dataclass
+class _Pause:
+    until: datetime
+    streak: int  # consecutive runs whose breaker opened: each doubles the pause
+
+
+# When the relay is down, the worker pauses as a whole instead of claiming a new batch and
+# failing it every poll. The pauses live with the app (one per worker process), per worker name.
+_pauses_lock = threading.Lock()
+
+
+def _pauses() -> dict[str, _Pause]:
+    return current_app.extensions.setdefault("missive.outbox.pauses", {})
+
+
+def paused_until(worker: str) -> datetime | None:
+    """When `worker` may try the relay again, if it is pausing."""
+    with _pauses_lock:
+        pause = _pauses().get(worker)
+    return pause.until if pause else None
+
+
+def _open_circuit(worker: str, settings: Settings) -> datetime:
+    """The breaker opened: pause OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS, doubled each time it
+    opens again in a row, up to OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS."""
+    with _pauses_lock:
+        pauses = _pauses()
+        streak = pauses[worker].streak + 1 if worker in pauses else 1
+        seconds = min(settings.breaker_pause * 2 ** (streak - 1), settings.breaker_max_pause)
+        until = clock.now() + timedelta(seconds=seconds)
+        pauses[worker] = _Pause(until, streak)
+    return until
+
+
+def _close_circuit(worker: str) -> None:
+    with _pauses_lock:
+        _pauses().pop(worker, None)
+
+
 # --- The run -------------------------------------------------------------------------------
 
 
@@ -76,55 +128,178 @@ class _Run:
     of its messages a crash can leave sent but not marked sent. The next batch is claimed while
     the senders still have a few rows to send, so they never wait for a claim."""
 
-    def __init__(self, settings: Settings, worker: str, report: DrainReport):
+    def __init__(self, settings: Settings, worker: str, report: DrainReport,
+                 stop_requested: threading.Event | None = None):
         self.settings = settings
         self.worker = worker
         self.report = report
-        self.work: queue.SimpleQueue[Claimed] = queue.SimpleQueue()
-        self.done: queue.Queue[tuple[Result, threading.Semaphore] | None] = queue.Queue()
+        # Urgent rows claimed mid-run jump ahead of the bulk rows already queued.
+        self.work: queue.PriorityQueue[tuple[int, int, Claimed]] = queue.PriorityQueue()
+        self.done: queue.Queue[tuple[Result, threading.Semaphore | None] | None] = queue.Queue()
         self.no_more_work = threading.Event()
-        self.stop = threading.Event()
+        self.stop = threading.Event()  # set when the run winds down: every wait checks it
+        self.requested = stop_requested or threading.Event()  # a stop asked from outside
+        self.errors: queue.SimpleQueue[BaseException] = queue.SimpleQueue()  # from senders
         self.breaker = Breaker(settings.breaker_failures)
         self.outstanding: dict[int, Claimed] = {}
+        self.unrecorded: list[tuple[Result, threading.Semaphore | None]] = []
         self.senders: list[Sender] = []
         self.threads: list[threading.Thread] = []
         self.running = 0
+        # Connections: start with a few, double while the outcome rate grows (a relay a round
+        # trip away needs many; a loopback one is bound by this process's CPU), up to
+        # OUTBOX_SMTP_CONNECTIONS. A doubling that did not pay is undone.
+        self.target = min(settings.connections, 4)
+        self.retiring = 0
+        self.retire_lock = threading.Lock()
+        self.pace_started = time.monotonic()
+        self.pace_count = 0
+        self.last_rate: float | None = None
+        self.before_growth = self.target
+        self.growing = self.target < settings.connections
+        self.budget: int | None = None  # rows this run may still claim (MAIL_MAX_PER_MINUTE)
         self.lease_check = time.monotonic() + settings.lease_seconds / 3
+        self.urgent_check = time.monotonic() + settings.urgent_check
 
-    def feed(self, rows: list[Claimed]) -> None:
-        """Queue a claimed batch; return when the senders are about to run out of work."""
+    @property
+    def halted(self) -> bool:
+        return self.breaker.open or self.requested.is_set()
+
+    def claim(self, due_before, urgent_only: bool = False,
+              limit: int | None = None) -> list[Claimed]:
+        """Claim the next batch (within the run's budget) and queue it."""
+        limit = limit or self.settings.batch_size
+        if self.budget is not None:
+            limit = min(limit, self.budget - self.report.claimed)
+            if limit <= 0:
+                self.report.rate_limited = True
+                return []
+        rows = outbox_queue.claim_due(self.worker, limit, due_before=due_before,
+                                      urgent_only=urgent_only)
+        if rows:
+            self.report.batches += 1
+            self.report.claimed += len(rows)
         for row in rows:
             self.outstanding[row.id] = row
-            self.work.put(row)
-        while len(self.threads) < min(self.settings.connections, len(self.outstanding)):
+            self.work.put((row.priority, row.id, row))
+        return rows
+
+    def feed(self) -> None:
+        """Start the senders the queued rows need; return when they are about to run out of
+        work. Meanwhile urgent rows that became due are claimed every `urgent_check` seconds:
+        they need not wait for the batches ahead of them."""
+        self._start_senders()
+        low_water = self.target * self.settings.unrecorded_max
+        while self.running and self.work.qsize() > low_water and not self.halted:
+            self._record_some()
+            if time.monotonic() > self.urgent_check:
+                self.claim(None, urgent_only=True)
+                self.urgent_check = time.monotonic() + self.settings.urgent_check
+
+    def _start_senders(self) -> None:
+        while self.running < min(self.target, len(self.outstanding)):
             sender = Sender(self.settings, self.breaker)
-            thread = threading.Thread(target=self._send, args=(sender,), daemon=True)
+            thread = threading.Thread(target=self._send, args=(sender,), daemon=True,
+                                      name=f"outbox-sender-{len(self.threads)}")
             self.senders.append(sender)
             self.threads.append(thread)
             self.running += 1
             thread.start()
-        low_water = self.settings.connections * self.settings.unrecorded_max
-        while self.running and self.work.qsize() > low_water and not self.breaker.open:
+
+    def _pace(self, recorded: int) -> None:
+        """Every OUTBOX_PACE_WINDOW_SECONDS: double the connections while that raised the
+        outcome rate by OUTBOX_PACE_MIN_GAIN; else retire the last doubling and settle."""
+        self.pace_count += recorded
+        now = time.monotonic()
+        if not self.growing or now - self.pace_started < self.settings.pace_window:
+            return
+        rate = self.pace_count / (now - self.pace_started)
+        if self.last_rate is None or rate > self.last_rate * (1 + self.settings.pace_min_gain):
+            self.last_rate = rate
+            self.before_growth = self.target
+            self.target = min(self.settings.connections, self.target * 2)
+            self.growing = self.target > self.before_growth
+            if self.work.qsize() > self.running:
+                self._start_senders()
+        else:
+            with self.retire_lock:
+                self.retiring += self.target - self.before_growth
+            self.target = self.before_growth
+            self.growing = False
+            log.debug("Drain settles on %s connections (%.0f msgs/s)", self.target, rate)
+        self.pace_started, self.pace_count = now, 0
+
+    def _retire(self) -> bool:
+        with self.retire_lock:
+            if self.retiring:
+                self.retiring -= 1
+                return True
+        return False
+
+    def finish_probe(self) -> None:
+        """Wait for the probe's outcomes: the breaker opens again, or the relay answered."""
+        while self.outstanding and self.running and not self.halted:
             self._record_some()
 
     def finish(self) -> None:
-        """Record the last outcomes, close the connections, release what was not sent."""
+        """No more work: record the outcomes as the senders finish their rows."""
         self.no_more_work.set()
+        while self.running and not self.halted:
+            self._record_some()
+
+    def wind_down(self, failed: bool) -> None:
+        """Stop the senders, record what they did, give back what they did not; never raises.
+
+        Senders waiting to send a message's content give it up at once (it was not sent);
+        one in the middle of an exchange has OUTBOX_STOP_GRACE_SECONDS to finish it, after
+        which its row is released too (at most that message may then go twice)."""
+        self.no_more_work.set()
+        self.stop.set()
+        deadline = time.monotonic() + self.settings.stop_grace
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = sum(thread.is_alive() for thread in self.threads)
+        if stuck:
+            log.warning("%s SMTP connections still busy after %ss: their messages are released",
+                        stuck, self.settings.stop_grace)
+        while True:
+            try:
+                item = self.done.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self.unrecorded.append(item)
         try:
-            while self.running:
-                self._record_some()
-        finally:
-            self.stop.set()
-            for thread in self.threads:
-                thread.join(self.settings.timeout + 5)
-        left = list(self.outstanding.values())
-        if left:
-            pause = clock.now() + timedelta(seconds=self.settings.breaker_pause)
-            self.report.released += outbox_queue.release(left, not_before=pause)
+            db.session.rollback()  # whatever the failure left half done
+            results = [result for result, _ in self.unrecorded]
+            outbox_queue.record_results(results, self.worker)
+            for result in results:
+                self.outstanding.pop(result.row.id, None)
+                _count(self.report, result)
+            self.unrecorded = []
+            left = list(self.outstanding.values())
+            if left:
+                pause = None
+                if self.breaker.open and not failed:
+                    pause = clock.now() + timedelta(seconds=self.settings.breaker_pause)
+                self.report.released += outbox_queue.release(left, not_before=pause)
+        except Exception:
+            _rollback()
+            log.exception("Could not record or release the %s messages this run held: they "
+                          "return to the queue when their lease expires", len(self.outstanding))
         if self.breaker.open:
             self.report.circuit_open = True
             log.warning("Circuit breaker open after %s connection failures: %s messages "
-                        "released", self.breaker.consecutive, len(left))
+                        "released", self.breaker.consecutive, self.report.released)
+        if self.requested.is_set():
+            self.report.stopped = True
+
+    def raise_sender_error(self) -> None:
+        try:
+            error = self.errors.get_nowait()
+        except queue.Empty:
+            return
+        raise error
 
     def _send(self, sender: Sender) -> None:
         # Taken before a message's content goes out, given back when its outcome is
@@ -134,13 +309,13 @@ class _Run:
         ahead = threading.Semaphore(self.settings.unrecorded_max)
 
         def before_body() -> None:
-            while not ahead.acquire(timeout=0.5):
+            while not ahead.acquire(timeout=0.2):
                 if self.stop.is_set():
                     raise Abandoned()
             taken.append(True)
 
         try:
-            while not self.breaker.open and not self.stop.is_set():
+            while not self.breaker.open and not self.stop.is_set() and not self._retire():
                 row = self._next_row()
                 if row is None:
                     if self.no_more_work.is_set():
@@ -151,23 +326,30 @@ class _Run:
                     result = sender.send(row, before_body)
                 except Abandoned:
                     return  # not sent: the row is released with the others left
-                except Exception as error:  # never lose a claimed row to a bug
+                except Exception as error:
+                    # A bug on one message must not stop every drain: that row is retried
+                    # later with its attempt spent, the others go on.
                     log.exception("Sending message %s failed", row.id)
                     result = Result(row, Outcome.TEMPORARY, None, f"Worker error: {error!r}")
                 self.done.put((result, ahead if taken else None))
+        except BaseException as error:  # the thread's own machinery: the run must stop
+            self.errors.put(error)
         finally:
-            sender.close()
-            self.done.put(None)  # this sender is finished
+            try:
+                sender.close()
+            finally:
+                self.done.put(None)  # this sender is finished
 
     def _next_row(self) -> Claimed | None:
         try:
-            return self.work.get(timeout=0.05)
+            return self.work.get(timeout=0.05)[2]
         except queue.Empty:
             return None
 
     def _record_some(self) -> None:
+        self.raise_sender_error()
         try:
-            items = [self.done.get(timeout=1)]
+            items = [self.done.get(timeout=0.2)]
         except queue.Empty:
             if not any(t.is_alive() for t in self.threads):
                 self.running = 0
@@ -183,15 +365,25 @@ class _Run:
                 break
         group = [item for item in items if item is not None]
         self.running -= len(items) - len(group)
+        self.unrecorded.extend(group)  # until committed: wind_down records them if this fails
         outbox_queue.record_results([result for result, _ in group], self.worker)
+        self.unrecorded = []
         for result, ahead in group:
             if ahead:
                 ahead.release()
             self.outstanding.pop(result.row.id, None)
             _count(self.report, result)
+        self._pace(len(group))
         if time.monotonic() > self.lease_check:
             outbox_queue.extend_leases(list(self.outstanding.values()))
             self.lease_check = time.monotonic() + self.settings.lease_seconds / 3
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the next use takes a new one
+        log.debug("Rollback failed", exc_info=True)
 
 
 def _count(report: DrainReport, result: Result) -> None:
@@ -203,35 +395,52 @@ def _count(report: DrainReport, result: Result) -> None:
         report.failed += 1
 
 
-def drain(worker: str = "drain", overrides: dict | None = None) -> DrainReport:
-    """Send every row due when the run starts, batch after batch; call in an app context.
+def drain(worker: str = "drain", overrides: dict | None = None,
+          stop: threading.Event | None = None) -> DrainReport:
+    """Send every row due when the run starts, batch after batch, and urgent rows that
+    become due meanwhile; call in an app context.
 
-    Stops early when the circuit breaker opens or when MAIL_MAX_PER_MINUTE is used up (counted
-    from the attempts table over the last minute, so the limit holds across runs)."""
+    Stops early when the circuit breaker opens, when MAIL_MAX_PER_MINUTE is used up (counted
+    from the attempts table over the last minute, so the limit holds across runs) or when
+    `stop` is set. Raises what made the run fail, once the run has wound down."""
     settings = Settings.from_config(current_app.config, overrides)
     report = DrainReport()
-    started = clock.now()
-    budget = None
-    if settings.max_per_minute:
-        window_start = started - timedelta(minutes=1)
-        budget = settings.max_per_minute - outbox_queue.attempts_since(window_start)
-    run = _Run(settings, worker, report)
+    pause = paused_until(worker)
+    probing = pause is not None
+    if pause is not None and clock.now() < pause:
+        report.paused_until = pause.isoformat(timespec="seconds")
+        return report  # the relay was unreachable: claim nothing until the pause ends
+    run = _Run(settings, worker, report, stop)
+    failure: Exception | None = None
     try:
-        while not run.breaker.open:
-            limit = settings.batch_size
-            if budget is not None:
-                limit = min(limit, budget - report.claimed)
-                if limit <= 0:
-                    report.rate_limited = True
-                    break
-            rows = outbox_queue.claim_due(worker, limit, due_before=started)
-            if not rows:
-                break
-            report.batches += 1
-            report.claimed += len(rows)
-            run.feed(rows)
-    finally:
+        started = clock.now()
+        if settings.max_per_minute:
+            window_start = started - timedelta(minutes=1)
+            run.budget = settings.max_per_minute - outbox_queue.attempts_since(window_start)
+        # After a pause, a few rows first (as many as open the breaker): if the relay is still
+        # down, that is all this poll spends.
+        probe = settings.breaker_failures if probing else None
+        while not run.halted and run.claim(started, limit=probe):
+            run.feed()
+            if probe is not None and not run.breaker.open:
+                run.finish_probe()
+                probe = None
         run.finish()
+        run.raise_sender_error()
+    except Exception as error:
+        failure = error
+        report.error = f"{type(error).__name__}: {error}"[:2000]
+    finally:
+        run.wind_down(failed=failure is not None)
+    if run.breaker.open:
+        report.paused_until = _open_circuit(worker, settings).isoformat(timespec="seconds")
+    elif report.sent or report.retried or report.failed:
+        _close_circuit(worker)  # the relay answered
+    if failure is not None:
+        log.error("Drain by %s failed: %s; %s messages released, %s recorded", worker,
+                  report.error, report.released, report.sent + report.retried + report.failed,
+                  exc_info=failure)
+        raise failure
     if report.claimed:
         log.info("Drain by %s: %s", worker, report.as_dict())
     return report

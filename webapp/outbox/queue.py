@@ -1,7 +1,8 @@
 """The queue: claim due rows with a lease, record outcomes, give leases back, purge.
 
-The worker's side of the outbox. Every function here commits its own transaction (a claim or
-an outcome must be durable before the next step relies on it); call them only from the
+The worker's side of the outbox. Every function here that writes (claim_due, record_results,
+release, extend_leases, release_expired_leases, purge) commits its own transaction: a claim or
+an outcome must be durable before the next step relies on it. Call them only from the
 worker's own session, never inside an event's transaction.
 
 The drain is the hot path: it reads and writes plain column values with Core statements, not
@@ -20,7 +21,7 @@ from flask import current_app
 
 from webapp.core import clock
 from webapp.extensions import db
-from webapp.models import OutboxAttempt, OutboxMessage, OutboxState
+from webapp.models import OutboxAttempt, OutboxMessage, OutboxPriority, OutboxState
 
 log = logging.getLogger("missive.outbox")
 
@@ -30,7 +31,7 @@ _attempts = OutboxAttempt.__table__
 
 CLAIM_COLUMNS = ("id", "message_id", "to_addr", "to_name", "cc", "bcc", "sender", "reply_to",
                  "subject", "body_html", "body_text", "headers", "attempts", "max_attempts",
-                 "lease_owner")
+                 "lease_owner", "priority")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Claimed:
     attempts: int
     max_attempts: int
     lease_owner: str
+    priority: int = OutboxPriority.NORMAL.value
 
 
 class Outcome(enum.StrEnum):
@@ -83,37 +85,62 @@ def backoff_delay(attempt: int, table=None, jitter: float | None = None,
 
 
 def claim_due(owner: str, limit: int, now: datetime | None = None,
-              due_before: datetime | None = None) -> list[Claimed]:
-    """Atomically take up to `limit` due rows, oldest first, leased to `owner`; commits.
+              due_before: datetime | None = None, urgent_only: bool = False) -> list[Claimed]:
+    """Take up to `limit` due rows, leased to `owner`, urgent first; commits.
+
+    Rows are taken by priority (urgent, normal, bulk), oldest first within each; then a share
+    (OUTBOX_CLAIM_OLDEST_SHARE) of the claim goes to the oldest due rows whatever their
+    priority, so a bulk backlog moves on even while urgent mail keeps coming. Each query seeks
+    an index in its own order (ix_outbox_messages_claim per priority, ix_outbox_messages_due for
+    the oldest): no sort, no scan. `due_before` (default `now`) bounds normal and bulk rows;
+    urgent rows due by `now` are always taken. `urgent_only` takes nothing else.
 
     PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers pass each other's rows by.
-    SQLite: one UPDATE guarded by `state = 'pending'`; SQLite serialises writers, so a row goes
-    to whichever claimer's statement runs first and never to both."""
+    SQLite serialises writers: the UPDATE is guarded by `state = 'pending'`, so a row another
+    claimer took in between is left out, never leased twice."""
     if limit <= 0:
         return []
     now = now or clock.now()
+    due_before = due_before or now
     lease_until = now + timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     token = f"{owner}/{uuid.uuid4().hex[:8]}"[:100]
     m = _messages.c
-    due = sa.and_(m.state == OutboxState.PENDING.value, m.next_attempt_at <= (due_before or now))
-    oldest_first = (m.next_attempt_at, m.id)
-    leased = dict(state=OutboxState.SENDING.value, lease_owner=token,
-                  lease_expires_at=lease_until, updated_at=now)
+    pending = m.state == OutboxState.PENDING.value
     session = db.session
-    returning = [m[c] for c in CLAIM_COLUMNS]
-    if session.get_bind().dialect.name == "postgresql":
-        ids = session.scalars(sa.select(m.id).where(due).order_by(*oldest_first).limit(limit)
-                              .with_for_update(skip_locked=True)).all()
-        rows = session.execute(sa.update(_messages).where(m.id.in_(ids)).values(**leased)
-                               .returning(*returning)).all() if ids else []
-    else:
-        candidates = sa.select(m.id).where(due).order_by(*oldest_first).limit(limit)
-        rows = session.execute(sa.update(_messages)
-                               .where(m.id.in_(candidates.scalar_subquery()),
-                                      m.state == OutboxState.PENDING.value)
-                               .values(**leased).returning(*returning)).all()
+    locking = session.get_bind().dialect.name == "postgresql"
+
+    def take(query, count: int, taken: list[int]) -> None:
+        if count <= 0:
+            return
+        if taken:
+            query = query.where(m.id.not_in(taken))
+        query = query.limit(count)
+        if locking:
+            query = query.with_for_update(skip_locked=True)
+        taken.extend(session.scalars(query))
+
+    fraction = current_app.config["OUTBOX_CLAIM_OLDEST_SHARE"]
+    share = 0 if urgent_only or not fraction else min(limit - 1, max(1, int(limit * fraction)))
+    ids: list[int] = []
+    priorities = [OutboxPriority.URGENT] if urgent_only else list(OutboxPriority)
+    for priority in priorities:
+        bound = now if priority is OutboxPriority.URGENT else due_before
+        take(sa.select(m.id).where(pending, m.priority == priority.value,
+                                   m.next_attempt_at <= bound)
+             .order_by(m.next_attempt_at, m.id), limit - share - len(ids), ids)
+    if not urgent_only:
+        take(sa.select(m.id).where(pending, m.next_attempt_at <= due_before)
+             .order_by(m.next_attempt_at, m.id), limit - len(ids), ids)
+    rows = []
+    if ids:
+        rows = session.execute(
+            sa.update(_messages).where(m.id.in_(ids), pending)
+            .values(state=OutboxState.SENDING.value, lease_owner=token,
+                    lease_expires_at=lease_until, updated_at=now)
+            .returning(*[m[c] for c in CLAIM_COLUMNS])).all()
     session.commit()
-    rows.sort(key=lambda row: row.id)  # RETURNING gives no order; ids follow enqueue order
+    # RETURNING gives no order: send urgent first, then by enqueue order (ids grow with it)
+    rows.sort(key=lambda row: (row.priority, row.id))
     return [Claimed(*row) for row in rows]
 
 

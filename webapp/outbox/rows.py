@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from webapp.core import clock
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
-from webapp.models import OutboxMessage, OutboxState
+from webapp.models import OutboxMessage, OutboxPriority, OutboxState
 
 STANDARD_HEADERS = {
     # RFC 3834: tells auto-responders not to answer, and mail clients that no human sent it.
@@ -39,9 +39,11 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
                    event_id: int | None = None, campaign_id: int | None = None,
                    application_id: int | None = None, trigger_id: int | None = None,
                    template_id: int | None = None, recipient_user_id: int | None = None,
-                   is_test: bool = False, failed_reason: str = "") -> dict:
+                   is_test: bool = False, failed_reason: str = "",
+                   priority: OutboxPriority = OutboxPriority.NORMAL) -> dict:
     """The column values of one outbox row, checked: no line break in a header, no oversized
-    body. A row born `failed` (rendering failed at fire time) carries its reason."""
+    body. A row born `failed` (rendering failed at fire time) carries its reason. `priority`:
+    URGENT for account emails, acknowledgements and tests, BULK for a large status change."""
     for name, value in (("to", to_addr), ("to_name", to_name), ("subject", subject),
                         ("sender", sender), ("reply_to", reply_to), ("cc", cc), ("bcc", bcc)):
         if "\n" in value or "\r" in value:
@@ -54,6 +56,7 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
     now = clock.now()
     return {
         "dedupe_key": key,
+        "priority": OutboxPriority(priority).value,
         "message_id": message_id_for(key),
         "state": OutboxState.FAILED.value if failed_reason else OutboxState.PENDING.value,
         "last_error": failed_reason,

@@ -40,6 +40,11 @@ class Settings:
     lease_seconds: float
     unrecorded_max: int
     record_linger: float
+    urgent_check: float
+    stop_grace: float
+    breaker_max_pause: float
+    pace_window: float
+    pace_min_gain: float
     ca_file: str | None = None
     tls_verify: bool = True
     ehlo_name: str | None = None
@@ -56,6 +61,10 @@ class Settings:
         "lease_seconds": "OUTBOX_LEASE_SECONDS",
         "unrecorded_max": "OUTBOX_UNRECORDED_MAX",
         "record_linger": "OUTBOX_RECORD_LINGER_SECONDS",
+        "urgent_check": "OUTBOX_URGENT_CHECK_SECONDS",
+        "stop_grace": "OUTBOX_STOP_GRACE_SECONDS",
+        "breaker_max_pause": "OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS",
+        "pace_window": "OUTBOX_PACE_WINDOW_SECONDS", "pace_min_gain": "OUTBOX_PACE_MIN_GAIN",
         "ca_file": "MAIL_CA_FILE", "tls_verify": "MAIL_TLS_VERIFY", "ehlo_name": "MAIL_EHLO_NAME",
     }
 

@@ -73,6 +73,19 @@ def tls_context(ca_file: str | None, verify: bool = True) -> ssl.SSLContext:
     return context
 
 
+def _content(data: bytes) -> bytes:
+    """The content as DATA sends it: CRLF lines, dot-stuffed (`smtplib.quotedata`), ended by a
+    lone dot. The builder's bytes need no change; checking that costs a fifth of quoting."""
+    crlf = data.count(b"\r\n")
+    if data[:1] == b"." or b"\n." in data or not data.count(b"\n") == crlf == data.count(b"\r"):
+        # surrogateescape carries any byte through quotedata's str API
+        data = smtplib.quotedata(data.decode("ascii", "surrogateescape")).encode(
+            "ascii", "surrogateescape")
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
 class Connection:
     """One SMTP session with the relay, opened on first use and kept for the next messages."""
 
@@ -131,12 +144,9 @@ class Connection:
             except BaseException:
                 self.abort()
                 raise
-        # The builder's bytes are ASCII; surrogateescape carries any other byte through.
-        content = smtplib.quotedata(data.decode("ascii", "surrogateescape"))
-        if not content.endswith("\r\n"):
-            content += "\r\n"
+        content = _content(data)
         self.body_sent = True
-        host.send((content + ".\r\n").encode("ascii", "surrogateescape"))
+        host.send(content)
         code, raw = host.getreply()
         if code != 250:
             self._refused(code, raw, smtplib.SMTPDataError)

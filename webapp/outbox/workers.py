@@ -3,6 +3,8 @@
 `beat` and `forget_worker` commit their own transaction.
 """
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from webapp.core import clock
@@ -10,16 +12,19 @@ from webapp.extensions import db
 from webapp.models import WorkerHeartbeat
 
 
-def beat(worker: str, *, drained: bool = False, sent: int = 0) -> None:
-    """Note that `worker` is alive (and, after a drain, when it drained and how much)."""
+def beat(worker: str, *, drained: bool = False, sent: int = 0, error: str = "",
+         paused_until: datetime | None = None) -> None:
+    """Note that `worker` is alive (and, after a drain ended, when, how much it sent, why it
+    failed if it did, and until when it pauses if the relay was unreachable)."""
     try:
-        _beat(worker, drained, sent)
+        _beat(worker, drained, sent, error, paused_until)
     except sa.exc.IntegrityError:  # the worker's other job created the row meanwhile
         db.session.rollback()
-        _beat(worker, drained, sent)
+        _beat(worker, drained, sent, error, paused_until)
 
 
-def _beat(worker: str, drained: bool, sent: int) -> None:
+def _beat(worker: str, drained: bool, sent: int, error: str,
+          paused_until: datetime | None) -> None:
     now = clock.now()
     heartbeat = db.session.get(WorkerHeartbeat, worker)
     if heartbeat is None:
@@ -28,6 +33,8 @@ def _beat(worker: str, drained: bool, sent: int) -> None:
     heartbeat.last_seen_at = now
     if drained:
         heartbeat.last_drain_at = now
+        heartbeat.last_drain_error = error[:2000]
+        heartbeat.paused_until = paused_until
         heartbeat.sent_total = (heartbeat.sent_total or 0) + sent
     db.session.commit()
 

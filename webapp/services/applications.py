@@ -8,8 +8,10 @@ import base64
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
@@ -21,6 +23,7 @@ from webapp.models import (
     Campaign,
     EventType,
     OutboxMessage,
+    OutboxPriority,
     Role,
     SkippedRecipient,
     Status,
@@ -28,6 +31,7 @@ from webapp.models import (
     User,
 )
 from webapp.services import permissions, statuses, triggers
+from webapp.services.paging import Sort
 
 log = logging.getLogger("missive.applications")
 
@@ -154,18 +158,52 @@ def _completeness_errors(values: dict) -> dict[str, list[str]]:
     return errors
 
 
+def _refuse_unconfirmed(candidate: User) -> None:
+    # Unconfirmed addresses may prepare, not submit: submitting makes the platform email
+    # whatever address was typed.
+    raise ValidationFailed(str(_l(
+        "Confirm your email address before submitting: follow the link we sent to "
+        "%(email)s. Your answers were saved as a draft.", email=candidate.email)))
+
+
+def _check_submittable(application: Application, values: dict) -> None:
+    if not application.candidate.email_confirmed:
+        _refuse_unconfirmed(application.candidate)
+    if clock.now() >= application.campaign.closes_at:
+        raise ValidationFailed(str(_l("The campaign closed on %(date)s: applications can no "
+                                      "longer be submitted.",
+                                      date=application.campaign.closes_at.date().isoformat())))
+    if errors := _completeness_errors(values):
+        raise ValidationFailed(errors)
+
+
+def prepare_submission(candidate: User, application_id: int, answers: Answers) -> Application:
+    """The first step of submitting: keep the answers as the draft, then refuse (nothing else
+    changed) if they could not be submitted, so the confirmation shows what will be sent."""
+    application = save_draft(candidate, application_id, answers)
+    _check_submittable(application, answers.values())
+    return application
+
+
+def submit_draft(candidate: User, application_id: int) -> Application:
+    """The confirmed step: submit the answers saved by prepare_submission."""
+    application = _editable(candidate, application_id)
+    return submit(candidate, application_id, Answers(
+        title=application.title, summary=application.summary,
+        motivation=application.motivation, confirmed=application.confirmed))
+
+
 def submit(candidate: User, application_id: int, answers: Answers) -> Application:
     """Submit: draft -> submitted with the given answers, and the submission's emails, in one
     transaction. Refused after the closing date, a second time, or for someone else."""
     application = _editable(candidate, application_id)
     now = clock.now()
-    if now >= application.campaign.closes_at:
-        raise ValidationFailed(str(_l("The campaign closed on %(date)s: applications can no "
-                                      "longer be submitted.",
-                                      date=application.campaign.closes_at.date().isoformat())))
+    if not candidate.email_confirmed:
+        # The answers are kept as the draft, then the refusal says why.
+        save_draft(candidate, application_id, answers)
+        _refuse_unconfirmed(candidate)
     values = answers.values()
-    if errors := _completeness_errors(values):
-        raise ValidationFailed(errors)
+    _check_submittable(application, values)
     draft, submitted = application.status, statuses.by_code(Status.SUBMITTED)
     # Compare-and-set: of two concurrent submits (double click, two tabs, a replayed request)
     # exactly one finds the application still in draft; the other changes nothing.
@@ -263,18 +301,53 @@ class Page:
 EXACT_COUNT_UP_TO = 10_000
 
 
+# The list's sortable columns. Each sorts with the id as tie-breaker, so the keyset
+# (value, id) of the last row on a page is where the next page starts. Expressions are never
+# NULL: row-value comparisons with NULL match nothing.
+_NEVER = datetime(1970, 1, 1)
+SORT_KEYS = {
+    "reference": lambda: Application.reference,
+    "candidate": lambda: sa.func.lower(User.last_name + " " + User.first_name),
+    "title": lambda: sa.func.lower(Application.title),
+    "status": lambda: Status.position,
+    "submitted": lambda: sa.func.coalesce(Application.submitted_at, _NEVER),
+}
+
+
+def _sorted(query, sort: Sort, after: int | None):
+    """Order a query of applications by `sort`, starting after the row `after`."""
+    if not sort.key:
+        if after:
+            query = query.where(Application.id < after)
+        return query.order_by(Application.id.desc())
+    expression = SORT_KEYS[sort.key]()
+    query = (query.join(User, User.id == Application.candidate_id)
+             .join(Status, Status.id == Application.status_id))
+    if after:
+        start = db.session.scalar(
+            sa.select(expression).select_from(Application)
+            .join(User, User.id == Application.candidate_id)
+            .join(Status, Status.id == Application.status_id)
+            .where(Application.id == after))
+        if start is not None:
+            key = sa.tuple_(expression, Application.id)
+            query = query.where(key < sa.tuple_(start, after) if sort.descending
+                                else key > sa.tuple_(start, after))
+    if sort.descending:
+        return query.order_by(expression.desc(), Application.id.desc())
+    return query.order_by(expression.asc(), Application.id.asc())
+
+
 def list_applications(user: User, selection: Selection, after: int | None = None,
-                      limit: int = PAGE_SIZE) -> Page:
-    """One page of a campaign's applications, newest first, by keyset (id < after): the
-    (campaign, status, id) index serves it without counting past rows."""
+                      limit: int = PAGE_SIZE, sort: Sort = Sort()) -> Page:
+    """One page of a campaign's applications, newest first or by a column, by keyset (after
+    the last row shown): the cost of a page does not grow with how far the reader went."""
     campaign_for_staff(user, selection.campaign_id)
     clauses = selection.where()
     query = (sa.select(Application).where(*clauses)
              .options(orm.joinedload(Application.candidate), orm.joinedload(Application.status))
-             .order_by(Application.id.desc()).limit(limit + 1))
-    if after:
-        query = query.where(Application.id < after)
-    rows = list(db.session.scalars(query))
+             .limit(limit + 1))
+    rows = list(db.session.scalars(_sorted(query, sort, after)).unique())
     counted = sa.select(Application.id).where(*clauses).limit(EXACT_COUNT_UP_TO + 1).subquery()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(counted))
     more = len(rows) > limit
@@ -282,6 +355,32 @@ def list_applications(user: User, selection: Selection, after: int | None = None
     return Page(rows=rows, total=min(total, EXACT_COUNT_UP_TO),
                 next_after=rows[-1].id if more and rows else None,
                 total_is_lower_bound=total > EXACT_COUNT_UP_TO)
+
+
+def export_rows(user: User, selection: Selection, sort: Sort = Sort(), locale: str = "en",
+                chunk: int = 1000):
+    """Every application matching the selection, as tuples for a CSV file, read a keyset page
+    at a time: a campaign of 100,000 applications never sits in memory at once. Access is
+    checked now, not when the first row is read."""
+    campaign_for_staff(user, selection.campaign_id)
+    return _export_rows(selection, sort, locale, chunk)
+
+
+def _export_rows(selection: Selection, sort: Sort, locale: str, chunk: int):
+    after = None
+    while True:
+        query = (sa.select(Application).where(*selection.where())
+                 .options(orm.joinedload(Application.candidate),
+                          orm.joinedload(Application.status))
+                 .limit(chunk))
+        rows = list(db.session.scalars(_sorted(query, sort, after)).unique())
+        for a in rows:
+            yield (a.reference, a.candidate.last_name, a.candidate.first_name, a.candidate.email,
+                   a.title, a.status.label_for(locale), a.submitted_at, a.created_at)
+        if len(rows) < chunk:
+            return
+        # Rows already written are only weakly held by the session: memory stays flat.
+        after = rows[-1].id
 
 
 def history(application: Application) -> list[StatusChange]:
@@ -408,7 +507,11 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
     result.cancelled = triggers.cancel_superseded(
         ids, f"Superseded by a later decision: the application moved to {status.label_en}.")
     change_ids = _record_history(by_old, status.id, actor.id, comment.strip(), now)
-    outcome = triggers.enqueue_plan(plan, change_ids)
+    # A large decision goes out at bulk priority, behind acknowledgements and single changes.
+    priority = (OutboxPriority.BULK
+                if len(transitions) > current_app.config["OUTBOX_BULK_THRESHOLD"]
+                else OutboxPriority.NORMAL)
+    outcome = triggers.enqueue_plan(plan, change_ids, priority)
     result.moved, result.queued, result.failed = len(transitions), outcome.queued, outcome.failed
     db.session.commit()
     log.info("%s applications of campaign %s moved to %s by %s; %s emails queued, %s failed",

@@ -238,7 +238,7 @@ def _validate(data: TriggerInput) -> tuple[dict[str, list[str]], dict]:
         errors["event"] = [str(_l("Unknown event."))]
         return errors, values
     template = db.session.get(EmailTemplate, data.template_id) if data.template_id else None
-    if template is None:
+    if template is None or template.system_key:
         errors["template_id"] = [str(_l("Choose an email template."))]
     values["template_id"] = data.template_id
     if data.event == EventType.STATUS_CHANGED:

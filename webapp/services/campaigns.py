@@ -23,6 +23,7 @@ from webapp.models import (
 )
 from webapp.services import campaign_triggers
 from webapp.services.email_templates import default_acknowledgement_template
+from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.campaigns")
 
@@ -62,11 +63,12 @@ def _members(managers, evaluators) -> list[CampaignMember]:
 
 
 def create_campaign(actor: User | None, label: str, opens_at: datetime, closes_at: datetime,
-                    description: str = "", published: bool = True,
+                    description: str = "", published: bool = False,
                     managers: list[User] = (), evaluators: list[User] = ()) -> Campaign:
-    """Create a campaign with its default acknowledgement trigger, in one transaction. With no
-    manager chosen, its creator manages it: emails to "the campaign's managers" must reach
-    someone."""
+    """Create a campaign with its default acknowledgement trigger, in one transaction.
+    Unpublished unless asked: candidates see it once a manager has checked it and publishes.
+    With no manager chosen, its creator manages it: emails to "the campaign's managers" must
+    reach someone."""
     _check_dates(opens_at, closes_at)
     if not managers and actor is not None:
         managers = [actor]
@@ -99,6 +101,18 @@ def update_campaign(actor: User, campaign: Campaign, label: str, opens_at: datet
     return campaign
 
 
+def set_published(actor: User, campaign: Campaign, published: bool) -> Campaign:
+    """Publish a campaign (candidates see it while it is open) or take it back."""
+    if campaign.published != published:
+        campaign.published = published
+        audit.record(actor, "campaign.published" if published else "campaign.unpublished",
+                     "campaign", campaign.id, campaign.label, campaign.id)
+        db.session.commit()
+        log.info("Campaign %s %s by %s", campaign.id,
+                 "published" if published else "unpublished", actor.email)
+    return campaign
+
+
 def duplicate_campaign(actor: User, campaign: Campaign) -> Campaign:
     """A copy (unpublished) with the same dates, members and automatic emails."""
     copy = Campaign(label=str(_l("%(label)s (copy)", label=campaign.label))[:200],
@@ -127,10 +141,35 @@ def phase(campaign: Campaign, at: datetime | None = None) -> Phase:
     return Phase.OPEN if at < campaign.closes_at else Phase.CLOSED
 
 
+LIST_SORTS = {
+    "label": lambda: sa.func.lower(Campaign.label),
+    "opens": lambda: Campaign.opens_at,
+    "closes": lambda: Campaign.closes_at,
+}
+DEFAULT_SORT = Sort("closes", descending=True)
+PAGE_SIZE = 25
+
+
+def campaign_page(search: str = "", phase_filter: str = "", sort: Sort = DEFAULT_SORT,
+                  number: int = 1, size: int = PAGE_SIZE) -> OffsetPage:
+    """One page of the campaigns list, filtered by label and phase, sorted by a column."""
+    expression = LIST_SORTS[sort.key]()
+    direction = sa.desc if sort.descending else sa.asc
+    query = _filtered(search, phase_filter).order_by(direction(expression),
+                                                      direction(Campaign.id))
+    return offset_page(db.session, query, number, size)
+
+
 def list_campaigns(search: str = "", phase_filter: str = "") -> list[Campaign]:
     """Campaigns by closing date, newest first, filtered by label and phase."""
+    query = _filtered(search, phase_filter).order_by(Campaign.closes_at.desc(),
+                                                     Campaign.id.desc())
+    return list(db.session.scalars(query))
+
+
+def _filtered(search: str, phase_filter: str):
     now = clock.now()
-    query = sa.select(Campaign).order_by(Campaign.closes_at.desc(), Campaign.id.desc())
+    query = sa.select(Campaign)
     if search.strip():
         query = query.where(Campaign.label.icontains(search.strip(), autoescape=True))
     if phase_filter == Phase.UPCOMING:
@@ -139,7 +178,7 @@ def list_campaigns(search: str = "", phase_filter: str = "") -> list[Campaign]:
         query = query.where(Campaign.opens_at <= now, Campaign.closes_at > now)
     elif phase_filter == Phase.CLOSED:
         query = query.where(Campaign.closes_at <= now)
-    return list(db.session.scalars(query))
+    return query
 
 
 def assignable_users(role: MemberRole) -> list[User]:

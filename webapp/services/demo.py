@@ -18,6 +18,7 @@ from webapp.models import (
     Trigger,
     User,
 )
+from webapp.services.account_emails import ensure_system_templates
 from webapp.services.applications import new_reference
 from webapp.services.campaigns import create_campaign
 from webapp.services.email_templates import default_acknowledgement_template, find_by_name
@@ -58,10 +59,12 @@ def seed_demo() -> list[tuple[str, str, str]]:
     """Create what is missing of the demo platform; return (email, role, password) sign-ins."""
     ensure_default_statuses()
     default_acknowledgement_template()
+    ensure_system_templates()
     users = {}
     for email, first, last, role, locale, password in DEMO_USERS:
         users[role] = find_by_email(email) or create_user(
-            email, first, last, password, [role], locale, check_strength=False
+            email, first, last, password, [role], locale, check_strength=False,
+            confirmed=True,
         )
     db.session.commit()
 
@@ -82,7 +85,7 @@ def _campaign(label, opens_at, closes_at, users) -> Campaign:
         return existing
     campaign = create_campaign(
         users[Role.ADMIN], label, opens_at, closes_at,
-        description=f"Campagne de démonstration : {label}.",
+        description=f"Campagne de démonstration : {label}.", published=True,
         managers=[users[Role.MANAGER]], evaluators=[users[Role.EVALUATOR]],
     )
     template = _decision_template()

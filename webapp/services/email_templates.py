@@ -20,8 +20,16 @@ from webapp.core import audit
 from webapp.core.addresses import InvalidAddress, normalize_email, parse_address_list
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
-from webapp.models import Application, EmailTemplate, EmailTemplateVersion, Trigger, User
+from webapp.models import (
+    Application,
+    EmailTemplate,
+    EmailTemplateVersion,
+    OutboxPriority,
+    Trigger,
+    User,
+)
 from webapp.services import html_policy, templating
+from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.email_templates")
 
@@ -75,6 +83,12 @@ class TemplateInput:
     cc: str = ""
     bcc: str = ""
     versions: dict[str, VersionInput] = field(default_factory=dict)
+    # Taken from the stored template, never from the editor: which placeholders apply.
+    system_key: str | None = None
+
+    @property
+    def placeholder_names(self) -> frozenset[str]:
+        return templating.names_for(bool(self.system_key))
 
 
 def find_by_name(name: str) -> EmailTemplate | None:
@@ -103,11 +117,39 @@ def get_template(template_id: int) -> EmailTemplate | None:
     return db.session.get(EmailTemplate, template_id)
 
 
+LIST_SORTS = {
+    "name": lambda: sa.func.lower(EmailTemplate.name),
+    "updated": lambda: EmailTemplate.updated_at,
+}
+DEFAULT_SORT = Sort("name", descending=False)
+PAGE_SIZE = 25
+
+
+def template_page(search: str = "", sort: Sort = DEFAULT_SORT, number: int = 1,
+                  size: int = PAGE_SIZE) -> OffsetPage:
+    """One page of the campaign templates, searched by name, sorted by a column (the platform's
+    system templates are listed apart)."""
+    direction = sa.desc if sort.descending else sa.asc
+    query = (sa.select(EmailTemplate).where(EmailTemplate.system_key.is_(None))
+             .order_by(direction(LIST_SORTS[sort.key]()), direction(EmailTemplate.id)))
+    if search.strip():
+        query = query.where(EmailTemplate.name.icontains(search.strip(), autoescape=True))
+    return offset_page(db.session, query, number, size)
+
+
 def list_templates(search: str = "") -> list[EmailTemplate]:
-    query = sa.select(EmailTemplate).order_by(sa.func.lower(EmailTemplate.name))
+    """Campaign templates (the platform's system templates are listed apart)."""
+    query = (sa.select(EmailTemplate).where(EmailTemplate.system_key.is_(None))
+             .order_by(sa.func.lower(EmailTemplate.name)))
     if search.strip():
         query = query.where(EmailTemplate.name.icontains(search.strip(), autoescape=True))
     return list(db.session.scalars(query))
+
+
+def list_system_templates() -> list[EmailTemplate]:
+    return list(db.session.scalars(sa.select(EmailTemplate)
+                                   .where(EmailTemplate.system_key.is_not(None))
+                                   .order_by(EmailTemplate.system_key)))
 
 
 def triggers_using(template_ids) -> dict[int, list[Trigger]]:
@@ -145,6 +187,7 @@ def input_from(template: EmailTemplate) -> TemplateInput:
         bcc=template.bcc,
         versions={v.locale: VersionInput(v.subject, v.body_html, v.body_text)
                   for v in template.versions},
+        system_key=template.system_key,
     )
 
 
@@ -186,9 +229,10 @@ def _unsafe_constructs(source: str) -> list[str]:
     return problems
 
 
-def _template_problems(source: str) -> list[str]:
+def _template_problems(source: str,
+                       names: frozenset[str] = templating.CAMPAIGN_NAMES) -> list[str]:
     # Checked first: find_problems renders the template, which these constructs must not reach.
-    return _unsafe_constructs(source) or templating.find_problems(source)
+    return _unsafe_constructs(source) or templating.find_problems(source, names)
 
 
 def _header_problem(value: str) -> str | None:
@@ -201,6 +245,8 @@ def validate(data: TemplateInput, template: EmailTemplate | None = None,
              application: Application | None = None) -> dict[str, list[str]]:
     """Every reason `data` cannot be saved, by form field (versions: `subject_fr`, …). Each
     part must render with sample values, and with `application`'s values when one is chosen."""
+    if data.system_key:
+        application = None  # account emails concern no application
     errors: dict[str, list[str]] = {}
 
     def add(name: str, message: str) -> None:
@@ -244,7 +290,7 @@ def validate(data: TemplateInput, template: EmailTemplate | None = None,
         if problem:
             add(f"subject_{locale}", problem)
         for part in ("subject", "body_html", "body_text"):
-            problems = _template_problems(getattr(version, part))
+            problems = _template_problems(getattr(version, part), data.placeholder_names)
             for message in problems:
                 add(f"{part}_{locale}", message)
             if application is not None and not problems and getattr(version, part).strip():
@@ -325,7 +371,8 @@ def save_template(actor: User, template: EmailTemplate | None, data: TemplateInp
 
 
 def duplicate_template(actor: User, template: EmailTemplate) -> EmailTemplate:
-    """A copy named "<name> (copy)", "(copy 2)", … with the same versions and headers."""
+    """A copy named "<name> (copy)", "(copy 2)", … with the same versions and headers (a copy
+    of a system template is a campaign template, so it must fit the campaign placeholders)."""
     base = str(_l("%(name)s (copy)", name=template.name))
     name, n = base, 1
     while find_by_name(name) is not None:
@@ -346,7 +393,11 @@ def duplicate_template(actor: User, template: EmailTemplate) -> EmailTemplate:
 
 
 def delete_template(actor: User, template: EmailTemplate) -> None:
-    """Delete a template no trigger uses; otherwise refuse, naming the triggers."""
+    """Delete a template no trigger uses; otherwise refuse, naming the triggers. The platform's
+    system templates are never deleted: account emails need them."""
+    if template.system_key:
+        raise ValidationFailed(str(_l("This is a system template: it can be edited, not "
+                                      "deleted.")))
     used_by = triggers_using([template.id])[template.id]
     if used_by:
         names = "; ".join(f"{t.campaign.label} #{t.id}" for t in used_by)
@@ -379,7 +430,10 @@ def preview(data: TemplateInput, locale: str, application: Application | None = 
             sample: dict[str, str] | None = None) -> tuple[templating.RenderedEmail | None,
                                                            list[str]]:
     """The message as `locale` readers would get it (sample values, some of them given by
-    `sample`, or a real application's), or the problems that stop it from rendering."""
+    `sample`, or a real application's), or the problems that stop it from rendering. System
+    templates concern no application: always sample values."""
+    if data.system_key:
+        application = None
     version = data.versions.get(locale)
     if version is None or version.is_empty:
         locale = data.default_locale
@@ -387,7 +441,8 @@ def preview(data: TemplateInput, locale: str, application: Application | None = 
     if version.is_empty:
         return None, []  # nothing written yet
     problems = [message for part in ("subject", "body_html", "body_text")
-                for message in _template_problems(getattr(version, part))]
+                for message in _template_problems(getattr(version, part),
+                                                  data.placeholder_names)]
     if problems:
         return None, problems
     try:
@@ -422,6 +477,7 @@ def send_test(actor: User, data: TemplateInput, locale: str,
         sender=sender, reply_to=data.reply_to.strip(), locale=locale, is_test=True,
         event_type="test", template_id=template.id if template else None,
         application_id=application.id if application else None, recipient_user_id=actor.id,
+        priority=OutboxPriority.URGENT,
     )
     audit.record(actor, "email_template.test_sent", "email_template",
                  template.id if template else None, actor.email)

@@ -46,6 +46,8 @@ class RenderContext:
     new_status: Status | None = None
     actor: User | None = None
     sample: dict[str, str] = field(default_factory=dict)  # preview values override resolvers
+    # Values known only to the caller, such as an account email's link.
+    given: dict[str, str] = field(default_factory=dict)
     timezone: str = "Europe/Paris"  # the platform's: dates are stored in UTC
 
 
@@ -126,8 +128,22 @@ CATALOGUE: tuple[Placeholder, ...] = (
                 lambda c: c.platform_name),
     Placeholder("today", _l("Today's date"), None,
                 lambda c: _date(c.today, c)),
+    Placeholder("action_url", _l("The link the person follows (confirm, choose a password)"),
+                "https://missive.example.org/auth/confirm/…",
+                lambda c: c.given.get("action_url", "")),
+    Placeholder("link_expiry", _l("How long the link stays valid"), "48 hours",
+                lambda c: c.given.get("link_expiry", "")),
 )
 PLACEHOLDERS = {p.name: p for p in CATALOGUE}
+# The platform's account emails know a person and a link, not an application.
+SYSTEM_NAMES = frozenset({"recipient_name", "platform_name", "today", "action_url",
+                          "link_expiry"})
+CAMPAIGN_NAMES = frozenset(PLACEHOLDERS) - {"action_url", "link_expiry"}
+
+
+def names_for(system: bool) -> frozenset[str]:
+    """The placeholders a template may use: system (account) emails or campaign emails."""
+    return SYSTEM_NAMES if system else CAMPAIGN_NAMES
 
 
 class TemplateProblem(ValueError):
@@ -324,17 +340,20 @@ HTML_ENV = BudgetedSandbox(autoescape=True, undefined=jinja2.StrictUndefined)
 TEXT_ENV = BudgetedSandbox(autoescape=False, undefined=jinja2.StrictUndefined)
 
 
-def find_problems(source: str) -> list[str]:
-    """Why `source` is not a valid template: syntax errors (with line) and unknown placeholders."""
+def find_problems(source: str, names: frozenset[str] = CAMPAIGN_NAMES) -> list[str]:
+    """Why `source` is not a valid template: syntax errors (with line) and placeholders outside
+    `names`."""
     try:
-        ast = HTML_ENV.parse(source or "")
+        # Unknown filters and tests are found when compiling, which both of these do.
+        used = meta.find_undeclared_variables(HTML_ENV.parse(source or ""))
+        template = _compile(source, True)
     except jinja2.TemplateSyntaxError as error:
         return [syntax_problem(error)]
-    unknown = sorted(meta.find_undeclared_variables(ast) - PLACEHOLDERS.keys())
+    unknown = sorted(used - names)
     if unknown:
         return [str(_l("Unknown placeholder: %(name)s", name=name)) for name in unknown]
     try:
-        _render_budgeted(_compile(source, True), {name: name for name in PLACEHOLDERS})
+        _render_budgeted(template, {name: name for name in names})
     except TemplateProblem as error:
         return [str(_l("This template cannot be rendered: %(message)s", message=error))]
     return []
@@ -355,6 +374,8 @@ _SYNTAX_MESSAGES = (
     (re.compile(r"^expected token '(?P<token>[^']+)', got '(?P<found>.+)'$"),
      _l("“%(token)s” expected, found “%(found)s”")),
     (re.compile(r"^Encountered unknown tag '(?P<token>[^']+)'"), _l("unknown tag “%(token)s”")),
+    (re.compile(r"^No filter named '(?P<token>[^']+)'"), _l("unknown filter “%(token)s”")),
+    (re.compile(r"^No test named '(?P<token>[^']+)'"), _l("unknown test “%(token)s”")),
     (re.compile(r"^unexpected end of template", re.I),
      _l("the template ends before a placeholder or a tag is closed")),
     (re.compile(r"^Expected an expression, got '(?P<found>.+)'$"),
@@ -499,7 +520,8 @@ def html_to_text(html: str) -> str:
     return "\n".join(text).strip("\n") + "\n"
 
 
-def help_items(locale: str) -> list[tuple[str, str, str]]:
+def help_items(names: frozenset[str] = CAMPAIGN_NAMES,
+               locale: str = "en") -> list[tuple[str, str, str]]:
     """(name, description, example) for the editor's placeholder help, in `locale`."""
     samples = sample_values(locale)
-    return [(p.name, str(p.description), samples[p.name]) for p in CATALOGUE]
+    return [(p.name, str(p.description), samples[p.name]) for p in CATALOGUE if p.name in names]

@@ -33,6 +33,7 @@ from webapp.models import (
     EventType,
     MemberRole,
     OutboxMessage,
+    OutboxPriority,
     OutboxState,
     RecipientKind,
     SkippedRecipient,
@@ -311,7 +312,8 @@ def _placeholders(source: str) -> frozenset[str] | None:
         return None
 
 
-def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
+def render_rows(plan: Plan, event_ids: dict[int, int],
+                priority: OutboxPriority = OutboxPriority.NORMAL) -> list[dict]:
     """The outbox rows of a plan, rendered per recipient in their language. `event_ids` maps
     an application id to its event's id (the StatusChange row). A rendering failure gives a
     row stored as failed with the error: it must not block the action."""
@@ -334,7 +336,7 @@ def render_rows(plan: Plan, event_ids: dict[int, int]) -> list[dict]:
             reply_to=template.reply_to, cc=template.cc, bcc=template.bcc,
             event_type=trigger.event, event_id=event_id, campaign_id=application.campaign_id,
             application_id=application.id, trigger_id=trigger.id, template_id=template.id,
-            recipient_user_id=recipient.user_id,
+            recipient_user_id=recipient.user_id, priority=priority,
         )
         try:
             ctx = templating.context_for(application, recipient.name or recipient.email,
@@ -377,18 +379,23 @@ def record_skips(plan: Plan, event_ids: dict[int, int]) -> int:
     return len(rows)
 
 
-def enqueue_plan(plan: Plan, event_ids: dict[int, int]) -> Outcome:
+def enqueue_plan(plan: Plan, event_ids: dict[int, int],
+                 priority: OutboxPriority = OutboxPriority.NORMAL) -> Outcome:
     """The outbox rows of a plan and its skipped recipients, in the caller's transaction."""
     record_skips(plan, event_ids)
-    return insert_rows(render_rows(plan, event_ids))
+    return insert_rows(render_rows(plan, event_ids, priority))
 
 
 def enqueue_for_event(event_type: EventType, event_id: int, transition: Transition,
                       triggers: CampaignTriggers | None = None) -> Outcome:
-    """Add the outbox rows of one event to the caller's transaction (never commits)."""
+    """Add the outbox rows of one event to the caller's transaction (never commits). A
+    candidate's submission is urgent (they wait for the acknowledgement); a single status
+    change is normal."""
     triggers = triggers or CampaignTriggers(transition.application.campaign, event_type)
     plan = triggers.plan([transition])
-    return enqueue_plan(plan, {transition.application.id: event_id})
+    priority = (OutboxPriority.URGENT if event_type == EventType.SUBMITTED
+                else OutboxPriority.NORMAL)
+    return enqueue_plan(plan, {transition.application.id: event_id}, priority)
 
 
 def cancel_superseded(application_ids: list[int], reason: str) -> int:

@@ -1,9 +1,12 @@
 """Accounts: sign-up, sign-in, roles."""
 
 import logging
+import secrets
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from zxcvbn import zxcvbn
 
 from webapp.core import clock
 from webapp.core.addresses import InvalidAddress, normalize_email
@@ -14,32 +17,47 @@ from webapp.models import Role, User, UserRole
 log = logging.getLogger("missive.users")
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256  # hashing a megabyte would be a denial of service
 
 
 def find_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
+    email = (email or "").strip().lower()
+    if not email or len(email) > 254 or any(ord(c) < 0x20 for c in email):
+        return None  # no account has such an address (and PostgreSQL refuses NUL)
+    return db.session.scalar(sa.select(User).where(User.email == email))
 
 
-def password_problems(password: str) -> list[str]:
-    """Why a password is too weak, in words a user can act on."""
-    problems = []
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        problems.append(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
-    elif password.isalpha() or password.isdigit():
-        problems.append(_l("Mix letters with digits or symbols."))
-    return [str(p) for p in problems]
+def password_problems(password: str, user_inputs: tuple[str, ...] = ()) -> list[str]:
+    """Why a password is refused, in words a user can act on. In the spirit of NIST SP 800-63B:
+    a minimum length and no composition rules, but no password that attackers try first: zxcvbn
+    matches it against its lists of common passwords, words and names (with keyboard patterns,
+    repeats, dates and substitutions), and against the person's own name and address."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [str(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))]
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return [str(_l("Use at most %(n)d characters.", n=MAX_PASSWORD_LENGTH))]
+    # zxcvbn's cost grows with length; the first 100 characters decide.
+    result = zxcvbn(password[:100], user_inputs=[i for i in user_inputs if i])
+    if result["score"] < current_app.config["PASSWORD_MIN_SCORE"]:
+        return [str(_l("This password is among the first that attackers try (a common "
+                       "password, word, name or pattern). Add a few unrelated words."))]
+    return []
 
 
 def create_user(
     email: str,
     first_name: str,
     last_name: str,
-    password: str,
+    password: str | None,
     roles: set[Role] | list[Role],
     locale: str | None = None,
     check_strength: bool = True,
+    confirmed: bool = False,
 ) -> User:
-    """Add a user to the session (the caller commits); refuses duplicates and weak passwords."""
+    """Add a user to the session (the caller commits); refuses duplicates and weak passwords.
+    Without a password, the account gets one nobody knows: its owner chooses one through an
+    invitation link. `confirmed`: the address is vouched for (an admin, the demo)."""
     errors: dict[str, list[str]] = {}
     try:
         email = normalize_email(email)
@@ -48,13 +66,16 @@ def create_user(
     else:
         if find_by_email(email):
             errors["email"] = [str(_l("An account with this email already exists."))]
-    if check_strength and (problems := password_problems(password)):
+    if password is not None and check_strength and (
+            problems := password_problems(password, (email, first_name, last_name))):
         errors["password"] = problems
     if errors:
         raise ValidationFailed(errors)
     user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip(),
                 locale=locale)
-    user.set_password(password)
+    user.set_password(password if password is not None else secrets.token_urlsafe(32))
+    if confirmed:
+        user.email_confirmed_at = clock.now()
     user.role_rows = [UserRole(role=Role(role).value) for role in roles]
     db.session.add(user)
     db.session.flush()
@@ -62,22 +83,6 @@ def create_user(
     return user
 
 
-def sign_up_candidate(email: str, first_name: str, last_name: str, password: str,
-                      locale: str | None) -> User:
-    """A candidate creates their own account."""
-    user = create_user(email, first_name, last_name, password, [Role.CANDIDATE], locale)
-    db.session.commit()
-    return user
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (same answer for unknown and wrong)."""
-    user = find_by_email(email)
-    if user is None or not user.active or not user.check_password(password):
-        return None
-    user.last_login_at = clock.now()
-    db.session.commit()
-    return user
 
 
 def set_locale(user: User, locale: str) -> None:

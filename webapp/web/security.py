@@ -13,10 +13,17 @@ from webapp.web.forms import MAX_ID
 # not: email previews (sandboxed srcdoc frames, which inherit this policy) are styled with
 # attributes after cleaning, and so are the status badges. Images of email previews may come
 # from anywhere over https, like in the recipients' mail clients.
+# The template editor (Trix 2.1.19) inserts three fixed <style> elements of its own (an empty
+# one, then its editor's and toolbar's default rules): allowed by their hashes, nothing else.
+TRIX_STYLE_HASHES = (
+    "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+    "sha256-jAP18ioNeNaQBBU5RJvT96kjJnVxHvZs+s8WUNiLnvA=",
+    "sha256-c5Z9aB2t69CSpeI1aC8dDLr7LZYZlynV8iY/8Uc9ZFk=",
+)
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",
     "script-src 'self'",
-    "style-src 'self'",
+    "style-src 'self' " + " ".join(f"'{h}'" for h in TRIX_STYLE_HASHES),
     "style-src-attr 'unsafe-inline'",
     "img-src 'self' data: https:",
     "font-src 'self'",

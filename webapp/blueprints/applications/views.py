@@ -24,13 +24,15 @@ from webapp.blueprints.applications.forms import (
 )
 from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.services import applications, statuses
-from webapp.services.applications import Selection
+from webapp.services.applications import Selection, Sort
 from webapp.web.access import STAFF, role_required
+from webapp.web.csv_export import csv_response
 from webapp.web.forms import apply_errors, id_or_none
 from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
 
 # /applications/                                  campaigns whose applications I may see
 # /applications/campaigns/<c>                     the list: filter, search, keyset pages
+# /applications/campaigns/<c>/export.csv          the filtered list as a CSV file (streamed)
 # /applications/campaigns/<c>/status/preview      what a bulk change would do (GET)
 # /applications/campaigns/<c>/status              the bulk change (POST)
 # /applications/<a>                               one application: answers, status, history, emails
@@ -40,10 +42,10 @@ from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
 # /applications/<a>/activity                      its history and emails (refreshed on change)
 
 
-def _or_abort(load, *args):
+def _or_abort(load, *args, **kwargs):
     """Load through a service: missing is 404, forbidden is 403."""
     try:
-        return load(current_user, *args)
+        return load(current_user, *args, **kwargs)
     except NotFound:
         abort(404)
     except NotAllowed:
@@ -75,13 +77,34 @@ def campaign_list(campaign_id: int):
         filters.set_statuses(all_statuses, _locale())
     selection = Selection(campaign.id, all_matching=True, status_id=filters.status.data,
                           search=filters.q.data or "")
+    sort = Sort.parse(request.args.get("sort"), applications.SORT_KEYS)
     page = _or_abort(applications.list_applications, selection,
-                     id_or_none(request.args.get("after")))
+                     id_or_none(request.args.get("after")), sort=sort)
     bulk = BulkStatusForm(formdata=None, list_status=filters.status.data or "",
                           list_q=filters.q.data or "")
     bulk.set_statuses(all_statuses, _locale())
+    list_args = {"campaign_id": campaign.id, "status": filters.status.data or None,
+                 "q": filters.q.data or None}
     return render_page("applications/list.html", "applications/_list.html", campaign=campaign,
-                       filters=filters, listing=page, bulk=bulk)
+                       filters=filters, listing=page, bulk=bulk, sort=sort, list_args=list_args)
+
+
+@bp.route("/campaigns/<int:campaign_id>/export.csv")
+@role_required(*STAFF)
+def export(campaign_id: int):
+    """The list as it is filtered and sorted, every page of it, as a CSV file."""
+    campaign = _or_abort(applications.campaign_for_staff, campaign_id)
+    filters = FilterForm(request.args)
+    filters.set_statuses(statuses.all_statuses(), _locale())
+    if not filters.validate():
+        abort(400)
+    selection = Selection(campaign.id, all_matching=True, status_id=filters.status.data,
+                          search=filters.q.data or "")
+    sort = Sort.parse(request.args.get("sort"), applications.SORT_KEYS)
+    rows = applications.export_rows(current_user, selection, sort, _locale())
+    header = (_("Reference"), _("Last name"), _("First name"), _("Email"), _("Title"),
+              _("Status"), _("Submitted on"), _("Created"))
+    return csv_response(f"applications-{campaign.id}.csv", header, rows)
 
 
 @bp.route("/campaigns/<int:campaign_id>/status/preview")

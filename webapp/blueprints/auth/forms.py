@@ -19,5 +19,30 @@ class SignupForm(Form):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        validators=[DataRequired(), Length(max=1024),
+                    EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class ForgotPasswordForm(Form):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), NoNewline()])
+
+
+class ChangePasswordForm(Form):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(),
+                                                                Length(max=1024)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), Length(max=1024),
+                    EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class NewPasswordForm(Form):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), Length(max=1024),
+                    EqualTo("password", message=_l("The passwords differ."))],
     )

@@ -7,7 +7,8 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.web.forms import AddressList, Form, LocalDateTimeField, NoNewline, id_value, optional_id
 
@@ -15,12 +16,19 @@ from webapp.web.forms import AddressList, Form, LocalDateTimeField, NoNewline, i
 class CampaignForm(Form):
     label = StringField(_l("Label"), validators=[DataRequired(), Length(max=200), NoNewline()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
-    opens_at = LocalDateTimeField(_l("Opens on"), validators=[DataRequired()])
-    closes_at = LocalDateTimeField(_l("Closes on"), validators=[DataRequired()])
-    published = BooleanField(_l("Published"), default=True)
-    managers = SelectMultipleField(_l("Managers"), coerce=id_value,
-                                   validate_choice=True)
-    evaluators = SelectMultipleField(_l("Evaluators"), coerce=id_value, validate_choice=True)
+    # InputRequired: DataRequired would replace "Not a valid date" by "This field is required".
+    opens_at = LocalDateTimeField(_l("Opens on"), validators=[InputRequired()])
+    closes_at = LocalDateTimeField(_l("Closes on"), validators=[InputRequired()])
+    published = BooleanField(_l("Published"), default=False, description=_l(
+        "Candidates see the campaign while it is open only once it is published."))
+    # Checkboxes, not a <select multiple>: usable by keyboard, touch and screen readers alike;
+    # a filter box is added over them when scripts run.
+    managers = SelectMultipleField(_l("Managers"), coerce=id_value, validate_choice=True,
+                                   widget=ListWidget(prefix_label=False),
+                                   option_widget=CheckboxInput())
+    evaluators = SelectMultipleField(_l("Evaluators"), coerce=id_value, validate_choice=True,
+                                     widget=ListWidget(prefix_label=False),
+                                     option_widget=CheckboxInput())
 
 
 class CampaignSearchForm(Form):
@@ -51,3 +59,7 @@ class TriggerForm(Form):
 
     # "At least one recipient" concerns the whole fieldset, not one checkbox.
     recipient_errors: list[str] = []
+
+
+class PublishForm(Form):
+    """Publish or unpublish: only the CSRF token travels."""

@@ -5,6 +5,7 @@ Routes:
     /new                                    create
     /<id>                                   overview
     /<id>/edit                              "Campaign" tab
+    /<id>/publish, /<id>/unpublish          candidates see it (while open), or no longer
     /<id>/duplicate                         copy with its automatic emails
     /<id>/emails                            "Emails" tab
     /<id>/emails/history                    the tab's change history (refreshed on triggerSaved)
@@ -24,7 +25,12 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp.blueprints.campaigns import bp
-from webapp.blueprints.campaigns.forms import CampaignForm, CampaignSearchForm, TriggerForm
+from webapp.blueprints.campaigns.forms import (
+    CampaignForm,
+    CampaignSearchForm,
+    PublishForm,
+    TriggerForm,
+)
 from webapp.core.errors import ValidationFailed
 from webapp.models import EventType, MemberRole, Role
 from webapp.services import (
@@ -34,6 +40,7 @@ from webapp.services import (
     permissions,
     statuses,
 )
+from webapp.services.paging import Sort
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import add_trigger, is_htmx, render_page
@@ -49,9 +56,13 @@ platform_managers = role_required(Role.ADMIN, Role.MANAGER)
 def index():
     """List the campaigns, searchable by label and phase."""
     form = CampaignSearchForm(request.args)
-    found = campaigns.list_campaigns(form.q.data or "", form.phase.data or "")
-    return render_page("campaigns/index.html", "campaigns/_rows.html", form=form,
-                       campaigns=found, phase=campaigns.phase)
+    sort = Sort.parse(request.args.get("sort"), campaigns.LIST_SORTS, campaigns.DEFAULT_SORT)
+    page = campaigns.campaign_page(form.q.data or "", form.phase.data or "", sort,
+                                   request.args.get("page", 1, type=int))
+    list_args = {"q": form.q.data or None, "phase": form.phase.data or None}
+    return render_page("campaigns/index.html", "campaigns/_list.html", form=form,
+                       campaigns=page.rows, listing=page, sort=sort, list_args=list_args,
+                       phase=campaigns.phase)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -100,6 +111,19 @@ def edit(campaign_id: int):
                        campaign=campaign, tab="details"), status
 
 
+@bp.route("/<int:campaign_id>/<any(publish, unpublish):action>", methods=["POST"])
+@platform_managers
+def publish(campaign_id: int, action: str):
+    """Publish the campaign (candidates see it while open), or take it back."""
+    campaign = _campaign_or_404(campaign_id)
+    if not PublishForm().validate_on_submit():
+        abort(400)
+    campaigns.set_published(current_user, campaign, action == "publish")
+    flash(_("Campaign published: candidates can apply while it is open.") if campaign.published
+          else _("Campaign unpublished: candidates no longer see it."), "success")
+    return redirect(url_for(".show", campaign_id=campaign.id), 303)
+
+
 @bp.route("/<int:campaign_id>/duplicate", methods=["POST"])
 @platform_managers
 def duplicate(campaign_id: int):
@@ -138,7 +162,7 @@ def section(campaign_id: int, event: str):
     event = _event_or_404(event)
     if not is_htmx():
         return redirect(url_for(".emails", campaign_id=campaign.id))
-    return render_template("campaigns/_section.html", **_emails_context(campaign),
+    return render_template("campaigns/_section.html", **_emails_context(campaign, focus="create"),
                            event=event)
 
 
@@ -148,7 +172,7 @@ def new_trigger(campaign_id: int, event: str):
     """Create an automatic email in one section ("Créer un e-mail automatique")."""
     campaign = _campaign_or_404(campaign_id)
     event = _event_or_404(event)
-    form = _trigger_form(data={"active": True, "to_candidate": True})
+    form = _trigger_form(event, data={"active": True, "to_candidate": True})
     return _save_trigger(campaign, event, form, trigger=None)
 
 
@@ -158,7 +182,7 @@ def edit_trigger(campaign_id: int, trigger_id: int):
     """Edit an automatic email in place."""
     campaign = _campaign_or_404(campaign_id)
     trigger = _trigger_or_404(campaign, trigger_id)
-    form = _trigger_form(obj=trigger)
+    form = _trigger_form(trigger.event, obj=trigger)
     return _save_trigger(campaign, trigger.event, form, trigger=trigger)
 
 
@@ -174,10 +198,10 @@ def toggle_trigger(campaign_id: int, trigger_id: int):
                                      str(get_locale()))
     except ValidationFailed as error:
         flash(str(error), "error")
-        return _section_response(campaign, event, status=422)
+        return _section_response(campaign, event, status=422, focus=f"switch-{trigger.id}")
     flash(_("Automatic email switched on.") if trigger.active
           else _("Automatic email switched off."), "success")
-    return _section_response(campaign, event)
+    return _section_response(campaign, event, focus=f"switch-{trigger.id}")
 
 
 @bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/delete", methods=["GET", "POST"])
@@ -192,7 +216,7 @@ def delete_trigger(campaign_id: int, trigger_id: int):
                                trigger=trigger)
     campaign_triggers.delete_trigger(current_user, campaign, trigger, str(get_locale()))
     flash(_("Automatic email deleted."), "success")
-    return _section_response(campaign, event)
+    return _section_response(campaign, event, focus="heading")
 
 
 @bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/preview")
@@ -251,8 +275,8 @@ def _campaign_form(campaign=None) -> CampaignForm:
         form.evaluators.data = [u.id for u in campaign.member_users(MemberRole.EVALUATOR)]
     else:
         form = CampaignForm()
-        if campaign is None and request.method == "GET":
-            form.managers.data = [current_user.id]  # the creator manages it unless changed
+        if request.method == "GET":
+            form.managers.data = [current_user.id]  # the creator manages it unless unticked
     form.managers.choices = [SelectChoice(u.id, f"{u.name} <{u.email}>")
                              for u in campaigns.assignable_users(MemberRole.MANAGER)]
     form.evaluators.choices = [SelectChoice(u.id, f"{u.name} <{u.email}>")
@@ -270,8 +294,13 @@ def _campaign_values(form: CampaignForm) -> dict:
     }
 
 
-def _trigger_form(**kwargs) -> TriggerForm:
+def _trigger_form(event: str, **kwargs) -> TriggerForm:
     form = TriggerForm(**kwargs)
+    # Both sections' forms can be open at once: ids (and so labels) must not repeat. Names
+    # stay as they are: each form posts its own.
+    for field in form:
+        field.id = f"{event}-{field.id}"
+        field.label.field_id = field.id
     form.template_id.choices = [SelectChoice("", _("Choose a template"))] + [
         SelectChoice(t.id, t.name) for t in email_templates.list_templates()
     ]
@@ -294,6 +323,7 @@ def _emails_context(campaign, **extra) -> dict:
         **_history_context(campaign),
         "has_templates": bool(email_templates.list_templates()),
         "locale": str(get_locale()), "open_event": None, "editing": None, "form": None,
+        "focus": None,
         **extra,
     }
 
@@ -338,7 +368,7 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
             flash(_("Automatic email saved."), "success")
             for warning in campaign_triggers.nobody_warnings(campaign, saved):
                 flash(warning, "warning")
-            return _section_response(campaign, event)
+            return _section_response(campaign, event, focus=f"row-{saved.id}")
     status = 422 if request.method == "POST" else 200
     context = _emails_context(campaign, open_event=event, editing=editing, form=form)
     if is_htmx():

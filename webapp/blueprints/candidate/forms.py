@@ -18,3 +18,7 @@ class ApplicationForm(Form):
     def answers(self) -> Answers:
         return Answers(title=self.title.data or "", summary=self.summary.data or "",
                        motivation=self.motivation.data or "", confirmed=self.confirmed.data)
+
+
+class ConfirmForm(Form):
+    """A confirmation button: only the CSRF token travels."""

@@ -3,19 +3,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.blueprints.candidate import bp
-from webapp.blueprints.candidate.forms import ApplicationForm
+from webapp.blueprints.candidate.forms import ApplicationForm, ConfirmForm
 from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import Application, Role
 from webapp.services import applications
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
-from webapp.web.htmx import client_redirect, form_response, is_htmx
+from webapp.web.htmx import client_redirect, form_response, is_htmx, render_page
 
 # /apply/                          open campaigns
 # /apply/<campaign>/start          start (or resume) my application
 # /my/applications                 my applications
 # /my/applications/<id>            my application: the form while a draft, read-only after
+# /my/applications/<id>/submit     the confirmed submission (POST)
+# /my/applications/<id>/receipt    the receipt: reference and printable summary
 
 
 @bp.route("/apply/")
@@ -68,17 +70,52 @@ def application(application_id: int):
         submitting = request.form.get("action") == "submit"
         try:
             if submitting:
-                applications.submit(current_user, own.id, form.answers())
-                flash(_("Your application was submitted."), "success")
+                # Submitting cannot be undone: save, check, then ask for confirmation.
+                applications.prepare_submission(current_user, own.id, form.answers())
             else:
                 applications.save_draft(current_user, own.id, form.answers())
-                flash(_("Draft saved."), "success")
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
+            if submitting:
+                return render_page("candidate/confirm_submit.html",
+                                   "candidate/_confirm_submit.html", application=own)
+            flash(_("Draft saved."), "success")
             target = url_for("candidate.application", application_id=own.id)
             return client_redirect(target) if is_htmx() else redirect(target, 303)
     if form.errors or form.form_errors:
         return form_response("candidate/application.html", "candidate/_application_form.html",
                              form, application=own)
     return render_template("candidate/application.html", form=form, application=own)
+
+
+@bp.route("/my/applications/<int:application_id>/submit", methods=["POST"])
+@login_required
+def submit(application_id: int):
+    """The confirmed submission (the answers were saved when confirmation was asked)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        own = applications.submit_draft(current_user, application_id)
+    except NotFound:
+        abort(404)
+    except ValidationFailed as error:
+        flash(str(error), "error")
+        target = url_for("candidate.application", application_id=application_id)
+    else:
+        flash(_("Your application was submitted."), "success")
+        target = url_for("candidate.receipt", application_id=own.id)
+    return client_redirect(target) if is_htmx() else redirect(target, 303)
+
+
+@bp.route("/my/applications/<int:application_id>/receipt")
+@login_required
+def receipt(application_id: int):
+    """The receipt after submitting: the reference and a printable summary."""
+    try:
+        own = applications.own_application(current_user, application_id)
+    except NotFound:
+        abort(404)
+    if own.submitted_at is None:
+        return redirect(url_for("candidate.application", application_id=own.id))
+    return render_template("candidate/receipt.html", application=own)

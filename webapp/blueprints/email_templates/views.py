@@ -20,8 +20,9 @@ from webapp.blueprints.email_templates import bp
 from webapp.blueprints.email_templates.forms import TemplateForm, TemplateSearchForm
 from webapp.core.errors import ValidationFailed
 from webapp.models import Role
-from webapp.services import email_templates, templating
+from webapp.services import account_emails, email_templates, templating
 from webapp.services.email_templates import LOCALES, TemplateInput, VersionInput
+from webapp.services.paging import Sort
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors, id_or_none
 from webapp.web.htmx import client_redirect, is_htmx, render_page
@@ -34,10 +35,16 @@ platform_managers = role_required(Role.ADMIN, Role.MANAGER)
 def index():
     """List the templates and the automatic emails that use them."""
     form = TemplateSearchForm(request.args)
-    templates = email_templates.list_templates(form.q.data or "")
-    used_by = email_templates.triggers_using(t.id for t in templates)
-    return render_page("email_templates/index.html", "email_templates/_rows.html", form=form,
-                       templates=templates, used_by=used_by)
+    sort = Sort.parse(request.args.get("sort"), email_templates.LIST_SORTS,
+                      email_templates.DEFAULT_SORT)
+    page = email_templates.template_page(form.q.data or "", sort,
+                                         request.args.get("page", 1, type=int))
+    used_by = email_templates.triggers_using(t.id for t in page.rows)
+    return render_page("email_templates/index.html", "email_templates/_list.html", form=form,
+                       templates=page.rows, listing=page, sort=sort,
+                       list_args={"q": form.q.data or None}, used_by=used_by,
+                       system_templates=account_emails.system_templates(),
+                       system_purposes=account_emails.purposes())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -85,7 +92,8 @@ def preview():
     """Render the editor's current content with sample values or a chosen application."""
     form = _form()
     rendered, problems = email_templates.preview(
-        _input(form), form.preview_locale.data or "fr", _preview_application(form)
+        _input(form, _posted_template(form)), form.preview_locale.data or "fr",
+        _preview_application(form)
     )
     return render_page("email_templates/preview.html", "email_templates/_preview.html",
                        rendered=rendered, problems=problems, form=form)
@@ -111,7 +119,7 @@ def send_test():
     else:
         try:
             sent_to = email_templates.send_test(
-                current_user, _input(form), form.preview_locale.data or "fr",
+                current_user, _input(form, template), form.preview_locale.data or "fr",
                 _preview_application(form), template,
             )
         except ValidationFailed as error:
@@ -136,6 +144,13 @@ def _template_or_404(template_id: int):
     return template
 
 
+def _posted_template(form: TemplateForm):
+    """The stored template the editor previews, if any: it decides which placeholders apply
+    (system or campaign)."""
+    template_id = id_or_none(form.template_id.data)
+    return email_templates.get_template(template_id) if template_id is not None else None
+
+
 def _form(template=None) -> TemplateForm:
     if template is not None and request.method == "GET":
         form = TemplateForm(obj=template, template_id=template.id)
@@ -156,7 +171,7 @@ def _form(template=None) -> TemplateForm:
     return form
 
 
-def _input(form: TemplateForm) -> TemplateInput:
+def _input(form: TemplateForm, template=None) -> TemplateInput:
     versions = {}
     for locale in LOCALES:
         subject, html, text = form.version_fields(locale)
@@ -165,6 +180,7 @@ def _input(form: TemplateForm) -> TemplateInput:
         name=form.name.data or "", default_locale=form.default_locale.data or "fr",
         sender_name=form.sender_name.data or "", reply_to=form.reply_to.data or "",
         cc=form.cc.data or "", bcc=form.bcc.data or "", versions=versions,
+        system_key=template.system_key if template is not None else None,
     )
 
 
@@ -177,7 +193,8 @@ def _editor(template):
     form = _form(template)
     if form.validate_on_submit():
         try:
-            saved = email_templates.save_template(current_user, template, _input(form),
+            saved = email_templates.save_template(current_user, template,
+                                                  _input(form, template),
                                                   _preview_application(form))
         except ValidationFailed as error:
             apply_errors(form, error)
@@ -186,15 +203,16 @@ def _editor(template):
             return redirect(url_for(".edit", template_id=saved.id), 303)
     elif form.is_submitted():
         # Show every problem at once: the domain's too, next to fields the form found fine.
-        domain_errors = email_templates.validate(_input(form), template,
+        domain_errors = email_templates.validate(_input(form, template), template,
                                                  _preview_application(form))
         apply_errors(form, ValidationFailed(
             {name: messages for name, messages in domain_errors.items()
              if not getattr(form, name).errors}))
     status = 422 if form.errors or form.form_errors else 200
-    context = {"form": form, "template": template,
-               "help_items": templating.help_items(str(get_locale())),
-               "locales": LOCALES}
+    system = bool(template is not None and template.system_key)
+    context = {"form": form, "template": template, "locales": LOCALES,
+               "help_items": templating.help_items(templating.names_for(system), str(get_locale())),
+               "system_purposes": account_emails.purposes()}
     if template is not None:
         context["history"] = email_templates.template_history(template)
         context["used_by"] = email_templates.triggers_using([template.id])[template.id]

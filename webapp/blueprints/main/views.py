@@ -6,6 +6,7 @@ from flask_login import current_user
 from webapp.blueprints.main import bp
 from webapp.models import Role
 from webapp.services import users
+from webapp.web.redirects import safe_next
 
 
 @bp.route("/")
@@ -37,5 +38,4 @@ def set_language():
         session["locale"] = locale
         if current_user.is_authenticated:
             users.set_locale(current_user, locale)
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(safe_next(request.form.get("next")))

@@ -1,18 +1,35 @@
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, IntegerField, SearchField, SelectField
+from wtforms import HiddenField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 
-from webapp.models import OutboxState
+from webapp.models import OutboxPriority, OutboxState
 from webapp.outbox import Filter
-from webapp.web.forms import MAX_ID, BoundedDateField, Form, optional_id
+from webapp.web.forms import BoundedDateField, Form, optional_id
 
 STATE_LABELS = {
     "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"),
     "failed": _l("Failed"), "cancelled": _l("Cancelled"),
 }
+
+
+PRIORITY_LABELS = {
+    OutboxPriority.URGENT.value: _l("Urgent"), OutboxPriority.NORMAL.value: _l("Normal"),
+    OutboxPriority.BULK.value: _l("Bulk"),
+}
+LABELS = {"state_labels": STATE_LABELS, "priority_labels": PRIORITY_LABELS}
+
+
+def _optional_priority(value):
+    """A priority's number; ValueError (a field error) for anything else."""
+    if value in (None, ""):
+        return None
+    number = int(value)
+    if number not in PRIORITY_LABELS:
+        raise ValueError(_l("Not a valid choice."))
+    return number
 
 
 class FilterForm(Form):
@@ -23,9 +40,12 @@ class FilterForm(Form):
 
     state = SelectField(_l("State"), choices=[SelectChoice("", _l("Any state"))] + [
         SelectChoice(s.value, STATE_LABELS[s.value]) for s in OutboxState], default="")
+    priority = SelectField(_l("Priority"), coerce=_optional_priority, default="", choices=[
+        SelectChoice("", _l("Any priority"))] + [
+        SelectChoice(value, label) for value, label in PRIORITY_LABELS.items()])
     campaign = SelectField(_l("Campaign"), coerce=optional_id, validate_choice=False)
     template = SelectField(_l("Template"), coerce=optional_id, validate_choice=False)
-    trigger = IntegerField(_l("Trigger"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
+    trigger = SelectField(_l("Automatic email"), coerce=optional_id, validate_choice=False)
     date_from = BoundedDateField(_l("From"), validators=[Optional()])
     date_to = BoundedDateField(_l("To"), validators=[Optional()])
     q = SearchField(_l("Search"), validators=[Optional(), Length(max=300)],
@@ -36,6 +56,10 @@ class FilterForm(Form):
             SelectChoice(value, label) for value, label in choices["campaigns"]]
         self.template.choices = [SelectChoice("", _l("Any template"))] + [
             SelectChoice(value, label) for value, label in choices["templates"]]
+        events = {"submitted": _l("on submission"), "status_changed": _l("on status change")}
+        self.trigger.choices = [SelectChoice("", _l("Any automatic email"))] + [
+            SelectChoice(value, f"{campaign} · {template} ({events.get(event, event)})")
+            for value, campaign, template, event in choices["triggers"]]
 
     def validate_date_to(self, field) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
@@ -45,6 +69,7 @@ class FilterForm(Form):
         """The service's filter; only call after validate()."""
         return Filter(
             state=self.state.data or "",
+            priority=self.priority.data,
             campaign_id=self.campaign.data,
             trigger_id=self.trigger.data,
             template_id=self.template.data,

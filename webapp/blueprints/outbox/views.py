@@ -7,10 +7,11 @@ from flask_login import current_user
 
 from webapp import outbox
 from webapp.blueprints.outbox import bp
-from webapp.blueprints.outbox.forms import STATE_LABELS, BulkForm, FilterForm
+from webapp.blueprints.outbox.forms import LABELS, BulkForm, FilterForm
 from webapp.core.errors import NotFound, ValidationFailed
 from webapp.models import Role
 from webapp.web.access import role_required
+from webapp.web.csv_export import csv_response
 from webapp.web.forms import id_or_none
 from webapp.web.htmx import add_trigger, client_redirect, is_htmx, render_page
 
@@ -19,10 +20,12 @@ STOP_POLLING = 286  # htmx stops an `every` poll on this status
 
 # Routes, in URL order:
 #   GET  /outbox/                      list (page, or the results fragment for htmx)
+#   GET  /outbox/export.csv            the filtered list as a CSV file (streamed)
 #   GET  /outbox/counters              counters and banner (polled)
 #   GET  /outbox/bulk                  confirmation with the count (retry|cancel)
 #   POST /outbox/bulk                  do it for every row matching the filter
 #   GET  /outbox/<id>                  one message (page, or its panel for htmx polling)
+#   GET  /outbox/<id>/resend           confirmation: this emails the person again
 #   POST /outbox/<id>/retry|cancel|resend
 
 
@@ -33,7 +36,7 @@ def _filter_form() -> FilterForm:
 
 
 def _context(form: FilterForm) -> dict:
-    return {"form": form, "state_labels": STATE_LABELS}
+    return {"form": form, **LABELS}
 
 
 @bp.route("/")
@@ -50,13 +53,25 @@ def index():
                        **_context(form))
 
 
+@bp.route("/export.csv")
+@role_required(Role.ADMIN)
+def export():
+    """The filtered list, every page of it, as a CSV file (streamed)."""
+    form = _filter_form()
+    if not form.validate():
+        abort(400)
+    header = (_("Id"), _("Created"), _("State"), _("Recipient"), _("Subject"), _("Attempts"),
+              _("Sent"), _("Last error"), _("Campaign"), _("Automatic email"), "Message-ID")
+    return csv_response("outbox.csv", header, outbox.export_rows(form.to_filter()))
+
+
 @bp.route("/counters")
 @role_required(Role.ADMIN)
 def counters():
     """The live counters and the worker banner."""
     return render_page("outbox/_counters.html", "outbox/_counters.html",
                        counts=outbox.counters(), health=outbox.health(),
-                       state_labels=STATE_LABELS)
+                       **LABELS)
 
 
 @bp.route("/bulk", methods=["GET", "POST"])
@@ -103,11 +118,20 @@ def detail(message_id: int):
     message = _message_or_404(message_id)
     if is_htmx():
         response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
-                                             message=message, state_labels=STATE_LABELS))
+                                             message=message, **LABELS))
         if message.state in FINAL_STATES and request.args.get("poll"):
             response.status_code = STOP_POLLING
         return response
-    return render_page("outbox/detail.html", message=message, state_labels=STATE_LABELS)
+    return render_page("outbox/detail.html", message=message, **LABELS)
+
+
+@bp.route("/<int:message_id>/resend")
+@role_required(Role.ADMIN)
+def confirm_resend(message_id: int):
+    """Resending emails the person again: say so, and ask (a page, or a panel for htmx)."""
+    message = _message_or_404(message_id)
+    return render_page("outbox/confirm_resend.html", "outbox/_resend_confirm.html",
+                       message=message, **LABELS)
 
 
 @bp.route("/<int:message_id>/<any(retry, cancel, resend):action>", methods=["POST"])
@@ -137,6 +161,6 @@ def act(message_id: int, action: str):
     if not is_htmx():
         return redirect(url_for("outbox.detail", message_id=message_id), 303)
     response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
-                                         message=message, state_labels=STATE_LABELS,
+                                         message=message, **LABELS,
                                          oob_messages=True), status)
     return add_trigger(response, "outboxChanged")

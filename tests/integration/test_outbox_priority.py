@@ -1,0 +1,140 @@
+"""Priorities: urgent mail is claimed first, bulk mail is never starved, claims use an index."""
+
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from jobs.drain import drain_once
+from tests.outbox_support import queue_messages, states
+from webapp.core import clock
+from webapp.extensions import db
+from webapp.models import OutboxMessage, OutboxPriority
+from webapp.outbox import queue as outbox_queue
+
+URGENT, NORMAL, BULK = OutboxPriority.URGENT, OutboxPriority.NORMAL, OutboxPriority.BULK
+
+
+def _claimed_priorities(rows) -> list[int]:
+    return [row.priority for row in rows]
+
+
+def test_a_claim_takes_urgent_then_normal_rows_and_the_oldest_bulk_row(app):
+    app.config["OUTBOX_CLAIM_OLDEST_SHARE"] = 0.1
+    with app.app_context():
+        queue_messages(30, prefix="bulk", priority=BULK)  # oldest
+        queue_messages(6, prefix="normal", priority=NORMAL)
+        queue_messages(5, prefix="urgent", priority=URGENT)  # newest
+
+        rows = outbox_queue.claim_due("w", 10)
+
+    # 9 by priority (5 urgent, then the 4 oldest normal), 1 (10%) by age: the oldest bulk row.
+    assert _claimed_priorities(rows) == [URGENT] * 5 + [NORMAL] * 4 + [BULK]
+    assert [r.to_addr for r in rows if r.priority == BULK] == ["bulk0@example.org"]
+    assert [r.to_addr for r in rows if r.priority == NORMAL] == [
+        f"normal{i}@example.org" for i in range(4)]
+
+
+def test_bulk_rows_move_on_while_urgent_mail_keeps_coming(app):
+    with app.app_context():
+        queue_messages(3, prefix="bulk", priority=BULK)
+        taken = []
+        for claim in range(3):
+            queue_messages(20, prefix=f"urgent{claim}-", priority=URGENT)
+            taken += outbox_queue.claim_due("w", 10)
+    # Thirty claimed of sixty urgent rows, yet each claim also took one bulk row.
+    assert sorted(r.to_addr for r in taken if r.priority == BULK) == [
+        f"bulk{i}@example.org" for i in range(3)]
+
+
+def test_an_urgent_claim_takes_only_urgent_rows(app):
+    with app.app_context():
+        queue_messages(5, prefix="bulk", priority=BULK)
+        queue_messages(2, prefix="urgent", priority=URGENT)
+        assert _claimed_priorities(outbox_queue.claim_due("w", 10, urgent_only=True)) == [
+            URGENT, URGENT]
+
+
+def _claim_queries(app) -> list[sa.Select]:
+    """The SELECTs a claim runs, compiled with literal values for EXPLAIN."""
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "outbox_messages" in statement:
+            statements.append((statement, parameters))
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        outbox_queue.claim_due("w", 10)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    return statements
+
+
+def test_claims_seek_an_index_in_their_order_without_sorting(app):
+    with app.app_context():
+        # Many rows waiting for a retry, a few due of each priority.
+        for priority in (URGENT, NORMAL, BULK):
+            queue_messages(1000, prefix=f"later{priority}-", priority=priority)
+        db.session.execute(sa.update(OutboxMessage).values(
+            next_attempt_at=clock.now() + timedelta(hours=1)))
+        for priority in (URGENT, NORMAL, BULK):
+            queue_messages(3, prefix=f"due{priority}-", priority=priority)
+        dialect = db.engine.dialect.name
+        if dialect == "postgresql":
+            db.session.execute(sa.text("ANALYZE outbox_messages"))
+            db.session.commit()
+        queries = _claim_queries(app)
+        db.session.rollback()
+        assert len(queries) == 4  # urgent, normal, bulk, then the oldest share
+        for statement, parameters in queries:
+            with db.engine.connect() as connection:
+                if dialect == "sqlite":
+                    plan = " / ".join(row[-1] for row in connection.exec_driver_sql(
+                        "EXPLAIN QUERY PLAN " + statement, parameters))
+                    assert "TEMP B-TREE" not in plan, plan
+                    assert "USING" in plan and "INDEX ix_outbox_messages_" in plan, plan
+                else:
+                    plan = " / ".join(row[0] for row in connection.exec_driver_sql(
+                        "EXPLAIN " + statement, parameters))
+                    assert "Sort" not in plan and "Seq Scan" not in plan, plan
+                    assert "ix_outbox_messages_" in plan, plan
+
+
+def test_50_acknowledgements_queued_behind_5000_bulk_rows_overtake_the_backlog(make_app, smtp):
+    """Each reaches the server in the claim that follows its commit (the drain claims urgent
+    rows every OUTBOX_URGENT_CHECK_SECONDS, here at every outcome commit) and goes ahead of
+    the bulk rows in hand: within a poll and a second of being queued, counted in messages."""
+    app = make_app(OUTBOX_BATCH_SIZE=500, OUTBOX_SMTP_CONNECTIONS=4,
+                   OUTBOX_URGENT_CHECK_SECONDS=0)
+    with app.app_context():
+        queue_messages(5000, prefix="bulk", priority=BULK)
+    queued_at = []
+    stop = threading.Event()
+
+    def acknowledgements_arrive(received) -> None:
+        delivered_so_far = len(smtp.handler.messages)
+        if delivered_so_far == 99 and not queued_at:  # 50 candidates submit meanwhile
+            queued_at.append(delivered_so_far)
+            with app.app_context():
+                queue_messages(50, prefix="ack", priority=URGENT)
+        acks_before = sum(m.rcpt_tos[0].startswith("ack") for m in smtp.handler.messages)
+        if received.rcpt_tos[0].startswith("ack") and acks_before == 49:
+            stop.set()  # the backlog itself is not this test's subject
+        return None
+
+    smtp.handler.data_reply = acknowledgements_arrive
+    report = drain_once(app, stop=stop)
+
+    order = [m.rcpt_tos[0] for m in smtp.messages]
+    acks = [i for i, address in enumerate(order) if address.startswith("ack")]
+    assert len(acks) == 50 and report["stopped"]
+    # Only what the connections already had in hand (the message each was sending, the one
+    # waiting for its predecessor's commit, those claimed before the acknowledgements were
+    # committed) goes before them: a few per connection, not the backlog.
+    assert max(acks) < queued_at[0] + 50 + 4 * 4, acks
+    with app.app_context():
+        assert "sending" not in states()  # what the stopped drain held was given back
+        assert db.session.scalar(sa.select(sa.func.count()).where(
+            OutboxMessage.to_addr.like("ack%"), OutboxMessage.state == "sent")) == 50

@@ -1,0 +1,233 @@
+"""Accounts by email: sign-up with a confirmation link, invitations, forgotten passwords.
+
+Links carry an itsdangerous token: signed with the secret key, timed, salted per purpose (a
+confirmation token is not a reset token), and bound to a fingerprint of the state the link
+changes: the address and whether it is confirmed, or the password hash. Once the link has done
+its work that state differs, so the same link is refused: single use without a table of used
+tokens, and a reset link dies as soon as the password changes by any way.
+"""
+
+import hashlib
+import logging
+from datetime import UTC, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from webapp.core import audit, clock
+from webapp.core.errors import ValidationFailed
+from webapp.extensions import db
+from webapp.models import OutboxMessage, Role, User
+from webapp.services import account_emails, sessions, sign_in
+from webapp.services.users import create_user, find_by_email, password_problems
+
+log = logging.getLogger("missive.accounts")
+
+CONFIRM = "confirm"
+RESET = "reset"
+INVITE = "invite"
+
+# Where each link leads (the auth blueprint's routes; a test follows each one).
+PATHS = {CONFIRM: "/auth/confirm/{token}", RESET: "/auth/reset/{token}",
+         INVITE: "/auth/invitation/{token}"}
+EMAILS = {CONFIRM: account_emails.CONFIRMATION, RESET: account_emails.PASSWORD_RESET,
+          INVITE: account_emails.INVITATION}
+
+
+class LinkProblem(Exception):
+    """A link that cannot be used; the message says why and what to do."""
+
+
+class _ClockSigner(TimestampSigner):
+    """Timestamps from the application's clock, so that expiry follows the one time seam."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().replace(tzinfo=UTC).timestamp())
+
+
+def _valid_for(purpose: str) -> timedelta:
+    config = current_app.config
+    return {CONFIRM: timedelta(hours=config["CONFIRMATION_LINK_HOURS"]),
+            RESET: timedelta(minutes=config["PASSWORD_RESET_LINK_MINUTES"]),
+            INVITE: timedelta(days=config["INVITATION_LINK_DAYS"])}[purpose]
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"],
+                                  salt=f"missive-account-{purpose}", signer=_ClockSigner)
+
+
+def _fingerprint(user: User, purpose: str) -> str:
+    if purpose == CONFIRM:
+        state = f"{user.email}|{user.email_confirmed_at is not None}"
+    else:
+        state = user.password_hash
+    return hashlib.sha256(f"{purpose}|{state}".encode()).hexdigest()[:24]
+
+
+def make_token(user: User, purpose: str) -> str:
+    return _serializer(purpose).dumps({"u": user.id, "f": _fingerprint(user, purpose)})
+
+
+def user_for_token(token: str, purpose: str) -> User:
+    """The account a link is for; LinkProblem when expired, used, tampered with or unknown."""
+    try:
+        data = _serializer(purpose).loads(token or "",
+                                          max_age=int(_valid_for(purpose).total_seconds()))
+    except SignatureExpired:
+        raise LinkProblem(str(_l("This link has expired. Ask for a new one below."))) from None
+    except BadData:
+        raise LinkProblem(str(_l("This link is not valid: it may have been cut or changed. "
+                                 "Copy the whole link from the email, or ask for a new "
+                                 "one."))) from None
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) and isinstance(
+        data.get("u"), int) else None
+    if user is None or not user.active:
+        raise LinkProblem(str(_l("This link is not valid any more.")))
+    if data.get("f") != _fingerprint(user, purpose):
+        if purpose == CONFIRM and user.email_confirmed:
+            raise LinkProblem(str(_l("This address is already confirmed.")))
+        raise LinkProblem(str(_l("This link was already used, or the password changed since. "
+                                 "Ask for a new one below.")))
+    return user
+
+
+def _send(user: User, purpose: str) -> None:
+    path = PATHS[purpose].format(token=make_token(user, purpose))
+    account_emails.queue(user, EMAILS[purpose], path, _valid_for(purpose))
+
+
+# Sign-up and confirmation ---------------------------------------------------------------
+
+
+def sign_up_candidate(email: str, first_name: str, last_name: str, password: str,
+                      locale: str | None, client_address: str = "") -> tuple[User, str]:
+    """A candidate creates their own account, unconfirmed, and is signed in; the confirmation
+    email is queued in the same transaction. Returns the user and the session token."""
+    user = create_user(email, first_name, last_name, password, [Role.CANDIDATE], locale)
+    user.confirmation_sent_at = clock.now()
+    _send(user, CONFIRM)
+    audit.record(user, "account.signed_up", "user", user.id, user.email)
+    token = sessions.start(user, client_address)
+    db.session.commit()
+    return user, token
+
+
+def resend_confirmation(user: User) -> None:
+    """"Send the link again", at most once per CONFIRMATION_RESEND_SECONDS and
+    CONFIRMATION_MAX_PER_DAY times a day: the address is not yet proved to want our mail."""
+    if user.email_confirmed:
+        raise ValidationFailed(str(_l("Your address is already confirmed.")))
+    now = clock.now()
+    wait = timedelta(seconds=current_app.config["CONFIRMATION_RESEND_SECONDS"])
+    if user.confirmation_sent_at and now < user.confirmation_sent_at + wait:
+        seconds = int((user.confirmation_sent_at + wait - now).total_seconds()) + 1
+        raise ValidationFailed(str(_l("A link was sent a moment ago. Check your inbox (and "
+                                      "spam folder), or ask again in %(n)d seconds.",
+                                      n=seconds)))
+    day_start = now - timedelta(days=1)
+    sent_today = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
+        OutboxMessage.recipient_user_id == user.id,
+        OutboxMessage.event_type == account_emails.CONFIRMATION,
+        OutboxMessage.created_at >= day_start))
+    if sent_today >= current_app.config["CONFIRMATION_MAX_PER_DAY"]:
+        raise ValidationFailed(str(_l("Several links were sent in the last 24 hours: check "
+                                      "your inbox and spam folder, or try again tomorrow.")))
+    user.confirmation_sent_at = now
+    _send(user, CONFIRM)
+    db.session.commit()
+
+
+def confirm_email(token: str) -> User:
+    user = user_for_token(token, CONFIRM)
+    user.email_confirmed_at = clock.now()
+    audit.record(user, "account.email_confirmed", "user", user.id, user.email)
+    db.session.commit()
+    log.info("User %s confirmed their address", user.id)
+    return user
+
+
+# Invitations and passwords --------------------------------------------------------------
+
+
+def create_with_invitation(email: str, first_name: str, last_name: str,
+                           roles: list[Role], locale: str | None = None) -> User:
+    """An account whose owner chooses the password through an emailed link; commits."""
+    user = create_user(email, first_name, last_name, None, roles, locale)
+    _send(user, INVITE)
+    audit.record(None, "account.invited", "user", user.id, user.email)
+    db.session.commit()
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link if the address has an active account, at most once per
+    PASSWORD_RESET_RESEND_SECONDS; says nothing either way (the caller answers the same)."""
+    user = find_by_email(email or "")
+    if user is None or not user.active:
+        log.info("Password reset asked for an unknown or inactive address")
+        return
+    now = clock.now()
+    wait = timedelta(seconds=current_app.config["PASSWORD_RESET_RESEND_SECONDS"])
+    if user.password_reset_sent_at and now < user.password_reset_sent_at + wait:
+        log.info("Password reset for user %s asked again too soon: not sent", user.id)
+        return
+    user.password_reset_sent_at = now
+    _send(user, RESET)
+    audit.record(None, "account.password_reset_requested", "user", user.id, user.email)
+    db.session.commit()
+
+
+def set_password_from_link(token: str, purpose: str, password: str,
+                           client_address: str = "") -> tuple[User, str]:
+    """Choose a new password through a reset or invitation link: every session of the account
+    ends, the link dies (the hash it is bound to changes), the address counts as confirmed
+    (the link reached it), and a new session opens for this browser. Commits."""
+    user = user_for_token(token, purpose)
+    problems = password_problems(password, (user.email, user.first_name, user.last_name))
+    if problems:
+        raise ValidationFailed({"password": problems})
+    user.set_password(password)
+    if not user.email_confirmed:
+        user.email_confirmed_at = clock.now()
+    ended = sessions.end_all(user)
+    sign_in.clear_account(user.email)
+    audit.record(user, "account.password_set" if purpose == INVITE else "account.password_reset",
+                 "user", user.id, f"{ended} other session(s) ended")
+    session_token = sessions.start(user, client_address)
+    db.session.commit()
+    return user, session_token
+
+
+def change_password(user: User, current: str, new: str,
+                    client_address: str = "") -> tuple[User, str]:
+    """A signed-in person changes their password: the current one is required, every session
+    of the account ends (copies of this browser's cookie included) and a new one opens here;
+    returns the user and the new session's token. Commits."""
+    user = db.session.get(User, user.id)
+    errors: dict[str, list[str]] = {}
+    if not user.check_password(current or ""):
+        errors["current"] = [str(_l("This is not your current password."))]
+    problems = password_problems(new, (user.email, user.first_name, user.last_name))
+    if problems:
+        errors["password"] = problems
+    if errors:
+        raise ValidationFailed(errors)
+    user.set_password(new)
+    ended = sessions.end_all(user)
+    audit.record(user, "account.password_changed", "user", user.id,
+                 f"{ended} session(s) ended")
+    token = sessions.start(user, client_address)
+    db.session.commit()
+    return user, token
+
+
+def deactivate(actor: User | None, user: User) -> None:
+    """The account can no longer sign in, and its open sessions end now."""
+    user.active = False
+    ended = sessions.end_all(user)
+    audit.record(actor, "account.deactivated", "user", user.id,
+                 f"{user.email}; {ended} session(s) ended")
+    db.session.commit()

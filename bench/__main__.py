@@ -1,6 +1,6 @@
 """`make bench`: every figure of the benchmark, each beside a baseline measured in the same run.
 
-    .venv/bin/python -m bench [--quick] [--only drain,relay,enqueue,...,templates]
+    .venv/bin/python -m bench [--quick] [--only drain,relay,enqueue,...,templates,reminders]
 
 PostgreSQL rows need BENCH_POSTGRES_URL (or TEST_POSTGRES_URL): a server where the bench may
 create and drop a throwaway database. The table is printed and written to
@@ -15,12 +15,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import bulk_status_change, drain, latency, memory, relay, scaling, template_budget
+from bench import (
+    bulk_status_change,
+    drain,
+    latency,
+    memory,
+    relay,
+    reminders,
+    scaling,
+    template_budget,
+)
 from bench.common import CountingServer, postgres_url
 from bench.harness import Figure, table, write_json
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-FIGURES = ("drain", "relay", "enqueue", "latency", "scaling", "memory", "templates")
+FIGURES = ("drain", "relay", "enqueue", "latency", "scaling", "memory", "templates",
+           "reminders")
 
 
 def not_measured(name: str, reason: str) -> Figure:
@@ -70,6 +80,8 @@ def main() -> None:
                                       n=5_000 if args.quick else 50_000)
             elif name == "templates":
                 figures += template_budget.run(rounds)
+            elif name == "reminders":
+                figures += reminders.run(server, folder, backends, rounds)
             timings[name] = round(time.perf_counter() - start, 1)
     print()
     print(table(figures))

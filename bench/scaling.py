@@ -59,10 +59,11 @@ def populate(url: str, app, n: int) -> tuple[int, int]:
                                ((first_user + i,) for i in range(n)))
         connection.executemany(
             "INSERT INTO applications (id, campaign_id, candidate_id, status_id, reference, title,"
-            " summary, motivation, confirmed, submitted_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, 'Projet', 'Résumé', 'Motivation', 1, ?, ?, ?)",
+            " summary, motivation, confirmed, submitted_at, status_changed_at, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, 'Projet', 'Résumé', 'Motivation', 1, ?, ?, ?, ?)",
             ((i + 1, campaign_id, first_user + i, status_ids[i % 4], f"MIS-S{i:09d}",
-              _stamp(start + timedelta(seconds=i)), _stamp(start), _stamp(start))
+              _stamp(start + timedelta(seconds=i)), _stamp(start + timedelta(seconds=i)),
+              _stamp(start), _stamp(start))
              for i in range(n)))
         connection.executemany(
             "INSERT INTO outbox_messages (id, dedupe_key, message_id, state, sender, to_addr,"

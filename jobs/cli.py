@@ -1,4 +1,5 @@
-"""`flask --app wsgi worker` and `flask --app wsgi outbox drain|reap|purge`."""
+"""`flask --app wsgi worker`, `flask --app wsgi outbox drain|reap|purge` and
+`flask --app wsgi reminders run [--dry-run]`."""
 
 import json
 
@@ -6,6 +7,7 @@ import click
 from flask import Flask
 
 from jobs import drain as jobs_drain
+from jobs import reminders as jobs_reminders
 
 
 def register(app: Flask) -> None:
@@ -25,6 +27,26 @@ def register(app: Flask) -> None:
     @app.cli.group("outbox")
     def outbox_group():
         """Outbox maintenance."""
+
+    @app.cli.group("reminders")
+    def reminders_group():
+        """Scheduled reminders."""
+
+    @reminders_group.command("run")
+    @click.option("--dry-run", is_flag=True, help="Print what would be queued; queue nothing.")
+    def reminders_run_command(dry_run):
+        """Queue the emails of every reminder due now (what the worker does hourly)."""
+        reports = jobs_reminders.run_due(app, dry_run=dry_run)
+        for report in reports:
+            if not report.planned:
+                continue
+            audience = ", ".join(f"{n} to {who}" for who, n in report.per_audience.items() if n)
+            done = "would queue" if dry_run else f"queued {report.queued} of"
+            click.echo(f"Reminder #{report.reminder_id} ({report.campaign_label} · "
+                       f"{report.template_name}): {done} {report.planned} emails for "
+                       f"{report.applications} applications ({audience})")
+        total = sum(r.planned if dry_run else r.queued for r in reports)
+        click.echo(f"{'Would queue' if dry_run else 'Queued'} {total} emails.")
 
     @outbox_group.command("drain")
     def drain_command():

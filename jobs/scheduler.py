@@ -1,4 +1,4 @@
-"""The worker's scheduler: drain, reaper, purge and heartbeat jobs (APScheduler 3)."""
+"""The worker's scheduler: drain, reaper, purge, reminders and heartbeat jobs (APScheduler 3)."""
 
 import logging
 import signal
@@ -11,7 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
-from jobs import accounts, drain
+from jobs import accounts, drain, reminders
 from webapp import outbox
 
 log = logging.getLogger("missive.worker")
@@ -49,6 +49,9 @@ def build_scheduler(app: Flask, worker: str,
     scheduler.add_job(drain.purge, CronTrigger.from_crontab(config["OUTBOX_PURGE_CRON"],
                                                              timezone="UTC"),
                       args=(app,), id="purge")
+    scheduler.add_job(reminders.run_due, CronTrigger.from_crontab(
+        config["REMINDERS_CRON"], timezone=config["BABEL_DEFAULT_TIMEZONE"]),
+        args=(app,), id="reminders", misfire_grace_time=None, coalesce=True, max_instances=1)
     scheduler.add_job(accounts.purge, CronTrigger.from_crontab(config["OUTBOX_PURGE_CRON"],
                                                                 timezone="UTC"),
                       args=(app,), id="accounts-purge")

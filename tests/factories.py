@@ -104,7 +104,9 @@ def make_application(campaign: Campaign, candidate: User | None = None,
         campaign=campaign, candidate=candidate or make_user(
             Role.CANDIDATE, email=f"candidate{next(_counter)}@example.org"),
         status=status(status_code), reference=new_reference(),
-        title=fields.pop("title", "My project"), **fields,
+        title=fields.pop("title", "My project"),
+        created_at=fields.pop("created_at", clock.now()),
+        status_changed_at=fields.pop("status_changed_at", clock.now()), **fields,
     )
     if status_code != "draft":
         application.submitted_at = clock.now()

@@ -38,12 +38,17 @@ def states() -> Counter:
 class Clock:
     def __init__(self):
         self.offset = timedelta()
+        self.frozen_at = None
 
     def now(self):
-        return utcnow() + self.offset
+        return (self.frozen_at or utcnow()) + self.offset
 
     def advance(self, **delta) -> None:
         self.offset += timedelta(**delta)
+
+    def freeze(self, at=None) -> None:
+        """Stop the clock at `at` (naive UTC; default: now): only advance() moves it."""
+        self.frozen_at, self.offset = at or self.now(), timedelta()
 
 
 @pytest.fixture(name="clock")

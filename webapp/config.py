@@ -93,6 +93,9 @@ class Config:
     # priority: after urgent (account emails, acknowledgements, tests) and normal mail.
     OUTBOX_BULK_THRESHOLD = 20
     OUTBOX_PURGE_CRON = "30 3 * * *"
+    # Scheduled reminders: when the worker looks for what is due (crontab, in the platform's
+    # time zone, BABEL_DEFAULT_TIMEZONE). Hourly: a reminder leaves within the hour of its moment.
+    REMINDERS_CRON = "0 * * * *"
 
     # Development: start the worker and a mail catcher inside `make run`'s server.
     EMBEDDED_WORKER = False

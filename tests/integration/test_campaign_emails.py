@@ -145,13 +145,14 @@ def test_duplicating_a_campaign_copies_its_triggers(app, client, auth):
 # The Emails tab ---------------------------------------------------------------------------
 
 
-def test_the_emails_tab_shows_both_sections(app, client, auth):
+def test_the_emails_tab_shows_its_sections(app, client, auth):
     campaign_id, _ = _setup(app)
     auth.login_as("manager")
     page = client.get(f"/campaigns/{campaign_id}/emails").get_data(as_text=True)
     assert "<html" in page
     assert "Candidate action" in page and "Manager / evaluator action" in page
-    assert page.count("Create an automatic email") == 2
+    assert "Scheduled reminders" in page and "Emails held for review" in page
+    assert page.count("Create an automatic email") == 3
     fragment = client.get(f"/campaigns/{campaign_id}/emails",
                           headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and fragment.lstrip().startswith('<div id="emails-tab">')

@@ -5,8 +5,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from webapp import outbox
 from webapp.extensions import db as _db
-from webapp.models import Campaign, EmailTemplate, Trigger
+from webapp.models import Campaign, EmailTemplate, OutboxMessage, Reminder, Trigger
 
 ROUTES = [
     ("GET", "/campaigns/"),
@@ -28,6 +29,17 @@ ROUTES = [
     ("POST", "/campaigns/{campaign}/triggers/{trigger}/toggle"),
     ("GET", "/campaigns/{campaign}/triggers/{trigger}/delete"),
     ("POST", "/campaigns/{campaign}/triggers/{trigger}/delete"),
+    ("GET", "/campaigns/{campaign}/emails/reminders"),
+    ("GET", "/campaigns/{campaign}/emails/reminders/new"),
+    ("POST", "/campaigns/{campaign}/emails/reminders/new"),
+    ("GET", "/campaigns/{campaign}/reminders/{reminder}/edit"),
+    ("POST", "/campaigns/{campaign}/reminders/{reminder}/edit"),
+    ("POST", "/campaigns/{campaign}/reminders/{reminder}/toggle"),
+    ("GET", "/campaigns/{campaign}/reminders/{reminder}/delete"),
+    ("POST", "/campaigns/{campaign}/reminders/{reminder}/delete"),
+    ("GET", "/campaigns/{campaign}/emails/held"),
+    ("POST", "/campaigns/{campaign}/held/{used}/release"),
+    ("POST", "/campaigns/{campaign}/held/{used}/cancel"),
     ("GET", "/email-templates/"),
     ("GET", "/email-templates/new"),
     ("POST", "/email-templates/new"),
@@ -48,8 +60,16 @@ def objects(app, users):
         template = factories.make_template(name="Unused template")
         used = factories.make_template(name="Used template")
         trigger = factories.make_trigger(campaign, used)
+        reminder = Reminder(campaign=campaign, kind="before_closing", template=used,
+                            offset_amount=3)
+        _db.session.add(reminder)
+        _db.session.flush()
+        _db.session.add(OutboxMessage(**outbox.message_values(
+            key="held-1", to_addr="someone@example.org", subject="s", body_html="<p>b</p>",
+            body_text="b", campaign_id=campaign.id, template_id=used.id, held=True)))
         _db.session.commit()
-        return {"campaign": campaign.id, "template": template.id, "trigger": trigger.id}
+        return {"campaign": campaign.id, "template": template.id, "trigger": trigger.id,
+                "reminder": reminder.id, "used": used.id}
 
 
 def _state(app):
@@ -59,11 +79,14 @@ def _state(app):
             _db.session.execute(sa.select(Campaign.id, Campaign.label)).all(),
             _db.session.execute(sa.select(EmailTemplate.id, EmailTemplate.name)).all(),
             _db.session.execute(sa.select(Trigger.id, Trigger.active)).all(),
+            _db.session.execute(sa.select(Reminder.id, Reminder.active)).all(),
+            _db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.state)).all(),
         )
 
 
 def _data():
-    return {"label": "x", "name": "x", "template_id": "1", "to_candidate": "y",
+    return {"label": "x", "name": "x", "template_id": "1", "to_candidate": "y", "expected": "1",
+            "kind": "before_closing", "offset_amount": "2",
             "subject_fr": "s", "body_html_fr": "<p>b</p>", "default_locale": "fr",
             "opens_at": "2027-01-01T09:00", "closes_at": "2027-02-01T09:00"}
 

@@ -35,11 +35,18 @@ def test_the_embedded_pieces_start_once_and_only_under_flask_run(config, debug, 
 def test_the_scheduler_has_its_jobs_one_drain_at_a_time(app):
     scheduler = build_scheduler(app, "w1", BackgroundScheduler)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"drain", "reaper", "purge", "heartbeat", "accounts-purge"}
+    assert set(jobs) == {"drain", "reaper", "purge", "heartbeat", "accounts-purge",
+                         "reminders"}
     # The drain runs once, then schedules its next run a poll after it ended: never due while
     # it runs, so no "maximum number of running instances reached" during a long drain.
     assert jobs["drain"].max_instances == 1 and str(jobs["drain"].trigger).startswith("date[")
     assert str(jobs["purge"].trigger).startswith("cron[")
+    # Reminders: hourly at minute 0, in the platform's time zone; a late run runs once.
+    reminders = jobs["reminders"]
+    assert str(reminders.trigger) == "cron[month='*', day='*', day_of_week='*', hour='*', " \
+        "minute='0']"
+    assert str(reminders.trigger.timezone) == app.config["BABEL_DEFAULT_TIMEZONE"]
+    assert reminders.coalesce is True and reminders.max_instances == 1
 
 
 def test_a_background_scheduler_drains_and_beats(make_app, smtp):

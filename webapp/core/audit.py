@@ -16,10 +16,12 @@ def record(actor: User | None, action: str, object_type: str, object_id: int | N
     return entry
 
 
-def history(object_type: str | None = None, object_id: int | None = None,
+def history(object_type: str | tuple[str, ...] | None = None, object_id: int | None = None,
             campaign_id: int | None = None, limit: int = 20) -> list[AuditEntry]:
     query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if object_type:
+    if isinstance(object_type, tuple):
+        query = query.where(AuditEntry.object_type.in_(object_type))
+    elif object_type:
         query = query.where(AuditEntry.object_type == object_type)
     if object_id is not None:
         query = query.where(AuditEntry.object_id == object_id)

@@ -20,12 +20,13 @@ from webapp.models.outbox import (
     OutboxState,
     WorkerHeartbeat,
 )
+from webapp.models.reminders import OffsetUnit, Reminder, ReminderKind
 from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
 __all__ = [
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
-    "OutboxPriority", "OutboxState", "RecipientKind", "Role", "SignInThrottle",
-    "SkippedRecipient", "SkipReason", "Status", "StatusChange", "Trigger", "User", "UserRole",
-    "UserSession", "WorkerHeartbeat", "utcnow",
+    "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder", "ReminderKind",
+    "Role", "SignInThrottle", "SkippedRecipient", "SkipReason", "Status", "StatusChange",
+    "Trigger", "User", "UserRole", "UserSession", "WorkerHeartbeat", "utcnow",
 ]

@@ -40,6 +40,9 @@ class Application(TimestampMixin, Base):
         # Keyset pagination of a campaign's list filtered by status, and unfiltered.
         sa.Index("ix_applications_campaign_status_id", "campaign_id", "status_id", "id"),
         sa.Index("ix_applications_campaign_id_id", "campaign_id", "id"),
+        # Reminders "N days after entering a status": a range over the time of entry.
+        sa.Index("ix_applications_campaign_status_since", "campaign_id", "status_id",
+                 "status_changed_at"),
     )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
@@ -56,6 +59,8 @@ class Application(TimestampMixin, Base):
     motivation: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     confirmed: orm.Mapped[bool] = orm.mapped_column(default=False)
     submitted_at: orm.Mapped[datetime | None]
+    # When the application entered its current status (kept by every status change).
+    status_changed_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
 
     campaign: orm.Mapped[Campaign] = orm.relationship()
     candidate: orm.Mapped[User] = orm.relationship()

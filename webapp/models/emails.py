@@ -73,6 +73,7 @@ class Trigger(TimestampMixin, Base):
             "event = 'submitted' OR to_status_id IS NOT NULL", name="status_change_has_target"
         ),
         sa.Index("ix_triggers_campaign_event", "campaign_id", "event"),
+        sa.CheckConstraint("delay_minutes >= 0", name="delay_not_negative"),
     )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
@@ -93,6 +94,10 @@ class Trigger(TimestampMixin, Base):
     extra_addresses: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")  # comma-separated
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
     is_default_acknowledgement: orm.Mapped[bool] = orm.mapped_column(default=False)
+    # Status emails only: wait this long before sending (a later change cancels them), or
+    # write them held until a manager releases them.
+    delay_minutes: orm.Mapped[int] = orm.mapped_column(default=0)
+    hold_for_review: orm.Mapped[bool] = orm.mapped_column(default=False)
 
     campaign: orm.Mapped[Campaign] = orm.relationship()
     template: orm.Mapped[EmailTemplate] = orm.relationship()

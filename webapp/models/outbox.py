@@ -13,6 +13,7 @@ class OutboxState(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    HELD = "held"  # written by a trigger that holds its emails for review; never claimed
 
 
 class OutboxPriority(enum.IntEnum):

@@ -5,6 +5,7 @@ if the event's transaction commits.
 """
 
 import hashlib
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -40,10 +41,13 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
                    application_id: int | None = None, trigger_id: int | None = None,
                    template_id: int | None = None, recipient_user_id: int | None = None,
                    is_test: bool = False, failed_reason: str = "",
-                   priority: OutboxPriority = OutboxPriority.NORMAL) -> dict:
+                   priority: OutboxPriority = OutboxPriority.NORMAL,
+                   not_before: datetime | None = None, held: bool = False) -> dict:
     """The column values of one outbox row, checked: no line break in a header, no oversized
     body. A row born `failed` (rendering failed at fire time) carries its reason. `priority`:
-    URGENT for account emails, acknowledgements and tests, BULK for a large status change."""
+    URGENT for account emails, acknowledgements and tests, BULK for a large status change.
+    `not_before` delays the first attempt; `held` writes the row in the state the worker never
+    claims."""
     for name, value in (("to", to_addr), ("to_name", to_name), ("subject", subject),
                         ("sender", sender), ("reply_to", reply_to), ("cc", cc), ("bcc", bcc)):
         if "\n" in value or "\r" in value:
@@ -58,7 +62,8 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
         "dedupe_key": key,
         "priority": OutboxPriority(priority).value,
         "message_id": message_id_for(key),
-        "state": OutboxState.FAILED.value if failed_reason else OutboxState.PENDING.value,
+        "state": OutboxState.FAILED.value if failed_reason
+        else OutboxState.HELD.value if held else OutboxState.PENDING.value,
         "last_error": failed_reason,
         "to_addr": to_addr, "to_name": to_name, "sender": sender, "reply_to": reply_to,
         "cc": cc, "bcc": bcc, "subject": subject, "body_html": body_html,
@@ -68,7 +73,8 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
         "trigger_id": trigger_id, "template_id": template_id,
         "recipient_user_id": recipient_user_id,
         "attempts": 0, "max_attempts": current_app.config["OUTBOX_MAX_ATTEMPTS"],
-        "next_attempt_at": now, "created_at": now, "updated_at": now,
+        "next_attempt_at": max(now, not_before) if not_before else now,
+        "created_at": now, "updated_at": now,
     }
 
 

@@ -91,7 +91,8 @@ def start_application(candidate: User, campaign_id: int) -> Application:
     if not campaign.is_open(clock.now()):
         raise ValidationFailed(str(_l("This campaign is not accepting applications.")))
     application = Application(campaign=campaign, candidate=candidate,
-                              status=statuses.by_code(Status.DRAFT), reference=new_reference())
+                              status=statuses.by_code(Status.DRAFT), reference=new_reference(),
+                              created_at=clock.now(), status_changed_at=clock.now())
     db.session.add(application)
     try:
         db.session.commit()
@@ -210,7 +211,8 @@ def submit(candidate: User, application_id: int, answers: Answers) -> Applicatio
     done = db.session.execute(
         sa.update(Application)
         .where(Application.id == application.id, Application.status_id == draft.id)
-        .values(**values, status_id=submitted.id, submitted_at=now, updated_at=now)
+        .values(**values, status_id=submitted.id, submitted_at=now, status_changed_at=now,
+                updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if done != 1:
@@ -498,7 +500,7 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
                 sa.update(Application.__table__)
                 .where(Application.__table__.c.id.in_(chunk),
                        Application.__table__.c.status_id == old_id)
-                .values(status_id=status.id, updated_at=now)
+                .values(status_id=status.id, status_changed_at=now, updated_at=now)
             ).rowcount
             if done != len(chunk):
                 db.session.rollback()
@@ -580,7 +582,7 @@ def reopen_for_changes(actor: User, application_id: int, comment: str = "") -> C
     done = db.session.execute(
         sa.update(Application)
         .where(Application.id == application.id, Application.status_id == old.id)
-        .values(status_id=draft.id, updated_at=now)
+        .values(status_id=draft.id, status_changed_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if done != 1:

@@ -45,6 +45,11 @@ class TriggerInput:
     to_evaluators: bool = False
     extra_addresses: str = ""
     active: bool = True
+    delay_minutes: int = 0  # status changes only
+    hold_for_review: bool = False  # status changes only
+
+
+MAX_DELAY_MINUTES = 30 * 24 * 60
 
 
 def triggers_of(campaign: Campaign) -> dict[str, list[Trigger]]:
@@ -66,6 +71,7 @@ def input_from(trigger: Trigger) -> TriggerInput:
         event=trigger.event, template_id=trigger.template_id,
         to_status_id=trigger.to_status_id, from_status_id=trigger.from_status_id,
         extra_addresses=trigger.extra_addresses, active=trigger.active,
+        delay_minutes=trigger.delay_minutes, hold_for_review=trigger.hold_for_review,
         **{flag: getattr(trigger, flag) for flag in RECIPIENT_FLAGS},
     )
 
@@ -81,6 +87,10 @@ def describe(trigger: Trigger, locale: str) -> str:
     if trigger.extra_addresses:
         recipients.append(trigger.extra_addresses)
     parts.append("[" + ", ".join(recipients) + "]")
+    if trigger.delay_minutes:
+        parts.append(f"after {trigger.delay_minutes} min")
+    if trigger.hold_for_review:
+        parts.append("held for review")
     if not trigger.active:
         parts.append("(off)")
     return " ".join(parts)
@@ -254,8 +264,18 @@ def _validate(data: TriggerInput) -> tuple[dict[str, list[str]], dict]:
                                                "one."))]
         values["to_status_id"] = to_status.id if to_status else None
         values["from_status_id"] = from_status.id if from_status else None
+        delay = data.delay_minutes or 0
+        if not 0 <= delay <= MAX_DELAY_MINUTES:
+            errors["delay_hours"] = [str(_l("Enter a delay between 0 and %(max)d hours.",
+                                            max=MAX_DELAY_MINUTES // 60))]
+        elif delay and data.hold_for_review:
+            errors["delay_hours"] = [str(_l("Held emails wait for a manager's release: "
+                                            "choose a delay or holding, not both."))]
+        values["delay_minutes"] = delay
+        values["hold_for_review"] = bool(data.hold_for_review)
     else:
         values["to_status_id"] = values["from_status_id"] = None
+        values["delay_minutes"], values["hold_for_review"] = 0, False
     try:
         values["extra_addresses"] = ", ".join(parse_address_list(data.extra_addresses))
     except InvalidAddress as error:
@@ -354,6 +374,8 @@ def copy_triggers(source: Campaign, target: Campaign) -> list[Trigger]:
                            template_id=trigger.template_id,
                            extra_addresses=trigger.extra_addresses, active=trigger.active,
                            is_default_acknowledgement=trigger.is_default_acknowledgement,
+                           delay_minutes=trigger.delay_minutes,
+                           hold_for_review=trigger.hold_for_review,
                            **{flag: getattr(trigger, flag) for flag in RECIPIENT_FLAGS})
             db.session.add(copy)
             copies.append(copy)
@@ -362,4 +384,7 @@ def copy_triggers(source: Campaign, target: Campaign) -> list[Trigger]:
 
 
 def campaign_history(campaign: Campaign, limit: int = 20):
-    return audit.history(object_type="trigger", campaign_id=campaign.id, limit=limit)
+    """Changes to the campaign's automatic emails and reminders, and held emails released or
+    cancelled."""
+    return audit.history(object_type=("trigger", "reminder", "held_emails"),
+                         campaign_id=campaign.id, limit=limit)

@@ -25,6 +25,7 @@ from webapp.models import (
     EmailTemplate,
     EmailTemplateVersion,
     OutboxPriority,
+    Reminder,
     Trigger,
     User,
 )
@@ -404,6 +405,13 @@ def delete_template(actor: User, template: EmailTemplate) -> None:
         raise ValidationFailed(str(_l(
             "This template is used by automatic emails and cannot be deleted: %(triggers)s",
             triggers=names)))
+    reminders = db.session.scalars(sa.select(Reminder).where(Reminder.template_id == template.id)
+                                   .order_by(Reminder.id)).all()
+    if reminders:
+        names = "; ".join(f"{r.campaign.label} #{r.id}" for r in reminders)
+        raise ValidationFailed(str(_l(
+            "This template is used by scheduled reminders and cannot be deleted: %(reminders)s",
+            reminders=names)))
     audit.record(actor, "email_template.deleted", "email_template", template.id, template.name)
     db.session.delete(template)
     db.session.commit()

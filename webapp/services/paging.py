@@ -37,7 +37,11 @@ class OffsetPage:
         return self.number > 1
 
 
+# Far beyond any real list; a larger page number would overflow the OFFSET.
+MAX_PAGE = 100_000
+
+
 def offset_page(session, query, number: int, size: int) -> OffsetPage:
-    number = max(1, number or 1)
+    number = min(max(1, number or 1), MAX_PAGE)
     rows = list(session.scalars(query.offset((number - 1) * size).limit(size + 1)))
     return OffsetPage(rows=rows[:size], number=number, has_next=len(rows) > size)

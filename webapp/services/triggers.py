@@ -12,6 +12,7 @@ counts exactly what the change will queue.
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
 
@@ -316,46 +317,72 @@ def render_rows(plan: Plan, event_ids: dict[int, int],
                 priority: OutboxPriority = OutboxPriority.NORMAL) -> list[dict]:
     """The outbox rows of a plan, rendered per recipient in their language. `event_ids` maps
     an application id to its event's id (the StatusChange row). A rendering failure gives a
-    row stored as failed with the error: it must not block the action."""
-    languages = current_app.config["LANGUAGES"]
-    sender_address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"] or "")[1]
+    row stored as failed with the error: it must not block the action. A status trigger's
+    delay and hold apply here."""
+    from webapp.core import clock
+
+    now = clock.now()
     rows = []
     for email in plan.emails:
-        trigger, transition, recipient = email.trigger, email.transition, email.recipient
-        template = trigger.template
-        application = transition.application
-        event_id = event_ids[application.id]
-        wanted = recipient.locale if recipient.locale in languages else template.default_locale
-        version = template.version_for(wanted)
-        common = dict(
-            key=outbox.dedupe_key(trigger.id, trigger.event, event_id, recipient.email),
-            to_addr=recipient.email, to_name=text.strip_controls(recipient.name, False),
-            locale=version.locale,
-            sender=formataddr((template.sender_name, sender_address))
-            if template.sender_name and sender_address else "",
-            reply_to=template.reply_to, cc=template.cc, bcc=template.bcc,
-            event_type=trigger.event, event_id=event_id, campaign_id=application.campaign_id,
-            application_id=application.id, trigger_id=trigger.id, template_id=template.id,
-            recipient_user_id=recipient.user_id, priority=priority,
-        )
-        try:
-            ctx = templating.context_for(application, recipient.name or recipient.email,
-                                         recipient.email, version.locale,
-                                         old_status=transition.old_status,
-                                         new_status=transition.new_status,
-                                         actor=transition.actor)
-            rendered = templating.render_email(version.subject, version.body_html,
-                                               text_source(version.body_html, version.body_text),
-                                               ctx)
-            rows.append(outbox.message_values(subject=rendered.subject, body_html=rendered.html,
-                                              body_text=rendered.text, **common))
-        except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
-            log.warning("Trigger %s could not render for application %s: %s",
-                        trigger.id, application.id, error)
-            rows.append(outbox.message_values(
-                subject=" ".join(version.subject.split())[:300], body_html="", body_text="",
-                failed_reason=f"Rendering failed: {error}", **common))
+        trigger, transition = email.trigger, email.transition
+        event_id = event_ids[transition.application.id]
+        timing = {}
+        if trigger.event == EventType.STATUS_CHANGED:
+            timing = dict(held=bool(trigger.hold_for_review),
+                          not_before=now + timedelta(minutes=trigger.delay_minutes)
+                          if trigger.delay_minutes else None)
+        rows.append(render_row(
+            trigger.template, transition.application, email.recipient,
+            key=outbox.dedupe_key(trigger.id, trigger.event, event_id, email.recipient.email),
+            event_type=trigger.event, event_id=event_id, trigger_id=trigger.id,
+            old_status=transition.old_status, new_status=transition.new_status,
+            actor=transition.actor, priority=priority, **timing))
     return rows
+
+
+@lru_cache(maxsize=8)
+def _address_of(sender: str) -> str:
+    return parseaddr(sender)[1]
+
+
+def render_row(template: EmailTemplate, application: Application | ApplicationFacts,
+               recipient: Recipient, *, key: str, event_type: str, event_id: int,
+               trigger_id: int | None = None, old_status: Status | None = None,
+               new_status: Status | None = None, actor: User | None = None,
+               not_before=None, held: bool = False,
+               priority: OutboxPriority = OutboxPriority.NORMAL) -> dict:
+    """One outbox row: `template` rendered for `recipient` in their language (or the
+    template's), stored failed with the error when rendering fails."""
+    languages = current_app.config["LANGUAGES"]
+    sender_address = _address_of(current_app.config["MAIL_DEFAULT_SENDER"] or "")
+    wanted = recipient.locale if recipient.locale in languages else template.default_locale
+    version = template.version_for(wanted)
+    common = dict(
+        key=key, to_addr=recipient.email, to_name=text.strip_controls(recipient.name, False),
+        locale=version.locale,
+        sender=formataddr((template.sender_name, sender_address))
+        if template.sender_name and sender_address else "",
+        reply_to=template.reply_to, cc=template.cc, bcc=template.bcc,
+        event_type=event_type, event_id=event_id, campaign_id=application.campaign_id,
+        application_id=application.id, trigger_id=trigger_id, template_id=template.id,
+        recipient_user_id=recipient.user_id, not_before=not_before, held=held,
+        priority=priority,
+    )
+    try:
+        ctx = templating.context_for(application, recipient.name or recipient.email,
+                                     recipient.email, version.locale, old_status=old_status,
+                                     new_status=new_status, actor=actor)
+        rendered = templating.render_email(version.subject, version.body_html,
+                                           text_source(version.body_html, version.body_text),
+                                           ctx)
+        return outbox.message_values(subject=rendered.subject, body_html=rendered.html,
+                                     body_text=rendered.text, **common)
+    except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
+        log.warning("Template %s could not render for application %s (%s %s): %s",
+                    template.id, application.id, event_type, event_id, error)
+        return outbox.message_values(
+            subject=" ".join(version.subject.split())[:300], body_html="", body_text="",
+            failed_reason=f"Rendering failed: {error}", **common)
 
 
 def insert_rows(rows: list[dict]) -> Outcome:
@@ -399,9 +426,10 @@ def enqueue_for_event(event_type: EventType, event_id: int, transition: Transiti
 
 
 def cancel_superseded(application_ids: list[int], reason: str) -> int:
-    """Cancel the status emails of these applications still waiting to be sent: a later
-    decision replaces them (nobody gets "accepted" after "rejected" was decided). Rows being
-    sent right now are left alone; acknowledgements of receipt are not status emails."""
+    """Cancel the status emails of these applications still waiting to be sent, delayed or
+    held included: a later decision replaces them (nobody gets "accepted" after "rejected" was
+    decided). Rows being sent right now are left alone; acknowledgements of receipt are not
+    status emails."""
     cancelled = 0
     table = OutboxMessage.__table__
     for start in range(0, len(application_ids), CHUNK):
@@ -409,7 +437,7 @@ def cancel_superseded(application_ids: list[int], reason: str) -> int:
             sa.update(table)
             .where(table.c.application_id.in_(application_ids[start:start + CHUNK]),
                    table.c.event_type == EventType.STATUS_CHANGED.value,
-                   table.c.state == OutboxState.PENDING.value,
+                   table.c.state.in_([OutboxState.PENDING.value, OutboxState.HELD.value]),
                    table.c.is_test.is_(False))
             .values(state=OutboxState.CANCELLED.value, cancel_reason=reason,
                     updated_at=clock.now())

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -56,9 +57,46 @@ class TriggerForm(Form):
                                   validators=[Optional(), Length(max=5000), NoNewline(),
                                               AddressList()])
     active = BooleanField(_l("Active"))
+    delay_hours = IntegerField(_l("Send after (hours)"), validators=[Optional()])
+    hold_for_review = BooleanField(_l("Hold for review: a manager releases them"))
 
     # "At least one recipient" concerns the whole fieldset, not one checkbox.
     recipient_errors: list[str] = []
+
+
+class ReminderForm(Form):
+    """A scheduled reminder; the fields of the other kind are ignored by the service."""
+
+    kind = SelectField(_l("When"), choices=[
+        SelectChoice("before_closing", _l("Before the closing date")),
+        SelectChoice("in_status", _l("After time in a status")),
+    ], validate_choice=False)
+    template_id = SelectField(_l("Email template"), coerce=optional_id, validate_choice=False)
+    offset_amount = IntegerField(_l("How long"), validators=[Optional()])
+    offset_unit = SelectField(_l("Unit"), choices=[
+        SelectChoice("days", _l("days")), SelectChoice("hours", _l("hours"))],
+        validate_choice=False)
+    also_status_ids = SelectMultipleField(_l("Also to applications in these statuses"),
+                                          coerce=id_value, validate_choice=False)
+    status_id = SelectField(_l("Status"), coerce=optional_id, validate_choice=False)
+    repeat_every_days = IntegerField(_l("Repeat every (days)"), validators=[Optional()])
+    max_times = IntegerField(_l("At most (times)"), validators=[Optional()])
+    to_candidate = BooleanField(_l("The candidate"))
+    to_managers = BooleanField(_l("The campaign's managers"))
+    to_evaluators = BooleanField(_l("The campaign's evaluators"))
+    extra_addresses = StringField(_l("Other addresses"),
+                                  validators=[Optional(), Length(max=5000), NoNewline(),
+                                              AddressList()])
+    active = BooleanField(_l("Active"))
+
+    recipient_errors: list[str] = []
+
+
+class ReleaseHeldForm(Form):
+    """Release or cancel a group of held emails; `expected` is the count the manager saw."""
+
+    expected = IntegerField(validators=[DataRequired()])
+    not_before = LocalDateTimeField(_l("Release from"), validators=[Optional()])
 
 
 class PublishForm(Form):

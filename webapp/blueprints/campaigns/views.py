@@ -16,10 +16,15 @@ Routes:
     /<id>/triggers/<tid>/delete             delete
     /<id>/triggers/<tid>/preview            its email with example values
     /<id>/triggers/<tid>/test               "Send me a test"
+    /<id>/emails/reminders                  the "Scheduled reminders" section, form closed
+    /<id>/emails/reminders/new              create a reminder
+    /<id>/reminders/<rid>/edit|toggle|delete
+    /<id>/emails/held                       the held emails section
+    /<id>/held/<template_id>/release|cancel release (now or from a moment) or cancel a group
 """
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -29,15 +34,19 @@ from webapp.blueprints.campaigns.forms import (
     CampaignForm,
     CampaignSearchForm,
     PublishForm,
+    ReleaseHeldForm,
+    ReminderForm,
     TriggerForm,
 )
-from webapp.core.errors import ValidationFailed
+from webapp.core.errors import NotAllowed, ValidationFailed
 from webapp.models import EventType, MemberRole, Role
 from webapp.services import (
     campaign_triggers,
     campaigns,
     email_templates,
+    held_emails,
     permissions,
+    reminders,
     statuses,
 )
 from webapp.services.paging import Sort
@@ -183,6 +192,8 @@ def edit_trigger(campaign_id: int, trigger_id: int):
     campaign = _campaign_or_404(campaign_id)
     trigger = _trigger_or_404(campaign, trigger_id)
     form = _trigger_form(trigger.event, obj=trigger)
+    if request.method == "GET":
+        form.delay_hours.data = trigger.delay_minutes // 60 or None
     return _save_trigger(campaign, trigger.event, form, trigger=trigger)
 
 
@@ -320,6 +331,12 @@ def _emails_context(campaign, **extra) -> dict:
         "nobody_warnings": lambda trigger: campaign_triggers.nobody_warnings(campaign, trigger,
                                                                              members),
         "triggers": campaign_triggers.triggers_of(campaign),
+        "reminders": reminders.reminders_of(campaign),
+        "outlooks": reminders.outlooks(campaign),
+        "held_groups": held_emails.groups(campaign.id),
+        "reminder_form": None, "release_form": ReleaseHeldForm(),
+        "reminder_editing": None, "held_errors": {},
+        "status_labels": {s.id: s.label_for(str(get_locale())) for s in statuses.all_statuses()},
         **_history_context(campaign),
         "has_templates": bool(email_templates.list_templates()),
         "locale": str(get_locale()), "open_event": None, "editing": None, "form": None,
@@ -357,6 +374,8 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
             to_candidate=form.to_candidate.data, to_actor=form.to_actor.data,
             to_managers=form.to_managers.data, to_evaluators=form.to_evaluators.data,
             extra_addresses=form.extra_addresses.data or "", active=form.active.data,
+            delay_minutes=(form.delay_hours.data or 0) * 60,
+            hold_for_review=form.hold_for_review.data,
         )
         try:
             saved = campaign_triggers.save_trigger(current_user, campaign, trigger, data,
@@ -375,3 +394,185 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
         html = render_template("campaigns/_section.html", event=event, **context)
         return make_response(html, status)
     return render_template("campaigns/emails.html", **context), status
+
+
+# Scheduled reminders ----------------------------------------------------------------------
+
+
+@bp.route("/<int:campaign_id>/emails/reminders")
+@platform_managers
+def reminders_section(campaign_id: int):
+    """The "Scheduled reminders" section, form closed."""
+    campaign = _campaign_or_404(campaign_id)
+    if not is_htmx():
+        return redirect(url_for(".emails", campaign_id=campaign.id))
+    return render_template("campaigns/_reminders_section.html", **_emails_context(campaign))
+
+
+@bp.route("/<int:campaign_id>/emails/reminders/new", methods=["GET", "POST"])
+@platform_managers
+def new_reminder(campaign_id: int):
+    """Create a scheduled reminder."""
+    campaign = _campaign_or_404(campaign_id)
+    form = _reminder_form(data={"active": True, "to_candidate": True, "offset_amount": 3,
+                                "kind": "before_closing"})
+    return _save_reminder(campaign, form, reminder=None)
+
+
+@bp.route("/<int:campaign_id>/reminders/<int:reminder_id>/edit", methods=["GET", "POST"])
+@platform_managers
+def edit_reminder(campaign_id: int, reminder_id: int):
+    """Edit a scheduled reminder in place."""
+    campaign = _campaign_or_404(campaign_id)
+    reminder = _reminder_or_404(campaign, reminder_id)
+    return _save_reminder(campaign, _reminder_form(obj=reminder), reminder=reminder)
+
+
+@bp.route("/<int:campaign_id>/reminders/<int:reminder_id>/toggle", methods=["POST"])
+@platform_managers
+def toggle_reminder(campaign_id: int, reminder_id: int):
+    """Switch a reminder on or off."""
+    campaign = _campaign_or_404(campaign_id)
+    reminder = _reminder_or_404(campaign, reminder_id)
+    reminders.set_active(current_user, campaign, reminder, not reminder.active,
+                         str(get_locale()))
+    flash(_("Reminder switched on.") if reminder.active else _("Reminder switched off."),
+          "success")
+    return _reminders_response(campaign)
+
+
+@bp.route("/<int:campaign_id>/reminders/<int:reminder_id>/delete", methods=["GET", "POST"])
+@platform_managers
+def delete_reminder(campaign_id: int, reminder_id: int):
+    """Delete a reminder (GET: the confirmation page of the no-JavaScript path)."""
+    campaign = _campaign_or_404(campaign_id)
+    reminder = _reminder_or_404(campaign, reminder_id)
+    if request.method == "GET":
+        return render_template("campaigns/confirm_delete_reminder.html", campaign=campaign,
+                               reminder=reminder)
+    reminders.delete_reminder(current_user, campaign, reminder, str(get_locale()))
+    flash(_("Reminder deleted."), "success")
+    return _reminders_response(campaign)
+
+
+def _reminder_or_404(campaign, reminder_id: int):
+    reminder = reminders.get_reminder(campaign, reminder_id)
+    if reminder is None:
+        abort(404)
+    return reminder
+
+
+def _reminder_form(**kwargs) -> ReminderForm:
+    form = ReminderForm(**kwargs)
+    # Beside the trigger forms on the same page: ids (and so labels) of its own.
+    for field in form:
+        field.id = f"reminder-{field.id}"
+        field.label.field_id = field.id
+    form.template_id.choices = [SelectChoice("", _("Choose a template"))] + [
+        SelectChoice(t.id, t.name) for t in email_templates.list_templates()
+    ]
+    locale = str(get_locale())
+    choices = [SelectChoice(s.id, s.label_for(locale)) for s in statuses.all_statuses()]
+    form.status_id.choices = [SelectChoice("", _("Choose a status"))] + choices
+    form.also_status_ids.choices = [c for c in choices
+                                    if c.value != statuses.by_code("draft").id]
+    return form
+
+
+def _reminders_response(campaign, status: int = 200):
+    if not is_htmx():
+        return redirect(url_for(".emails", campaign_id=campaign.id, _anchor="section-reminders"),
+                        303)
+    html = render_template("campaigns/_reminders_section.html", with_messages=True,
+                           **_emails_context(campaign))
+    response = make_response(html, status)
+    if status == 200:
+        add_trigger(response, "triggerSaved")
+    return response
+
+
+def _save_reminder(campaign, form: ReminderForm, reminder):
+    """The create and edit forms: GET opens it, POST saves ("Sauvegarder et continuer")."""
+    editing = reminder.id if reminder else "new"
+    if form.validate_on_submit():
+        data = reminders.ReminderInput(
+            kind=reminder.kind if reminder else form.kind.data,
+            template_id=form.template_id.data, offset_amount=form.offset_amount.data,
+            offset_unit=form.offset_unit.data or "days", status_id=form.status_id.data,
+            also_status_ids=form.also_status_ids.data or [],
+            repeat_every_days=form.repeat_every_days.data, max_times=form.max_times.data,
+            to_candidate=form.to_candidate.data, to_managers=form.to_managers.data,
+            to_evaluators=form.to_evaluators.data,
+            extra_addresses=form.extra_addresses.data or "", active=form.active.data,
+        )
+        try:
+            reminders.save_reminder(current_user, campaign, reminder, data, str(get_locale()))
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Reminder saved."), "success")
+            return _reminders_response(campaign)
+    status = 422 if request.method == "POST" else 200
+    context = _emails_context(campaign, reminder_form=form, reminder_editing=editing,
+                              reminder_kind=reminder.kind if reminder else None)
+    if is_htmx():
+        html = render_template("campaigns/_reminders_section.html", **context)
+        return make_response(html, status)
+    return render_template("campaigns/emails.html", **context), status
+
+
+# Held emails ------------------------------------------------------------------------------
+
+
+@bp.route("/<int:campaign_id>/emails/held")
+@platform_managers
+def held_section(campaign_id: int):
+    """The campaign's emails held for review, per template."""
+    campaign = _campaign_or_404(campaign_id)
+    if not is_htmx():
+        return redirect(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"))
+    return render_template("campaigns/_held_section.html", **_emails_context(campaign))
+
+
+@bp.route("/<int:campaign_id>/held/<int:template_id>/<action>", methods=["POST"])
+@platform_managers
+def act_on_held(campaign_id: int, template_id: int, action: str):
+    """Release a held group (now, or from a moment) or cancel it, for the count confirmed."""
+    campaign = _campaign_or_404(campaign_id)
+    if action not in ("release", "cancel"):
+        abort(404)
+    form = ReleaseHeldForm()
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        try:
+            if action == "release":
+                count = held_emails.release(current_user, campaign, template_id,
+                                            form.expected.data, form.not_before.data)
+                flash(ngettext("%(num)d held email released.", "%(num)d held emails released.",
+                               count), "success")
+            else:
+                count = held_emails.cancel(current_user, campaign, template_id,
+                                           form.expected.data)
+                flash(ngettext("%(num)d held email cancelled.",
+                               "%(num)d held emails cancelled.", count), "success")
+        except NotAllowed:
+            abort(403)
+        except ValidationFailed as error:
+            errors = error.errors
+    else:
+        errors = form.errors
+    if not is_htmx():
+        if errors:
+            for messages in errors.values():
+                for message in messages:
+                    flash(message, "error")
+        return redirect(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"),
+                        303)
+    context = _emails_context(campaign, held_errors={template_id: [
+        m for messages in errors.values() for m in messages]} if errors else {})
+    html = render_template("campaigns/_held_section.html", with_messages=not errors, **context)
+    response = make_response(html, 422 if errors else 200)
+    if not errors:
+        add_trigger(response, "triggerSaved")
+        add_trigger(response, "outboxChanged")
+    return response

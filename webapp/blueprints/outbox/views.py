@@ -10,6 +10,7 @@ from webapp.blueprints.outbox import bp
 from webapp.blueprints.outbox.forms import LABELS, BulkForm, FilterForm
 from webapp.core.errors import NotFound, ValidationFailed
 from webapp.models import Role
+from webapp.services import held_emails
 from webapp.web.access import role_required
 from webapp.web.csv_export import csv_response
 from webapp.web.forms import id_or_none
@@ -49,8 +50,9 @@ def index():
         return render_page("outbox/index.html", "outbox/_results.html", **overview,
                            **_context(form)), 422
     overview = outbox.overview(form.to_filter(), before_id=id_or_none(request.args.get("before")))
+    held = held_emails.groups() if not is_htmx() else []
     return render_page("outbox/index.html", "outbox/_results.html", **overview,
-                       **_context(form))
+                       held_groups=held, **_context(form))
 
 
 @bp.route("/export.csv")

@@ -1,7 +1,7 @@
 """skipped recipients, audit details, the default acknowledgement's French name
 
 Revision ID: e7a1c9d2f3b4
-Revises: a6c9e3f1d4b5
+Revises: e7a9c1d2b3f4
 Create Date: 2026-11-28 08:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e7a1c9d2f3b4'
-down_revision = 'a6c9e3f1d4b5'
+down_revision = 'e7a9c1d2b3f4'
 branch_labels = None
 depends_on = None
 

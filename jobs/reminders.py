@@ -1,0 +1,12 @@
+"""The reminders job: queue what scheduled reminders have due (see services.reminders)."""
+
+from flask import Flask
+
+from webapp.services import reminders
+
+
+def run_due(app: Flask, dry_run: bool = False) -> list[reminders.RunReport]:
+    """One run of the cron job. Safe to run from several workers at once: each email's dedupe
+    key lets only one of them insert it."""
+    with app.app_context():
+        return reminders.run(dry_run=dry_run)

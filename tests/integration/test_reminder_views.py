@@ -1,0 +1,219 @@
+"""The Emails tab's reminders and held emails, and the delay / hold of status triggers, through
+the views (htmx and plain requests)."""
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from tests import factories
+from tests.outbox_support import clock_fixture  # noqa: F401
+from webapp.extensions import db as _db
+from webapp.models import (
+    AuditEntry,
+    Campaign,
+    EmailTemplate,
+    OutboxMessage,
+    Reminder,
+    Role,
+    Trigger,
+)
+from webapp.services import applications
+from webapp.services.applications import Selection
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def setup(app, users, clock):
+    clock.freeze()
+    with app.app_context():
+        campaign = factories.make_campaign(label="Grants", closes_in_days=10)
+        template = factories.make_template(name="Nudge")
+        for i in range(3):
+            factories.make_application(campaign, factories.make_user(
+                Role.CANDIDATE, email=f"draft{i}@example.org"))
+        _db.session.commit()
+        return {"campaign": campaign.id, "template": template.id}
+
+
+def _reminders(app):
+    with app.app_context():
+        return _db.session.execute(sa.select(Reminder.kind, Reminder.offset_amount,
+                                             Reminder.status_id, Reminder.active)).all()
+
+
+def test_creating_a_reminder_shows_its_next_run_and_count(app, client, auth, setup):
+    auth.login_as("manager")
+    url = f"/campaigns/{setup['campaign']}/emails/reminders/new"
+    form = client.get(url, headers=HX)
+    assert form.status_code == 200
+    assert form.get_data(as_text=True).lstrip().startswith('<section id="section-reminders"')
+    response = client.post(url, headers=HX, data={
+        "kind": "before_closing", "template_id": setup["template"], "offset_amount": "3",
+        "offset_unit": "days", "to_candidate": "y", "active": "y"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "triggerSaved" in json.loads(response.headers["HX-Trigger"])
+    assert "3 days before the closing date" in html
+    assert "3 emails" in html and "3 to candidates" in html
+    row = html[html.index('class="next-run"'):]
+    assert "Done" not in row[:200] and "Off" not in row[:200]
+    assert _reminders(app) == [("before_closing", 3, None, True)]
+    with app.app_context():
+        entry = _db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.object_type == "reminder")).one()
+        assert entry.action == "reminder.created"
+        assert "Nudge 3 days before closing [candidate]" in entry.summary
+
+
+@pytest.mark.parametrize("data,field,message", [
+    ({"template_id": ""}, "template_id", "Choose an email template."),
+    ({"offset_amount": "abc"}, "offset_amount", "Not a valid integer value."),
+    ({"offset_amount": "0"}, "offset_amount", "Enter a number between 1 and 366."),
+    ({"kind": "in_status", "status_id": ""}, "status_id", "Choose the status."),
+    ({"kind": "in_status", "status_id": "2", "repeat_every_days": "3", "max_times": "1"},
+     "max_times", "Enter a number between 2 and 20."),
+    ({"to_candidate": "", "extra_addresses": ""}, None, "Choose at least one recipient."),
+    ({"extra_addresses": "nope"}, "extra_addresses", "Not a valid email address: nope"),
+])
+def test_bad_reminder_input_is_refused_next_to_the_field(app, client, auth, setup, data, field,
+                                                        message):
+    auth.login_as("manager")
+    values = {"kind": "before_closing", "template_id": setup["template"], "offset_amount": "3",
+              "offset_unit": "days", "to_candidate": "y", "active": "y"}
+    values.update(data)
+    values = {k: v for k, v in values.items() if v != ""}
+    response = client.post(f"/campaigns/{setup['campaign']}/emails/reminders/new", headers=HX,
+                           data=values)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html
+    if field:
+        assert f'id="reminder-{field}-errors"' in html
+    assert _reminders(app) == []
+
+
+def test_plain_requests_redirect_and_edit_toggle_delete_are_audited(app, client, auth, setup):
+    auth.login_as("manager")
+    campaign = setup["campaign"]
+    response = client.post(f"/campaigns/{campaign}/emails/reminders/new", data={
+        "kind": "in_status", "template_id": setup["template"], "offset_amount": "5",
+        "status_id": factories_status_id(app, "submitted"), "to_evaluators": "y",
+        "active": "y"})
+    assert response.status_code == 303
+    with app.app_context():
+        reminder_id = _db.session.scalar(sa.select(Reminder.id))
+    edit = client.post(f"/campaigns/{campaign}/reminders/{reminder_id}/edit", headers=HX, data={
+        "kind": "before_closing", "template_id": setup["template"], "offset_amount": "7",
+        "status_id": factories_status_id(app, "submitted"), "to_evaluators": "y",
+        "repeat_every_days": "2", "max_times": "3", "active": "y"})
+    assert edit.status_code == 200
+    assert "7 days in the status Submitted" in edit.get_data(as_text=True)
+    assert "then every 2 days, at most 3 times" in edit.get_data(as_text=True)
+    client.post(f"/campaigns/{campaign}/reminders/{reminder_id}/toggle", headers=HX)
+    assert _reminders(app)[0][3] is False
+    client.post(f"/campaigns/{campaign}/reminders/{reminder_id}/delete", headers=HX)
+    assert _reminders(app) == []
+    with app.app_context():
+        actions = _db.session.scalars(sa.select(AuditEntry.action).where(
+            AuditEntry.object_type == "reminder").order_by(AuditEntry.id))
+        assert list(actions) == ["reminder.created", "reminder.updated",
+                                 "reminder.deactivated", "reminder.deleted"]
+    history = client.get(f"/campaigns/{campaign}/emails/history").get_data(as_text=True)
+    assert "7 days in Submitted" in history
+
+
+def factories_status_id(app, code: str) -> int:
+    with app.app_context():
+        return factories.status(code).id
+
+
+def test_a_status_trigger_saves_its_delay_and_hold(app, client, auth, setup):
+    auth.login_as("manager")
+    url = f"/campaigns/{setup['campaign']}/emails/status_changed/new"
+    base = {"template_id": setup["template"], "to_status_id": factories_status_id(app, "accepted"),
+            "to_candidate": "y", "active": "y"}
+    both = client.post(url, headers=HX, data={**base, "delay_hours": "2",
+                                             "hold_for_review": "y"})
+    assert both.status_code == 422
+    assert "choose a delay or holding, not both" in both.get_data(as_text=True)
+    negative = client.post(url, headers=HX, data={**base, "delay_hours": "-1"})
+    assert negative.status_code == 422
+    assert "Enter a delay between 0 and 720 hours." in negative.get_data(as_text=True)
+    saved = client.post(url, headers=HX, data={**base, "delay_hours": "2"})
+    assert saved.status_code == 200 and "Sent after 2 h" in saved.get_data(as_text=True)
+    held = client.post(url, headers=HX,
+                       data={**base, "to_status_id": factories_status_id(app, "rejected"),
+                             "hold_for_review": "y"})
+    assert "Held for review" in held.get_data(as_text=True)
+    with app.app_context():
+        rows = _db.session.execute(sa.select(Trigger.delay_minutes, Trigger.hold_for_review)
+                                   .where(Trigger.event == "status_changed")
+                                   .order_by(Trigger.id)).all()
+    assert rows == [(120, False), (0, True)]
+
+
+@pytest.fixture
+def held(app, setup):
+    with app.app_context():
+        campaign = _db.session.get(Campaign, setup["campaign"])
+        template = _db.session.get(EmailTemplate, setup["template"])
+        factories.make_trigger(campaign, template, hold_for_review=True)
+        manager = factories.make_user(Role.MANAGER, email="boss@example.org")
+        for i in range(3):
+            factories.make_application(campaign, factories.make_user(
+                Role.CANDIDATE, email=f"sub{i}@example.org"), status_code="submitted")
+        _db.session.commit()
+        with app.test_request_context():
+            applications.bulk_change_status(manager, Selection(campaign.id, all_matching=True),
+                                            factories.status("accepted").id)
+    return setup
+
+
+def _states(app):
+    with app.app_context():
+        return sorted(_db.session.scalars(sa.select(OutboxMessage.state)))
+
+
+def test_the_emails_tab_shows_held_emails_and_releases_the_confirmed_count(
+        app, client, auth, held):
+    auth.login_as("manager")
+    campaign = held["campaign"]
+    page = client.get(f"/campaigns/{campaign}/emails").get_data(as_text=True)
+    assert "Emails held for review" in page
+    assert "3 emails" in page and "to 3 recipients" in page and "Release all 3 emails" in page
+    assert "Sample: About Grants, to sub0@example.org" in page
+    url = f"/campaigns/{campaign}/held/{held['template']}/release"
+    stale = client.post(url, headers=HX, data={"expected": "2"})
+    assert stale.status_code == 422
+    assert "there are now 3" in stale.get_data(as_text=True)
+    assert _states(app) == ["held"] * 3
+    past = client.post(url, headers=HX, data={"expected": "3", "not_before": "2020-01-01T10:00"})
+    assert past.status_code == 422 and "in the future" in past.get_data(as_text=True)
+    done = client.post(url, headers=HX, data={"expected": "3"})
+    assert done.status_code == 200
+    assert set(json.loads(done.headers["HX-Trigger"])) >= {"triggerSaved", "outboxChanged"}
+    assert "No email is held." in done.get_data(as_text=True)
+    assert _states(app) == ["pending"] * 3
+
+
+def test_cancelling_a_held_group_without_javascript(app, client, auth, held):
+    auth.login_as("admin")
+    response = client.post(f"/campaigns/{held['campaign']}/held/{held['template']}/cancel",
+                           data={"expected": "3"})
+    assert response.status_code == 303
+    assert _states(app) == ["cancelled"] * 3
+    outbox = client.get("/outbox/?state=cancelled").get_data(as_text=True)
+    assert "sub0@example.org" in outbox
+
+
+def test_the_outbox_shows_held_groups_with_a_sample(app, client, auth, held):
+    auth.login_as("admin")
+    page = client.get("/outbox/").get_data(as_text=True)
+    section = page[page.index('id="outbox-held"'):]
+    assert "Grants" in section and "Nudge" in section and "3 emails" in section
+    assert "About Grants · sub0@example.org" in section
+    assert f"/campaigns/{held['campaign']}/emails#section-held" in section
+    listed = client.get("/outbox/?state=held").get_data(as_text=True)
+    assert listed.count("<td><span class=\"badge state-held\">Held</span></td>") == 3

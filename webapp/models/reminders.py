@@ -1,0 +1,79 @@
+import enum
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from webapp.models.applications import Status
+from webapp.models.base import Base, TimestampMixin, enum_check
+from webapp.models.campaigns import Campaign
+from webapp.models.emails import EmailTemplate
+
+
+class ReminderKind(enum.StrEnum):
+    BEFORE_CLOSING = "before_closing"  # N days or hours before the campaign closes
+    IN_STATUS = "in_status"  # N days after an application entered a status and stayed
+
+
+class OffsetUnit(enum.StrEnum):
+    DAYS = "days"
+    HOURS = "hours"
+
+
+class Reminder(TimestampMixin, Base):
+    """A campaign's scheduled reminder ("relance"), fired by the worker's cron job."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        enum_check("kind", ReminderKind),
+        enum_check("offset_unit", OffsetUnit),
+        sa.CheckConstraint("offset_amount > 0", name="offset_positive"),
+        sa.CheckConstraint("max_times >= 1", name="max_times_positive"),
+        sa.CheckConstraint("kind = 'before_closing' OR status_id IS NOT NULL",
+                           name="in_status_has_status"),
+        sa.Index("ix_reminders_campaign", "campaign_id", "id"),
+    )
+
+    # A reminder has no "person who made the change"; the trigger engine's recipients ask.
+    to_actor = False
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    campaign_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    kind: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    template_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("email_templates.id", ondelete="RESTRICT"), index=True
+    )
+    offset_amount: orm.Mapped[int]
+    offset_unit: orm.Mapped[str] = orm.mapped_column(sa.String(8), default=OffsetUnit.DAYS)
+    # In status: the status; before closing: unused (drafts, plus `also_status_ids`).
+    status_id: orm.Mapped[int | None] = orm.mapped_column(sa.ForeignKey("statuses.id"))
+    also_status_ids: orm.Mapped[list] = orm.mapped_column(sa.JSON, default=list)
+    repeat_every_days: orm.Mapped[int | None]
+    max_times: orm.Mapped[int] = orm.mapped_column(default=1)
+    to_candidate: orm.Mapped[bool] = orm.mapped_column(default=True)
+    to_managers: orm.Mapped[bool] = orm.mapped_column(default=False)
+    to_evaluators: orm.Mapped[bool] = orm.mapped_column(default=False)
+    extra_addresses: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    active: orm.Mapped[bool] = orm.mapped_column(default=True)
+    # The `now` of the last run that planned this reminder: the next run looks at the moments
+    # since then (so a run after downtime catches up), never before.
+    last_run_at: orm.Mapped[datetime | None]
+
+    campaign: orm.Mapped[Campaign] = orm.relationship()
+    template: orm.Mapped[EmailTemplate] = orm.relationship()
+    status: orm.Mapped[Status | None] = orm.relationship()
+
+    @property
+    def offset(self) -> timedelta:
+        return timedelta(**{self.offset_unit: self.offset_amount})
+
+    @property
+    def times(self) -> int:
+        """How many times at most per application (and stay in the status)."""
+        return self.max_times if self.kind == ReminderKind.IN_STATUS and \
+            self.repeat_every_days else 1
+
+    def __repr__(self) -> str:
+        return f"<Reminder {self.id} {self.kind} campaign={self.campaign_id}>"

@@ -1,6 +1,7 @@
 """Accounts by email: confirmation, password reset and invitation links, received from the real
 SMTP server through the outbox and followed end to end."""
 
+import re
 from html import unescape
 
 import pytest
@@ -197,7 +198,10 @@ def test_forgot_password_answers_the_same_for_unknown_addresses(app, client, use
                         follow_redirects=True)
     unknown = client.post("/auth/forgot", data={"email": "nobody@example.org"},
                           follow_redirects=True)
-    strip = lambda r, e: page(r).replace(e, "ADDRESS")  # noqa: E731
+    def strip(response, email):  # the address typed, and the CSRF token's timestamp
+        return re.sub(r"[\w.-]+\.[\w-]+\.[\w-]{20,}", "TOKEN", page(response)) \
+            .replace(email, "ADDRESS")
+
     assert strip(known, "manager@example.org") == strip(unknown, "nobody@example.org")
     assert "a link to choose a new password is on its way" in page(known)
     assert drain_once(app)["sent"] == 1

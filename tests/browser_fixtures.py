@@ -35,6 +35,13 @@ class BrowserProblems:
         self.errors: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        # Chromium does not log every missing asset (the icon): check the answers too.
+        page.on("response", self._response)
+
+    def _response(self, response) -> None:
+        if response.status == 404 and ("/static/" in response.url
+                                       or response.url.endswith("/favicon.ico")):
+            self.errors.append(f"404: {response.url}")
 
     def _console(self, message) -> None:
         if message.type == "error" and not EXPECTED_STATUS.search(message.text):

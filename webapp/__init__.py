@@ -1,22 +1,30 @@
 """Missive: calls for applications whose heart is automatic email."""
 
 import os
+import sys
 from pathlib import Path
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+# templates/ and static/ sit beside webapp/ in a checkout; an installed wheel carries them
+# inside the package (pyproject.toml maps them there).
+IN_CHECKOUT = (ROOT / "pyproject.toml").is_file() and (ROOT / "templates").is_dir()
+UI_ROOT = ROOT if IN_CHECKOUT else PACKAGE
+# Flask's own choice for an installed package: <prefix>/var/<name>-instance.
+DEFAULT_INSTANCE = ROOT / "instance" if IN_CHECKOUT else Path(sys.prefix) / "var/missive-instance"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the web application: config layers, extensions, blueprints."""
-    instance_path = os.environ.get("MISSIVE_INSTANCE_PATH", str(ROOT / "instance"))
+    instance_path = os.environ.get("MISSIVE_INSTANCE_PATH", str(DEFAULT_INSTANCE))
     app = Flask(
         __name__,
         instance_path=instance_path,
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(UI_ROOT / "templates"),
+        static_folder=str(UI_ROOT / "static"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
 

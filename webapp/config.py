@@ -55,7 +55,7 @@ class Config:
 
     # A new campaign gets an active acknowledgement-of-receipt trigger.
     DEFAULT_ACKNOWLEDGEMENT_TRIGGER = True
-    DEFAULT_ACKNOWLEDGEMENT_TEMPLATE = "Acknowledgement of receipt"
+    DEFAULT_ACKNOWLEDGEMENT_TEMPLATE = "Accusé de réception"
 
     # Mail transport (Flask-Mail names)
     MAIL_SERVER = "127.0.0.1"

@@ -1,6 +1,7 @@
 """The init_* steps of create_app, one concern each."""
 
 import logging
+import os
 import secrets
 import sqlite3
 from pathlib import Path
@@ -96,9 +97,41 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or "fr"
 
 
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def compiled_translations(instance_path: str) -> Path:
+    """A folder of compiled catalogues no older than their .po files. `make setup` compiles
+    them beside the .po; an installation from a fresh clone has none (.mo files are not kept
+    in git), so they are compiled into the instance folder, once per change of a .po."""
+    sources = sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
+    if all(_is_fresh(po.with_suffix(".mo"), po) for po in sources):
+        return TRANSLATIONS
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    target = Path(instance_path) / "translations"
+    for po in sources:
+        mo = target / po.relative_to(TRANSLATIONS).with_suffix(".mo")
+        if _is_fresh(mo, po):
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parts[-3])
+        partial = mo.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as out:
+            write_mo(out, catalog)
+        partial.replace(mo)  # atomic: several processes may start at once
+    return target
+
+
+def _is_fresh(mo: Path, po: Path) -> bool:
+    return mo.is_file() and mo.stat().st_mtime >= po.stat().st_mtime
+
+
 def init_locale(app: Flask) -> None:
-    translations = str(Path(__file__).parent / "translations")
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
+                          str(compiled_translations(app.instance_path)))
     babel.init_app(app, locale_selector=select_locale)
 
 
@@ -164,10 +197,14 @@ def _back_url() -> str | None:
 def init_template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from webapp.services import labels
     from webapp.web import htmx
 
     app.jinja_env.filters["datetime_tz"] = datetime_tz
     app.jinja_env.globals.update(
+        recipient_kind_label=lambda code: labels.label(labels.RECIPIENT_KINDS, code),
+        skip_reason_label=lambda code: labels.label(labels.SKIP_REASONS, code),
+        attempt_outcome_label=lambda code: labels.label(labels.ATTEMPT_OUTCOMES, code),
         is_htmx=htmx.is_htmx,
         current_locale=lambda: str(get_locale()),
         platform_name=lambda: app.config["PLATFORM_NAME"],

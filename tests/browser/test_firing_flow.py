@@ -96,7 +96,7 @@ def test_candidate_submits_then_manager_accepts_after_seeing_the_email_count(
     page.get_by_label("Comment (optional)").fill("Lovely crabs")
     page.get_by_role("button", name="Change the status").click()
 
-    page.get_by_text("1 application moved to Accepted; 1 email queued.").wait_for()
+    page.get_by_text("1 application moved to Accepted. 1 email queued.").wait_for()
     emails = page.locator("#application-emails")
     emails.get_by_text(f"{reference}: Accepted").wait_for()
     assert emails.locator("tbody tr").count() == 2
@@ -130,7 +130,7 @@ def test_manager_previews_then_applies_a_bulk_change_of_all_matching_rows(app, p
     assert confirm.get_by_text("template “Good news” → 3 recipients").is_visible()
     confirm.get_by_role("button", name="Apply the change").click()
 
-    page.get_by_text("3 applications moved to Accepted; 3 emails queued.").wait_for()
+    page.get_by_text("3 applications moved to Accepted. 3 emails queued.").wait_for()
     page.get_by_text("0 applications match.").wait_for()  # the list keeps its filter
     with app.app_context():
         codes = sorted(a.status.code for a in _db.session.scalars(sa.select(Application)))

@@ -56,7 +56,7 @@ def test_a_manager_writes_a_template_with_a_live_preview(page, app, users):
         assert template.version_for("fr").body_html == "<p>Bonjour</p>"
         message = _db.session.scalars(sa.select(OutboxMessage)).one()
         assert message.is_test and message.to_addr == "manager@example.org"
-        assert message.subject == "Welcome to Research grants 2027"
+        assert message.subject == "[Test] Welcome to Research grants 2027"
 
 
 def test_the_visual_editor_saves_clean_html_with_a_placeholder_and_previews_it(page, app,

@@ -59,7 +59,7 @@ def test_a_manager_creates_a_campaign_which_gets_the_default_acknowledgement(
         assert trigger.event == EventType.SUBMITTED and trigger.active and trigger.to_candidate
         assert trigger.is_default_acknowledgement
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Acknowledgement of receipt" in page and "Default acknowledgement" in page
+    assert "Accusé de réception" in page and "Default acknowledgement" in page
 
 
 def test_the_platform_setting_turns_the_default_acknowledgement_off(make_app, users):
@@ -299,17 +299,30 @@ def test_editing_a_trigger_in_place(app, client, auth, htmx_headers):
     url = f"/campaigns/{campaign_id}/triggers/{default_id}/edit"
     form = client.get(url, headers=htmx_headers).get_data(as_text=True)
     assert 'id="trigger-form-submitted"' in form and "selected" in form
+    # On a submission the person who acts is the candidate: no such choice, and none kept.
+    assert "The person who made the change" not in form
     response = client.post(url, headers=htmx_headers, data=_trigger_form(
-        template_id, to_actor="y"))
+        template_id, to_actor="y", to_managers="y"))
     assert response.status_code == 200
     with app.app_context():
         trigger = _db.session.get(Trigger, default_id)
-        assert trigger.template_id == template_id and trigger.to_actor
+        assert trigger.template_id == template_id and trigger.to_managers
+        assert not trigger.to_actor
         assert trigger.is_default_acknowledgement
         entry = _db.session.scalars(sa.select(AuditEntry).where(
             AuditEntry.action == "trigger.updated")).one()
-        assert entry.summary == ("Acknowledgement of receipt [candidate] ⇒ "
-                                 "Decision letter [candidate, actor]")
+        assert entry.details["before"]["recipients"] == ["candidate"]
+        assert entry.details["after"]["recipients"] == ["candidate", "managers"]
+
+    # The history says what changed, in the reader's language whoever made the change.
+    client.post("/language", data={"locale": "fr"})
+    history = client.get(f"/campaigns/{campaign_id}/emails/history",
+                         headers=htmx_headers).get_data(as_text=True)
+    assert ("Modèle d&#39;e-mail : <del>Accusé de réception</del> → "
+            "<ins>Decision letter</ins>") in history
+    assert ("Destinataires : <del>Le candidat</del> → "
+            "<ins>Le candidat, Les gestionnaires de la campagne</ins>") in history
+    assert "[candidate" not in history and "managers]" not in history
 
 
 def test_toggle_and_delete(app, client, auth, htmx_headers):

@@ -261,11 +261,19 @@ def test_send_me_a_test_queues_one_test_message_per_click(app, client, auth, use
         assert {r.to_addr for r in rows} == {"manager@example.org"}
         assert all(r.is_test and r.state == "pending" for r in rows)
         assert all(r.priority == OutboxPriority.URGENT for r in rows)  # someone is waiting
-        assert rows[0].subject == "Decision: Research grants 2027"
+        # Marked as a test for its reader, in the reader's language.
+        assert rows[0].subject == "[Test] Decision: Research grants 2027"
         assert rows[0].sender.startswith("Grants office <")
         assert rows[0].reply_to == "grants@example.org"
         assert rows[0].recipient_user_id == _db.session.scalar(
             sa.select(User.id).where(User.email == "manager@example.org"))
+    client.post("/language", data={"locale": "fr"})
+    client.post("/email-templates/send-test", headers=htmx_headers,
+                data=_form(preview_locale="en"))
+    with app.app_context():
+        newest = _db.session.scalars(sa.select(OutboxMessage).order_by(
+            OutboxMessage.id.desc())).first()
+        assert newest.subject.startswith("[Essai] Decision: ")
 
 
 def test_send_me_a_test_refuses_a_broken_template(app, client, auth, htmx_headers):

@@ -126,3 +126,25 @@ def test_without_the_catcher_there_is_no_mailbox_and_no_menu_link(client, auth):
     auth.login_as("admin")
     assert client.get("/mailbox/").status_code == 404
     assert 'href="/mailbox/"' not in client.get("/outbox/").get_data(as_text=True)
+
+
+def test_the_mailbox_refreshes_itself_only_when_a_message_arrives(catcher_app):
+    app = catcher_app
+    client = _admin(app)
+    page = client.get("/mailbox/").get_data(as_text=True)
+    poll = page.split('id="mailbox-list" hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert 'hx-trigger="every 3s"' in page
+    htmx = {"HX-Request": "true"}
+    assert client.get(poll, headers=htmx).status_code == 204  # nothing new: nothing swapped
+    with app.app_context():
+        outbox.enqueue(key="k", to_addr="zoe@example.org", subject="Nouveau message",
+                       body_html="<p>Bonjour</p>", body_text="Bonjour")
+        db.session.commit()
+    assert drain_once(app)["sent"] == 1
+    fresh = client.get(poll, headers=htmx)
+    assert fresh.status_code == 200
+    text = fresh.get_data(as_text=True)
+    assert text.startswith("<div id=\"mailbox-list\"") or 'id="mailbox-list"' in text
+    assert "<html" not in text and "Nouveau message" in text
+    newer = text.split('hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert newer != poll and client.get(newer, headers=htmx).status_code == 204

@@ -71,7 +71,8 @@ def test_seed_demo_twice_creates_nothing_twice(app):
     with app.app_context():
         assert _counts(db) == after_first
         assert after_first["Campaign"] == 2
-        assert after_first["Trigger"] == 2  # one default acknowledgement per campaign
+        # per campaign: the default acknowledgement and two decision emails
+        assert after_first["Trigger"] == 6
         campaigns = db.session.scalars(sa.select(Campaign)).all()
         assert sorted(c.closes_at > c.opens_at for c in campaigns) == [True, True]
 

@@ -237,7 +237,7 @@ def test_a_single_status_change_by_htmx_returns_the_panel_and_the_event(
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert body.lstrip().startswith('<section id="status-panel"')
-    assert "1 application moved to Accepted; 2 emails queued." in body
+    assert "1 application moved to Accepted. 2 emails queued." in body
     assert "statusChanged" in json.loads(response.headers["HX-Trigger"])
 
     activity = client.get(f"{url}/activity").get_data(as_text=True)
@@ -261,7 +261,7 @@ def test_a_plain_status_change_redirects_with_a_message(client, auth, world):
                            data={"status": world["accepted"]})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "1 application moved to Accepted; 2 emails queued." in page
+    assert "1 application moved to Accepted. 2 emails queued." in page
 
 
 def test_bulk_preview_then_change_of_all_matching_the_filter(app, client, auth, world,
@@ -287,7 +287,7 @@ def test_bulk_preview_then_change_of_all_matching_the_filter(app, client, auth, 
     assert _count(app, StatusChange) == 4
     assert _count(app, OutboxMessage) == 8
     listing = client.get(location["path"], headers=htmx_headers).get_data(as_text=True)
-    assert "4 applications moved to Accepted; 8 emails queued." in listing
+    assert "4 applications moved to Accepted. 8 emails queued." in listing
 
 
 def test_bulk_change_of_selected_rows_only(app, client, auth, world):

@@ -94,7 +94,7 @@ def test_a_bulk_change_skips_drafts_and_says_how_many(app, client, auth, world):
                            data={"status": world["accepted"], "scope": "selected",
                                  "ids": everyone}, follow_redirects=True)
     text = response.get_data(as_text=True)
-    assert "2 applications moved to Accepted; 2 emails queued." in text
+    assert "2 applications moved to Accepted. 2 emails queued." in text
     assert "1 draft was left alone: a draft belongs to its candidate" in text
     assert _status(app, world["draft"]) == "draft"
     assert [_status(app, i) for i in world["submitted"]] == ["accepted", "accepted"]

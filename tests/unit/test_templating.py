@@ -75,7 +75,7 @@ def test_the_text_part_is_derived_from_the_html_when_empty():
         '<p>Hello {{ recipient_name }},</p><ul><li>one</li><li>two</li></ul>'
         '<p><a href="{{ application_url }}">Open</a></p>', "", _context())
     assert email.subject == "Re: MIS-ABCD"
-    assert email.text == ("Hello Camille Martin,\n\n- one\n\n- two\n\n"
+    assert email.text == ("Hello Camille Martin,\n\n  * one\n  * two\n\n"
                           "Open (https://missive.example.org/my/applications/42)\n")
 
 
@@ -99,7 +99,7 @@ def test_methods_that_change_or_grow_values_are_refused(source):
 
 
 def test_an_unknown_filter_or_test_is_named_not_raised():
-    assert any("No filter named 'nofilter'" in p
+    assert any("unknown filter “nofilter”" in p
                for p in templating.find_problems("{{ recipient_name|nofilter }}"))
     assert templating.find_problems("{% if recipient_name is notatest %}x{% endif %}")
     with pytest.raises(TemplateProblem):

@@ -4,7 +4,15 @@ from webapp.models.applications import Application, Status, StatusChange
 from webapp.models.audit import AuditEntry
 from webapp.models.base import Base, utcnow
 from webapp.models.campaigns import Campaign, CampaignMember, MemberRole
-from webapp.models.emails import EmailTemplate, EmailTemplateVersion, EventType, Trigger
+from webapp.models.emails import (
+    EmailTemplate,
+    EmailTemplateVersion,
+    EventType,
+    RecipientKind,
+    SkippedRecipient,
+    SkipReason,
+    Trigger,
+)
 from webapp.models.outbox import (
     OutboxAttempt,
     OutboxMessage,
@@ -18,7 +26,7 @@ from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSessio
 __all__ = [
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
-    "OffsetUnit", "OutboxPriority", "OutboxState", "Reminder", "ReminderKind", "Role",
-    "SignInThrottle", "Status", "StatusChange", "Trigger", "User", "UserRole", "UserSession",
-    "WorkerHeartbeat", "utcnow",
+    "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder", "ReminderKind",
+    "Role", "SignInThrottle", "SkippedRecipient", "SkipReason", "Status", "StatusChange",
+    "Trigger", "User", "UserRole", "UserSession", "WorkerHeartbeat", "utcnow",
 ]

@@ -24,6 +24,9 @@ class AuditEntry(Base):
         sa.ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
     summary: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    # Ids and codes rather than words, so each reader sees the entry in their own language
+    # (a trigger's entry: {"before": {...}, "after": {...}}).
+    details: orm.Mapped[dict] = orm.mapped_column(sa.JSON, default=dict)
     created_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
 
     actor: orm.Mapped[User | None] = orm.relationship()

@@ -1,10 +1,11 @@
 import enum
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
 from webapp.models.applications import Status
-from webapp.models.base import Base, TimestampMixin, enum_check
+from webapp.models.base import Base, TimestampMixin, enum_check, utcnow
 from webapp.models.campaigns import Campaign
 
 
@@ -105,3 +106,48 @@ class Trigger(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Trigger {self.id} {self.event} campaign={self.campaign_id}>"
+
+
+class RecipientKind(enum.StrEnum):
+    """Who a trigger sends to, as chosen on its form."""
+
+    CANDIDATE = "candidate"
+    ACTOR = "actor"
+    MANAGERS = "managers"
+    EVALUATORS = "evaluators"
+    ADDRESS = "address"  # a fixed address
+
+
+class SkipReason(enum.StrEnum):
+    NOBODY = "nobody"  # the choice resolved to nobody (a campaign without managers)
+    INACTIVE = "inactive"  # the account is deactivated
+    NO_ACCESS = "no_access"  # the account may not see the application
+
+
+class SkippedRecipient(Base):
+    """A recipient a trigger chose but did not email, and why: nothing is dropped silently."""
+
+    __tablename__ = "skipped_recipients"
+    __table_args__ = (
+        enum_check("kind", RecipientKind),
+        enum_check("reason", SkipReason),
+        sa.Index("ix_skipped_recipients_application", "application_id", "id"),
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    application_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"))
+    trigger_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("triggers.id", ondelete="SET NULL"), index=True)
+    template_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("email_templates.id", ondelete="SET NULL"))
+    event_type: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    event_id: orm.Mapped[int]
+    kind: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    user_id: orm.Mapped[int | None] = orm.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    email: orm.Mapped[str] = orm.mapped_column(sa.String(254), default="")
+    reason: orm.Mapped[str] = orm.mapped_column(sa.String(20))
+    created_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
+
+    template: orm.Mapped[EmailTemplate | None] = orm.relationship()

@@ -70,10 +70,8 @@ class Filter:
             elif "@" in text and " " not in text:
                 clauses.append(sa.or_(m.to_addr == text.lower(), m.message_id == f"<{text}>"))
             else:
-                pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace(
-                    "_", "\\_") + "%"
-                clauses.append(sa.or_(m.subject.ilike(pattern, escape="\\"),
-                                      m.to_addr.ilike(pattern, escape="\\")))
+                clauses.append(sa.or_(m.subject.icontains(text, autoescape=True),
+                                      m.to_addr.icontains(text, autoescape=True)))
         return clauses
 
 

@@ -25,6 +25,7 @@ from webapp.models import (
     OutboxMessage,
     OutboxPriority,
     Role,
+    SkippedRecipient,
     Status,
     StatusChange,
     User,
@@ -280,11 +281,11 @@ class Selection:
                 # A reference is found through its unique index, not by scanning names.
                 clauses.append(Application.reference == term.upper())
             else:
-                like = f"%{term.lower()}%"
-                # Never correlated: the query around it may itself join users.
+                # Never correlated: the query around it may itself join users. autoescape:
+                # "%" and "_" typed in the box are letters, not wildcards.
                 clauses.append(Application.candidate_id.in_(sa.select(User.id).where(sa.or_(
-                    User.email.like(like),
-                    sa.func.lower(User.first_name + " " + User.last_name).like(like),
+                    User.email.icontains(term, autoescape=True),
+                    (User.first_name + " " + User.last_name).icontains(term, autoescape=True),
                 )).correlate(None)))
         return clauses
 
@@ -402,6 +403,15 @@ def emails(application: Application) -> list[OutboxMessage]:
     ))
 
 
+def skipped_recipients(application: Application) -> list[SkippedRecipient]:
+    """The recipients its emails left out, and why, newest first."""
+    return list(db.session.scalars(
+        sa.select(SkippedRecipient).where(SkippedRecipient.application_id == application.id)
+        .options(orm.joinedload(SkippedRecipient.template))
+        .order_by(SkippedRecipient.id.desc())
+    ))
+
+
 # The lifecycle rule. A draft belongs to its candidate: only their submit takes it out of
 # Draft, and a status change never puts an application back into Draft. The one way back is
 # reopen_for_changes, an explicit, audited action of a platform manager.
@@ -503,7 +513,7 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
     priority = (OutboxPriority.BULK
                 if len(transitions) > current_app.config["OUTBOX_BULK_THRESHOLD"]
                 else OutboxPriority.NORMAL)
-    outcome = triggers.insert_rows(triggers.render_rows(plan, change_ids, priority))
+    outcome = triggers.enqueue_plan(plan, change_ids, priority)
     result.moved, result.queued, result.failed = len(transitions), outcome.queued, outcome.failed
     db.session.commit()
     log.info("%s applications of campaign %s moved to %s by %s; %s emails queued, %s failed",

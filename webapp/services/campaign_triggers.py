@@ -3,15 +3,28 @@ duplicates, switch on and off, delete, copy; every change is audited."""
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit
 from webapp.core.addresses import InvalidAddress, parse_address_list
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
-from webapp.models import Campaign, EmailTemplate, EventType, Status, Trigger, User
+from webapp.models import (
+    Campaign,
+    EmailTemplate,
+    EventType,
+    MemberRole,
+    OutboxMessage,
+    OutboxState,
+    Status,
+    Trigger,
+    User,
+)
+from webapp.services import email_templates, labels, templating
 
 log = logging.getLogger("missive.triggers")
 
@@ -83,6 +96,127 @@ def describe(trigger: Trigger, locale: str) -> str:
     return " ".join(parts)
 
 
+def members_today(campaign: Campaign) -> dict[str, int]:
+    """How many active members of each role the campaign has now (by MemberRole value)."""
+    counts = {role.value: 0 for role in MemberRole}
+    for member in campaign.members:
+        if member.user.active:
+            counts[member.role] += 1
+    return counts
+
+
+def nobody_warnings(campaign: Campaign, trigger: Trigger | TriggerInput,
+                    members: dict[str, int] | None = None) -> list[str]:
+    """The recipient choices of a trigger that reach nobody today, as messages."""
+    members = members if members is not None else members_today(campaign)
+    warnings = []
+    if trigger.to_managers and not members[MemberRole.MANAGER]:
+        warnings.append(str(_l("The campaign has no active manager today: “The campaign's "
+                               "managers” receive nothing.")))
+    if trigger.to_evaluators and not members[MemberRole.EVALUATOR]:
+        warnings.append(str(_l("The campaign has no active evaluator today: “The campaign's "
+                               "evaluators” receive nothing.")))
+    return warnings
+
+
+def snapshot(trigger: Trigger) -> dict:
+    """A trigger as ids and codes, for the audit trail (rendered later in the reader's
+    language by `explain`)."""
+    return {
+        "template_id": trigger.template_id, "template": trigger.template.name,
+        "event": trigger.event, "to_status_id": trigger.to_status_id,
+        "from_status_id": trigger.from_status_id,
+        "recipients": [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS
+                       if getattr(trigger, flag)],
+        "addresses": trigger.extra_addresses or "", "active": bool(trigger.active),
+    }
+
+
+@dataclass
+class ExplainedEntry:
+    """An audit entry of a trigger in the reader's language: what it is, and for an edit
+    each changed field as (field, before, after)."""
+
+    text: str
+    changes: list[tuple[str, str, str]]
+
+
+def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> ExplainedEntry | None:
+    """Render a trigger's audit entry from its stored codes; None for entries without them."""
+    details = entry.details or {}
+    after = details.get("after")
+    if not after:
+        return None
+
+    def value(snap: dict, key: str) -> str:
+        item = snap.get(key)
+        if key in ("to_status_id", "from_status_id"):
+            status = statuses_by_id.get(item) if item else None
+            return status.label_for(locale) if status else ("—" if not item else f"#{item}")
+        if key == "recipients":
+            return ", ".join(labels.label(labels.RECIPIENT_KINDS, code) for code in item) or "—"
+        if key == "active":
+            return labels.label(labels.YES_NO, bool(item))
+        return str(item) if item else "—"
+
+    parts = [after["template"]]
+    if after.get("to_status_id"):
+        parts.append(f"→ {value(after, 'to_status_id')}")
+    parts.append(f"({value(after, 'recipients')}"
+                 + (f", {after['addresses']}" if after.get("addresses") else "") + ")")
+    before = details.get("before")
+    # A template renamed meanwhile is the same template: compare by id.
+    compared = {"template": "template_id"}
+    changes = [(str(labels.TRIGGER_FIELDS[key]), value(before, key), value(after, key))
+               for key in labels.TRIGGER_FIELDS
+               if before and before.get(compared.get(key, key)) != after.get(
+                   compared.get(key, key))]
+    return ExplainedEntry(" ".join(parts), changes)
+
+
+@dataclass(frozen=True)
+class SendingStats:
+    sent: int
+    last_sent_at: datetime | None
+
+
+def sending_stats(campaign: Campaign) -> dict[int, SendingStats]:
+    """How many emails each of the campaign's triggers has sent, and when last (one query)."""
+    rows = db.session.execute(
+        sa.select(OutboxMessage.trigger_id, sa.func.count(), sa.func.max(OutboxMessage.sent_at))
+        .where(OutboxMessage.campaign_id == campaign.id,
+               OutboxMessage.trigger_id.is_not(None),
+               OutboxMessage.state == OutboxState.SENT.value)
+        .group_by(OutboxMessage.trigger_id)
+    )
+    return {trigger_id: SendingStats(count, last) for trigger_id, count, last in rows}
+
+
+def _sample_for(trigger: Trigger, locale: str) -> dict[str, str]:
+    """Example values that fit this trigger: its campaign, its statuses."""
+    timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    sample = {"campaign_label": trigger.campaign.label,
+              "closing_date": templating.long_date(trigger.campaign.closes_at, locale, timezone)}
+    if trigger.to_status is not None:
+        sample["status_label"] = trigger.to_status.label_for(locale)
+    if trigger.from_status is not None:
+        sample["old_status_label"] = trigger.from_status.label_for(locale)
+    return sample
+
+
+def preview_trigger(trigger: Trigger, locale: str):
+    """The email this trigger sends, as a `locale` reader would get it, with example values."""
+    return email_templates.preview(email_templates.input_from(trigger.template), locale,
+                                   sample=_sample_for(trigger, locale))
+
+
+def send_trigger_test(actor: User, trigger: Trigger, locale: str) -> str:
+    """"Send me a test" from the Emails tab: the trigger's email to the signed-in user."""
+    return email_templates.send_test(actor, email_templates.input_from(trigger.template),
+                                     locale, template=trigger.template,
+                                     sample=_sample_for(trigger, locale))
+
+
 def _recipient_key(trigger: Trigger | TriggerInput) -> tuple:
     return (*(bool(getattr(trigger, flag)) for flag in RECIPIENT_FLAGS),
             frozenset(parse_address_list(trigger.extra_addresses or "")))
@@ -149,6 +283,8 @@ def _validate(data: TriggerInput) -> tuple[dict[str, list[str]], dict]:
                                             address=error.address))]
     for flag in RECIPIENT_FLAGS:
         values[flag] = bool(getattr(data, flag))
+    if data.event == EventType.SUBMITTED:
+        values["to_actor"] = False  # on a submission the person who acts is the candidate
     if not any(values[flag] for flag in RECIPIENT_FLAGS) and not values.get("extra_addresses"):
         if "extra_addresses" not in errors:
             errors["recipients"] = [str(_l("Choose at least one recipient."))]
@@ -180,6 +316,7 @@ def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
     _refuse_duplicate(campaign, TriggerInput(event=data.event, **values),
                       None if created else trigger.id)
     before = "" if created else describe(trigger, locale)
+    before_snapshot = None if created else snapshot(trigger)
     if created:
         trigger = Trigger(campaign_id=campaign.id, event=data.event)
         db.session.add(trigger)
@@ -188,8 +325,9 @@ def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
     db.session.flush()
     db.session.refresh(trigger)
     after = describe(trigger, locale)
-    audit.record(actor, "trigger.created" if created else "trigger.updated", "trigger",
-                 trigger.id, after if created else f"{before} ⇒ {after}", campaign.id)
+    entry = audit.record(actor, "trigger.created" if created else "trigger.updated", "trigger",
+                         trigger.id, after if created else f"{before} ⇒ {after}", campaign.id)
+    entry.details = {"before": before_snapshot, "after": snapshot(trigger)}
     db.session.commit()
     log.info("Trigger %s saved by %s", trigger.id, actor.email)
     return trigger
@@ -204,9 +342,11 @@ def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
         wanted = input_from(trigger)
         wanted.active = True
         _refuse_duplicate(campaign, wanted, trigger.id)
+    before = snapshot(trigger)
     trigger.active = active
-    audit.record(actor, "trigger.activated" if active else "trigger.deactivated", "trigger",
-                 trigger.id, describe(trigger, locale), campaign.id)
+    entry = audit.record(actor, "trigger.activated" if active else "trigger.deactivated",
+                         "trigger", trigger.id, describe(trigger, locale), campaign.id)
+    entry.details = {"before": before, "after": snapshot(trigger)}
     db.session.commit()
     log.info("Trigger %s %s by %s", trigger.id, "activated" if active else "deactivated",
              actor.email)
@@ -215,8 +355,9 @@ def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
 
 def delete_trigger(actor: User, campaign: Campaign, trigger: Trigger, locale: str = "en") -> None:
     """Delete an automatic email. Messages it already queued keep their content."""
-    audit.record(actor, "trigger.deleted", "trigger", trigger.id, describe(trigger, locale),
-                 campaign.id)
+    entry = audit.record(actor, "trigger.deleted", "trigger", trigger.id,
+                         describe(trigger, locale), campaign.id)
+    entry.details = {"before": None, "after": snapshot(trigger)}
     db.session.delete(trigger)
     db.session.commit()
     log.info("Trigger %s deleted by %s", trigger.id, actor.email)

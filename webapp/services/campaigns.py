@@ -66,8 +66,12 @@ def create_campaign(actor: User | None, label: str, opens_at: datetime, closes_a
                     description: str = "", published: bool = False,
                     managers: list[User] = (), evaluators: list[User] = ()) -> Campaign:
     """Create a campaign with its default acknowledgement trigger, in one transaction.
-    Unpublished unless asked: candidates see it once a manager has checked it and publishes."""
+    Unpublished unless asked: candidates see it once a manager has checked it and publishes.
+    With no manager chosen, its creator manages it: emails to "the campaign's managers" must
+    reach someone."""
     _check_dates(opens_at, closes_at)
+    if not managers and actor is not None:
+        managers = [actor]
     campaign = Campaign(label=label, description=description, opens_at=opens_at,
                         closes_at=closes_at, published=published,
                         created_by_id=actor.id if actor else None)
@@ -168,8 +172,7 @@ def _filtered(search: str, phase_filter: str):
     now = clock.now()
     query = sa.select(Campaign)
     if search.strip():
-        pattern = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Campaign.label.ilike(f"%{pattern}%", escape="\\"))
+        query = query.where(Campaign.label.icontains(search.strip(), autoescape=True))
     if phase_filter == Phase.UPCOMING:
         query = query.where(Campaign.opens_at > now)
     elif phase_filter == Phase.OPEN:

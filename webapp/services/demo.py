@@ -6,23 +6,53 @@ import sqlalchemy as sa
 
 from webapp.core import clock
 from webapp.extensions import db
-from webapp.models import Application, Campaign, Role, Status, StatusChange, User
+from webapp.models import (
+    Application,
+    Campaign,
+    EmailTemplate,
+    EmailTemplateVersion,
+    EventType,
+    Role,
+    Status,
+    StatusChange,
+    Trigger,
+    User,
+)
 from webapp.services.account_emails import ensure_system_templates
 from webapp.services.applications import new_reference
 from webapp.services.campaigns import create_campaign
-from webapp.services.email_templates import default_acknowledgement_template
+from webapp.services.email_templates import default_acknowledgement_template, find_by_name
 from webapp.services.statuses import ensure_default_statuses
 from webapp.services.users import create_user, find_by_email
 
 DEMO_USERS = [
     # email, first name, last name, role, locale, password
-    ("admin@missive.example.org", "Alex", "Admin", Role.ADMIN, "en", "demo-admin-1"),
-    ("manager@missive.example.org", "Morgan", "Manager", Role.MANAGER, "fr", "demo-manager-1"),
-    ("evaluator@missive.example.org", "Eden", "Evaluator", Role.EVALUATOR, "fr",
+    ("admin@missive.example.org", "Alex", "Dupont", Role.ADMIN, "en", "demo-admin-1"),
+    ("manager@missive.example.org", "Morgan", "Lemaire", Role.MANAGER, "fr", "demo-manager-1"),
+    ("evaluator@missive.example.org", "Eden", "Roux", Role.EVALUATOR, "fr",
      "demo-evaluator-1"),
     ("camille@example.org", "Camille", "Martin", Role.CANDIDATE, "fr", "demo-candidate-1"),
     ("sam@example.org", "Sam", "Taylor", Role.CANDIDATE, "en", "demo-candidate-2"),
 ]
+
+# The platform speaks French first: the demo's content is French, with an English version of
+# each email for the English-speaking demo accounts.
+DECISION_TEMPLATE = "Décision"
+DECISION = {
+    "fr": ("Décision sur votre candidature : {{ status_label }}",
+           "<p>Bonjour {{ recipient_name }},</p>"
+           "<p>Votre candidature <strong>{{ application_reference }}</strong> à la campagne "
+           "« {{ campaign_label }} » a désormais le statut <strong>{{ status_label }}</strong>."
+           "</p><p>Le détail est dans <a href=\"{{ application_url }}\">votre dossier</a>.</p>"
+           "<p>L'équipe {{ platform_name }}</p>"),
+    "en": ("Decision on your application: {{ status_label }}",
+           "<p>Hello {{ recipient_name }},</p>"
+           "<p>Your application <strong>{{ application_reference }}</strong> to "
+           "“{{ campaign_label }}” now has the status <strong>{{ status_label }}</strong>.</p>"
+           "<p>The details are in <a href=\"{{ application_url }}\">your application</a>.</p>"
+           "<p>The {{ platform_name }} team</p>"),
+}
+DECISION_STATUSES = ("accepted", "rejected")
 
 
 def seed_demo() -> list[tuple[str, str, str]]:
@@ -39,9 +69,9 @@ def seed_demo() -> list[tuple[str, str, str]]:
     db.session.commit()
 
     now = clock.now()
-    open_campaign = _campaign("Research grants 2027", now - timedelta(days=10),
+    open_campaign = _campaign("Bourses de recherche 2027", now - timedelta(days=10),
                               now + timedelta(days=60), users)
-    _campaign("Summer fellowships 2026", now - timedelta(days=200), now - timedelta(days=30),
+    _campaign("Résidences d'été 2026", now - timedelta(days=200), now - timedelta(days=30),
               users)
     if not db.session.scalar(sa.select(sa.func.count(Application.id))):
         _demo_applications(open_campaign, users, now)
@@ -53,11 +83,30 @@ def _campaign(label, opens_at, closes_at, users) -> Campaign:
     existing = db.session.scalar(sa.select(Campaign).where(Campaign.label == label))
     if existing:
         return existing
-    return create_campaign(
+    campaign = create_campaign(
         users[Role.ADMIN], label, opens_at, closes_at,
-        description=f"Demo campaign: {label}.", published=True,
+        description=f"Campagne de démonstration : {label}.", published=True,
         managers=[users[Role.MANAGER]], evaluators=[users[Role.EVALUATOR]],
     )
+    template = _decision_template()
+    for code in DECISION_STATUSES:
+        status = db.session.scalar(sa.select(Status).where(Status.code == code))
+        db.session.add(Trigger(campaign_id=campaign.id, event=EventType.STATUS_CHANGED,
+                               to_status_id=status.id, template_id=template.id,
+                               to_candidate=True, active=True))
+    db.session.commit()
+    return campaign
+
+
+def _decision_template() -> EmailTemplate:
+    template = find_by_name(DECISION_TEMPLATE)
+    if template is None:
+        template = EmailTemplate(name=DECISION_TEMPLATE, default_locale="fr", versions=[
+            EmailTemplateVersion(locale=locale, subject=subject, body_html=body)
+            for locale, (subject, body) in DECISION.items()])
+        db.session.add(template)
+        db.session.flush()
+    return template
 
 
 def _demo_applications(campaign: Campaign, users: dict[Role, User], now) -> None:
@@ -69,8 +118,8 @@ def _demo_applications(campaign: Campaign, users: dict[Role, User], now) -> None
     for candidate, path in zip(candidates, plans, strict=True):
         application = Application(
             campaign=campaign, candidate=candidate, status=statuses[path[0]],
-            reference=new_reference(), title=f"Project by {candidate.first_name}",
-            summary="A short summary of the project.", motivation="Why this project matters.",
+            reference=new_reference(), title=f"Projet de {candidate.first_name}",
+            summary="Un court résumé du projet.", motivation="Pourquoi ce projet compte.",
             confirmed=path[0] != "draft",
         )
         db.session.add(application)

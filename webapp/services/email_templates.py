@@ -11,6 +11,7 @@ from email.utils import formataddr, parseaddr
 import jinja2
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from jinja2 import nodes
 
@@ -133,8 +134,7 @@ def template_page(search: str = "", sort: Sort = DEFAULT_SORT, number: int = 1,
     query = (sa.select(EmailTemplate).where(EmailTemplate.system_key.is_(None))
              .order_by(direction(LIST_SORTS[sort.key]()), direction(EmailTemplate.id)))
     if search.strip():
-        query = query.where(EmailTemplate.name.ilike(f"%{_escape_like(search.strip())}%",
-                                                     escape="\\"))
+        query = query.where(EmailTemplate.name.icontains(search.strip(), autoescape=True))
     return offset_page(db.session, query, number, size)
 
 
@@ -143,8 +143,7 @@ def list_templates(search: str = "") -> list[EmailTemplate]:
     query = (sa.select(EmailTemplate).where(EmailTemplate.system_key.is_(None))
              .order_by(sa.func.lower(EmailTemplate.name)))
     if search.strip():
-        query = query.where(EmailTemplate.name.ilike(f"%{_escape_like(search.strip())}%",
-                                                     escape="\\"))
+        query = query.where(EmailTemplate.name.icontains(search.strip(), autoescape=True))
     return list(db.session.scalars(query))
 
 
@@ -152,10 +151,6 @@ def list_system_templates() -> list[EmailTemplate]:
     return list(db.session.scalars(sa.select(EmailTemplate)
                                    .where(EmailTemplate.system_key.is_not(None))
                                    .order_by(EmailTemplate.system_key)))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def triggers_using(template_ids) -> dict[int, list[Trigger]]:
@@ -426,10 +421,11 @@ def delete_template(actor: User, template: EmailTemplate) -> None:
 # Preview and test -------------------------------------------------------------------------
 
 
-def _render_context(application: Application | None, recipient: User | None, locale: str):
+def _render_context(application: Application | None, recipient: User | None, locale: str,
+                    sample: dict[str, str] | None = None):
     if application is None:
         ctx = templating.context_for(None, "", "", locale)
-        ctx.sample = templating.sample_values()
+        ctx.sample = templating.sample_values(locale) | (sample or {})
         if recipient is not None:
             ctx.sample["recipient_name"] = recipient.name
         return ctx
@@ -438,12 +434,12 @@ def _render_context(application: Application | None, recipient: User | None, loc
                                   new_status=application.status)
 
 
-def preview(data: TemplateInput, locale: str,
-            application: Application | None = None) -> tuple[templating.RenderedEmail | None,
-                                                              list[str]]:
-    """The message as `locale` readers would get it (sample values, or a real application's),
-    or the problems that stop it from rendering. System templates concern no application:
-    always sample values."""
+def preview(data: TemplateInput, locale: str, application: Application | None = None,
+            sample: dict[str, str] | None = None) -> tuple[templating.RenderedEmail | None,
+                                                           list[str]]:
+    """The message as `locale` readers would get it (sample values, some of them given by
+    `sample`, or a real application's), or the problems that stop it from rendering. System
+    templates concern no application: always sample values."""
     if data.system_key:
         application = None
     version = data.versions.get(locale)
@@ -460,7 +456,7 @@ def preview(data: TemplateInput, locale: str,
     try:
         rendered = templating.render_email(version.subject, sanitize_html(version.body_html),
                                            version.body_text,
-                                           _render_context(application, None, locale))
+                                           _render_context(application, None, locale, sample))
     except templating.TemplateProblem as error:
         return None, [str(error)]
     return rendered, []
@@ -468,13 +464,14 @@ def preview(data: TemplateInput, locale: str,
 
 def send_test(actor: User, data: TemplateInput, locale: str,
               application: Application | None = None,
-              template: EmailTemplate | None = None) -> str:
+              template: EmailTemplate | None = None,
+              sample: dict[str, str] | None = None) -> str:
     """Queue the previewed message to the signed-in user, marked as a test; returns the
     address."""
     errors = {k: v for k, v in validate(data, template).items() if k != "name"}
     if errors:
         raise ValidationFailed(errors)
-    rendered, problems = preview(data, locale, application)
+    rendered, problems = preview(data, locale, application, sample)
     if rendered is None:
         raise ValidationFailed({"": problems})
     sender = ""
@@ -483,7 +480,8 @@ def send_test(actor: User, data: TemplateInput, locale: str,
         sender = formataddr((data.sender_name.strip(), address))
     outbox.enqueue(
         key=f"test:{uuid.uuid4().hex}", to_addr=actor.email, to_name=actor.name,
-        subject=rendered.subject, body_html=rendered.html, body_text=rendered.text,
+        subject=test_subject(rendered.subject, actor.locale), body_html=rendered.html,
+        body_text=rendered.text,
         sender=sender, reply_to=data.reply_to.strip(), locale=locale, is_test=True,
         event_type="test", template_id=template.id if template else None,
         application_id=application.id if application else None, recipient_user_id=actor.id,
@@ -495,6 +493,15 @@ def send_test(actor: User, data: TemplateInput, locale: str,
     log.info("Test of template %s queued for %s", template.id if template else "(new)",
              actor.email)
     return actor.email
+
+
+def test_subject(subject: str, recipient_locale: str | None) -> str:
+    """A test's subject says it is one, in the language of the person who receives it."""
+    languages = current_app.config["LANGUAGES"]
+    locale = recipient_locale if recipient_locale in languages else \
+        current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        return str(_l("[Test] %(subject)s", subject=subject))[:300]
 
 
 def _configured_sender() -> tuple[str, str]:

@@ -73,6 +73,12 @@ def list_caught(limit: int = 200) -> list[Caught]:
     return [_summary(p, parser.parsebytes(p.read_bytes())) for p in paths]
 
 
+def version() -> str:
+    """Changes whenever a message arrives or leaves: lets a polling page skip a refresh."""
+    names = sorted(path.name for path in folder().glob("*.eml"))
+    return f"{len(names)}-{names[-1] if names else ''}"
+
+
 def get(name: str) -> CaughtMessage:
     path = folder() / name
     if not _NAME.match(name) or not path.is_file():

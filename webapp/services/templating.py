@@ -13,13 +13,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache, wraps
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import jinja2
 import jinja2.sandbox
+import lxml.etree
+import lxml.html
 from babel.dates import format_date
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from inscriptis import Inscriptis
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
@@ -71,7 +74,9 @@ def context_for(application: Application | None, recipient_name: str, recipient_
 class Placeholder:
     name: str
     description: str  # lazy translated
-    example: str
+    # Shown in previews and the editor's help, in the reader's language: words are lazy
+    # translated, dates formatted per locale; None: the real value (today, the platform).
+    example: "str | date | None"
     resolve: Callable[[RenderContext], str]
 
 
@@ -79,12 +84,17 @@ def _candidate(ctx: RenderContext) -> User:
     return ctx.application.candidate
 
 
-def _date(value: datetime | date | None, ctx: "RenderContext") -> str:
+def long_date(value: datetime | date | None, locale: str, timezone: str) -> str:
+    """A date as emails write it ("31 mars 2027"); stored datetimes are naive UTC."""
     if not value:
         return ""
     if isinstance(value, datetime):
-        value = value.replace(tzinfo=UTC).astimezone(ZoneInfo(ctx.timezone))
-    return format_date(value, format="long", locale=ctx.locale)
+        value = value.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    return format_date(value, format="long", locale=locale)
+
+
+def _date(value: datetime | date | None, ctx: "RenderContext") -> str:
+    return long_date(value, ctx.locale, ctx.timezone)
 
 
 CATALOGUE: tuple[Placeholder, ...] = (
@@ -98,15 +108,15 @@ CATALOGUE: tuple[Placeholder, ...] = (
                 lambda c: _candidate(c).name),
     Placeholder("candidate_email", _l("Candidate's email address"), "camille@example.org",
                 lambda c: _candidate(c).email),
-    Placeholder("campaign_label", _l("Name of the campaign"), "Research grants 2027",
+    Placeholder("campaign_label", _l("Name of the campaign"), _l("Research grants 2027"),
                 lambda c: c.application.campaign.label),
-    Placeholder("closing_date", _l("Closing date of the campaign"), "31 March 2027",
+    Placeholder("closing_date", _l("Closing date of the campaign"), date(2027, 3, 31),
                 lambda c: _date(c.application.campaign.closes_at, c)),
     Placeholder("application_reference", _l("Reference number of the application"),
                 "MIS-2027-000042", lambda c: c.application.reference),
-    Placeholder("old_status_label", _l("Status before the change"), "Submitted",
+    Placeholder("old_status_label", _l("Status before the change"), _l("Submitted"),
                 lambda c: c.old_status.label_for(c.locale) if c.old_status else ""),
-    Placeholder("status_label", _l("New status of the application"), "Accepted",
+    Placeholder("status_label", _l("New status of the application"), _l("Accepted"),
                 lambda c: c.new_status.label_for(c.locale) if c.new_status
                 else c.application.status.label_for(c.locale)),
     Placeholder("actor_name", _l("Person who made the change"), "Dominique Durand",
@@ -114,9 +124,9 @@ CATALOGUE: tuple[Placeholder, ...] = (
     Placeholder("application_url", _l("Link to the application"),
                 "https://missive.example.org/my/applications/42",
                 lambda c: f"{c.base_url.rstrip('/')}/my/applications/{c.application.id}"),
-    Placeholder("platform_name", _l("Name of this platform"), "Missive",
+    Placeholder("platform_name", _l("Name of this platform"), None,
                 lambda c: c.platform_name),
-    Placeholder("today", _l("Today's date"), "27 November 2026",
+    Placeholder("today", _l("Today's date"), None,
                 lambda c: _date(c.today, c)),
     Placeholder("action_url", _l("The link the person follows (confirm, choose a password)"),
                 "https://missive.example.org/auth/confirm/…",
@@ -338,20 +348,64 @@ def find_problems(source: str, names: frozenset[str] = CAMPAIGN_NAMES) -> list[s
         used = meta.find_undeclared_variables(HTML_ENV.parse(source or ""))
         template = _compile(source, True)
     except jinja2.TemplateSyntaxError as error:
-        return [str(_l("Syntax error on line %(line)d: %(message)s",
-                       line=error.lineno, message=error.message))]
+        return [syntax_problem(error)]
     unknown = sorted(used - names)
     if unknown:
         return [str(_l("Unknown placeholder: %(name)s", name=name)) for name in unknown]
     try:
-        _render_budgeted(template, sample_values())
+        _render_budgeted(template, {name: name for name in names})
     except TemplateProblem as error:
         return [str(_l("This template cannot be rendered: %(message)s", message=error))]
     return []
 
 
-def sample_values() -> dict[str, str]:
-    return {p.name: p.example for p in CATALOGUE}
+# Jinja's parser speaks English; its usual messages, in the reader's language. A token is
+# named by its symbol, which reads the same in every language.
+_TOKENS = {"end of print statement": "}}", "end of statement block": "%}",
+           "begin of print statement": "{{", "begin of statement block": "{%",
+           "end of comment": "#}", "name": _l("a name"),
+           "end of template": _l("the end of the template")}
+_SYNTAX_MESSAGES = (
+    (re.compile(r"^unexpected '(?P<token>[^']+)', expected '(?P<found>[^']+)'$"),
+     _l("unexpected “%(token)s”, “%(found)s” expected")),
+    (re.compile(r"^unexpected '(?P<token>.+)'$"), _l("unexpected “%(token)s”")),
+    (re.compile(r"^unexpected char '(?P<token>.+)' at \d+$"),
+     _l("unexpected character “%(token)s”")),
+    (re.compile(r"^expected token '(?P<token>[^']+)', got '(?P<found>.+)'$"),
+     _l("“%(token)s” expected, found “%(found)s”")),
+    (re.compile(r"^Encountered unknown tag '(?P<token>[^']+)'"), _l("unknown tag “%(token)s”")),
+    (re.compile(r"^No filter named '(?P<token>[^']+)'"), _l("unknown filter “%(token)s”")),
+    (re.compile(r"^No test named '(?P<token>[^']+)'"), _l("unknown test “%(token)s”")),
+    (re.compile(r"^unexpected end of template", re.I),
+     _l("the template ends before a placeholder or a tag is closed")),
+    (re.compile(r"^Expected an expression, got '(?P<found>.+)'$"),
+     _l("a placeholder name is missing before “%(found)s”")),
+)
+
+
+def syntax_problem(error: jinja2.TemplateSyntaxError) -> str:
+    """A syntax error in the reader's language, naming the problem and its line."""
+    message = (error.message or "").strip()
+    for pattern, translated in _SYNTAX_MESSAGES:
+        found = pattern.match(message)
+        if found:
+            words = {k: str(_TOKENS.get(v, v)) for k, v in found.groupdict().items()}
+            return str(_l("Syntax error on line %(line)d: %(message)s", line=error.lineno,
+                          message=str(translated) % words if words else str(translated)))
+    lines = (error.source or "").splitlines()
+    near = lines[error.lineno - 1].strip() if 0 < error.lineno <= len(lines) else ""
+    return str(_l("Syntax error on line %(line)d, near “%(text)s”.", line=error.lineno,
+                  text=near[:80]))
+
+
+def sample_values(locale: str) -> dict[str, str]:
+    """The example value of each placeholder, as a reader of `locale` would see it."""
+    ctx = context_for(None, "", "", locale)
+    with force_locale(locale):
+        return {p.name: (p.resolve(ctx) if p.example is None
+                         else format_date(p.example, format="long", locale=locale)
+                         if isinstance(p.example, date) else str(p.example))
+                for p in CATALOGUE}
 
 
 @lru_cache(maxsize=512)
@@ -439,51 +493,35 @@ def render_email(subject: str, body_html: str, body_text: str,
     )
 
 
-class _TextExtractor(HTMLParser):
-    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul",
-              "ol", "blockquote"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-        if tag == "li":
-            self.parts.append("- ")
-        if tag == "a":
-            self.links.append(dict(attrs).get("href") or "")
-
-    def handle_endtag(self, tag):
-        if tag == "a" and self.links:
-            href = self.links.pop()
-            if href and href not in self.parts[-1:]:
-                self.parts.append(f" ({href})")
-        if tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        self.parts.append(" ".join(data.split()) if data.strip() else " " if data else "")
-
-
 def html_to_text(html: str) -> str:
-    """A readable plain-text version of an HTML body: paragraphs, list items, link targets."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    lines = [line.strip() for line in "".join(parser.parts).splitlines()]
+    """A readable plain-text version of an HTML body: paragraphs, lists, and the target of
+    each link after its text (a link whose text is its target is written once). Inscriptis
+    lays the text out as a browser would, so inline tags keep the spaces around them."""
+    html = html.strip()
+    if not html:
+        return "\n"
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except lxml.etree.ParserError:
+        return " ".join(html.split()) + "\n"
+    for link in tree.iter("a"):
+        href = (link.get("href") or "").strip()
+        if href and href.removeprefix("mailto:") != link.text_content().strip():
+            link.tail = f" ({href})" + (link.tail or "")
+    lines = [line.rstrip() for line in Inscriptis(tree).get_text().splitlines()]
     text, blank = [], False
     for line in lines:
-        if line:
+        if line.strip():
             text.append(line)
             blank = False
         elif not blank and text:
             text.append("")
             blank = True
-    return "\n".join(text).strip() + "\n"
+    return "\n".join(text).strip("\n") + "\n"
 
 
-def help_items(names: frozenset[str] = CAMPAIGN_NAMES) -> list[tuple[str, str, str]]:
-    """(name, description, example) for the editor's placeholder help."""
-    return [(p.name, str(p.description), p.example) for p in CATALOGUE if p.name in names]
+def help_items(names: frozenset[str] = CAMPAIGN_NAMES,
+               locale: str = "en") -> list[tuple[str, str, str]]:
+    """(name, description, example) for the editor's placeholder help, in `locale`."""
+    samples = sample_values(locale)
+    return [(p.name, str(p.description), samples[p.name]) for p in CATALOGUE if p.name in names]

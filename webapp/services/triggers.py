@@ -23,7 +23,7 @@ from jinja2 import meta
 from sqlalchemy import orm
 
 from webapp import outbox
-from webapp.core import text
+from webapp.core import clock, text
 from webapp.core.addresses import InvalidAddress, parse_address_list
 from webapp.extensions import db
 from webapp.models import (
@@ -36,6 +36,9 @@ from webapp.models import (
     OutboxMessage,
     OutboxPriority,
     OutboxState,
+    RecipientKind,
+    SkippedRecipient,
+    SkipReason,
     Status,
     Trigger,
     User,
@@ -117,17 +120,36 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Skip:
+    """A recipient chosen but left out; `email` is empty when the choice named nobody."""
+
+    kind: RecipientKind
+    reason: SkipReason
+    email: str = ""
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
 class PlannedEmail:
     trigger: Trigger
     transition: Transition
     recipient: Recipient
 
 
+@dataclass(frozen=True)
+class PlannedSkip:
+    trigger: Trigger
+    transition: Transition
+    skip: Skip
+
+
 @dataclass
 class Plan:
-    """The emails an event (or a batch of events) will produce, before rendering."""
+    """The emails an event (or a batch of events) will produce, before rendering, and the
+    recipients left out."""
 
     emails: list[PlannedEmail] = field(default_factory=list)
+    skipped: list[PlannedSkip] = field(default_factory=list)
 
     def per_template(self) -> list[tuple[str, int]]:
         """(template name, number of emails), in the order the triggers are configured."""
@@ -162,7 +184,7 @@ class CampaignTriggers:
             .order_by(Trigger.id)
         ).unique())
         self._members: dict[MemberRole, list[User]] | None = None
-        self._fixed: dict[int, list[Recipient]] = {}
+        self._fixed: dict[int, tuple[list[Recipient], list[User]]] = {}
         self._by_target: dict[int | None, list[tuple[int | None, Trigger]]] | None = None
 
     def matching(self, transition: Transition) -> list[Trigger]:
@@ -181,47 +203,71 @@ class CampaignTriggers:
         plan = Plan()
         for transition in transitions:
             for trigger in self.matching(transition):
-                for recipient in self.recipients(trigger, transition):
-                    plan.emails.append(PlannedEmail(trigger, transition, recipient))
+                recipients, skipped = self.resolve(trigger, transition)
+                plan.emails.extend(PlannedEmail(trigger, transition, r) for r in recipients)
+                plan.skipped.extend(PlannedSkip(trigger, transition, s) for s in skipped)
         return plan
 
     def recipients(self, trigger: Trigger, transition: Transition) -> list[Recipient]:
-        """Who receives this trigger's email: duplicates merged (by address), accounts that
-        are inactive or may not see the application left out."""
-        application = transition.application
-        people: list[User] = []
-        if trigger.to_candidate:
-            people.append(application.candidate)
-        if trigger.to_actor and transition.actor is not None:
-            people.append(transition.actor)
-        if trigger.to_managers:
-            people.extend(self._members_who_may_see()[MemberRole.MANAGER])
-        if trigger.to_evaluators:
-            people.extend(self._members_who_may_see()[MemberRole.EVALUATOR])
-        merged: dict[str, Recipient] = {}
-        for person in people:
-            if person.active and permissions.can_view_application(person, application):
-                merged.setdefault(person.email.lower(),
-                                  Recipient(person.email, person.name, person.locale, person.id))
-        for recipient in self._fixed_addresses(trigger):
-            merged.setdefault(recipient.email.lower(), recipient)
-        return list(merged.values())
+        return self.resolve(trigger, transition)[0]
 
-    def _members_who_may_see(self) -> dict[MemberRole, list[User]]:
+    def resolve(self, trigger: Trigger,
+                transition: Transition) -> tuple[list[Recipient], list[Skip]]:
+        """Who receives this trigger's email, duplicates merged (by address), and who was
+        chosen but is left out, with the reason: an inactive account, one that may not see
+        the application, or a choice that names nobody (a campaign without managers)."""
+        application = transition.application
+        people: list[tuple[RecipientKind, User]] = []
+        skipped: dict[str, Skip] = {}
+        if trigger.to_candidate:
+            people.append((RecipientKind.CANDIDATE, application.candidate))
+        if trigger.to_actor and transition.actor is not None:
+            people.append((RecipientKind.ACTOR, transition.actor))
+        for wanted, role, kind in ((trigger.to_managers, MemberRole.MANAGER,
+                                    RecipientKind.MANAGERS),
+                                   (trigger.to_evaluators, MemberRole.EVALUATOR,
+                                    RecipientKind.EVALUATORS)):
+            if not wanted:
+                continue
+            members = self._campaign_members()[role]
+            if not members:
+                skipped[f"{kind}:"] = Skip(kind, SkipReason.NOBODY)
+            people.extend((kind, member) for member in members)
+        merged: dict[str, Recipient] = {}
+        for kind, person in people:
+            address = person.email.lower()
+            if not person.active:
+                skipped.setdefault(address, Skip(kind, SkipReason.INACTIVE, person.email,
+                                                 person.id))
+            elif not permissions.can_view_application(person, application):
+                skipped.setdefault(address, Skip(kind, SkipReason.NO_ACCESS, person.email,
+                                                 person.id))
+            else:
+                merged.setdefault(address,
+                                  Recipient(person.email, person.name, person.locale, person.id))
+        fixed, inactive = self._fixed_addresses(trigger)
+        for recipient in fixed:
+            merged.setdefault(recipient.email.lower(), recipient)
+        for account in inactive:
+            skipped.setdefault(account.email.lower(), Skip(
+                RecipientKind.ADDRESS, SkipReason.INACTIVE, account.email, account.id))
+        return list(merged.values()), [skip for address, skip in skipped.items()
+                                       if address not in merged]
+
+    def _campaign_members(self) -> dict[MemberRole, list[User]]:
         if self._members is None:
             members = db.session.scalars(
                 sa.select(CampaignMember)
                 .where(CampaignMember.campaign_id == self.campaign.id)
                 .options(orm.joinedload(CampaignMember.user))
+                .order_by(CampaignMember.user_id)
             ).all()
             self._members = {role: [] for role in MemberRole}
             for member in members:
-                # Membership alone is not access: an evaluator whose role was removed is out.
-                if permissions.can_view_campaign_applications(member.user, self.campaign):
-                    self._members[MemberRole(member.role)].append(member.user)
+                self._members[MemberRole(member.role)].append(member.user)
         return self._members
 
-    def _fixed_addresses(self, trigger: Trigger) -> list[Recipient]:
+    def _fixed_addresses(self, trigger: Trigger) -> tuple[list[Recipient], list[User]]:
         """Fixed addresses are chosen by a platform manager; one that belongs to an account
         takes its name and language, and is skipped when that account is inactive."""
         if trigger.id not in self._fixed:
@@ -232,7 +278,7 @@ class CampaignTriggers:
                 addresses = []
             accounts = {u.email: u for u in db.session.scalars(
                 sa.select(User).where(User.email.in_(addresses)))} if addresses else {}
-            fixed = []
+            fixed, inactive = [], []
             for address in addresses:
                 account = accounts.get(address)
                 if account is None:
@@ -240,7 +286,9 @@ class CampaignTriggers:
                 elif account.active:
                     fixed.append(Recipient(account.email, account.name, account.locale,
                                            account.id))
-            self._fixed[trigger.id] = fixed
+                else:
+                    inactive.append(account)
+            self._fixed[trigger.id] = (fixed, inactive)
         return self._fixed[trigger.id]
 
 
@@ -345,6 +393,26 @@ def insert_rows(rows: list[dict]) -> Outcome:
     return Outcome(queued=len(rows) - failed, failed=failed)
 
 
+def record_skips(plan: Plan, event_ids: dict[int, int]) -> int:
+    """Keep the recipients a plan left out, with the reason, in the caller's transaction."""
+    now = clock.now()
+    rows = [dict(application_id=s.transition.application.id, trigger_id=s.trigger.id,
+                 template_id=s.trigger.template_id, event_type=s.trigger.event,
+                 event_id=event_ids[s.transition.application.id], kind=s.skip.kind.value,
+                 user_id=s.skip.user_id, email=s.skip.email, reason=s.skip.reason.value,
+                 created_at=now) for s in plan.skipped]
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(sa.insert(SkippedRecipient.__table__), rows[start:start + CHUNK])
+    return len(rows)
+
+
+def enqueue_plan(plan: Plan, event_ids: dict[int, int],
+                 priority: OutboxPriority = OutboxPriority.NORMAL) -> Outcome:
+    """The outbox rows of a plan and its skipped recipients, in the caller's transaction."""
+    record_skips(plan, event_ids)
+    return insert_rows(render_rows(plan, event_ids, priority))
+
+
 def enqueue_for_event(event_type: EventType, event_id: int, transition: Transition,
                       triggers: CampaignTriggers | None = None) -> Outcome:
     """Add the outbox rows of one event to the caller's transaction (never commits). A
@@ -354,7 +422,7 @@ def enqueue_for_event(event_type: EventType, event_id: int, transition: Transiti
     plan = triggers.plan([transition])
     priority = (OutboxPriority.URGENT if event_type == EventType.SUBMITTED
                 else OutboxPriority.NORMAL)
-    return insert_rows(render_rows(plan, {transition.application.id: event_id}, priority))
+    return enqueue_plan(plan, {transition.application.id: event_id}, priority)
 
 
 def cancel_superseded(application_ids: list[int], reason: str) -> int:
@@ -362,8 +430,6 @@ def cancel_superseded(application_ids: list[int], reason: str) -> int:
     held included: a later decision replaces them (nobody gets "accepted" after "rejected" was
     decided). Rows being sent right now are left alone; acknowledgements of receipt are not
     status emails."""
-    from webapp.core import clock
-
     cancelled = 0
     table = OutboxMessage.__table__
     for start in range(0, len(application_ids), CHUNK):

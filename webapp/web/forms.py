@@ -1,4 +1,5 @@
-"""The base form, fields and validators shared by the forms of several blueprints."""
+"""The base form, fields and validators shared by the forms of several blueprints, and the
+mapping of a service's refusal onto a form."""
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone, to_utc
@@ -8,6 +9,7 @@ from wtforms.validators import Length, ValidationError
 
 from webapp.core import text
 from webapp.core.addresses import InvalidAddress, parse_address_list
+from webapp.core.errors import ValidationFailed
 
 # Ids are INTEGER columns: 32 bits on PostgreSQL. Anything larger names nothing.
 MAX_ID = 2**31 - 1
@@ -128,3 +130,21 @@ class LocalDateTimeField(DateTimeLocalField):
         if self.data is None:
             return ""
         return to_user_timezone(self.data).strftime(self.format[0])
+
+
+def apply_errors(form, error: ValidationFailed, default_field: str | None = None,
+                 lists: dict[str, list] | None = None) -> None:
+    """Put a service's refusal next to the fields it names. Messages for no field (or for a
+    field the form lacks) go to `default_field` if given, else above the form; `lists` routes
+    a name that is no field (a group of checkboxes) to a list of its own."""
+    for name, messages in error.errors.items():
+        if lists and name in lists:
+            lists[name].extend(messages)
+            continue
+        field = getattr(form, name or default_field or "", None)
+        if field is None or not hasattr(field, "errors"):
+            field = getattr(form, default_field, None) if default_field else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + list(messages)
+        else:
+            form.form_errors.extend(messages)

@@ -27,7 +27,7 @@ from webapp.services import applications, statuses
 from webapp.services.applications import Selection, Sort
 from webapp.web.access import STAFF, role_required
 from webapp.web.csv_export import csv_response
-from webapp.web.forms import id_or_none
+from webapp.web.forms import apply_errors, id_or_none
 from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
 
 # /applications/                                  campaigns whose applications I may see
@@ -137,7 +137,7 @@ def bulk_change(campaign_id: int):
         except NotAllowed:
             abort(403)
         except ValidationFailed as error:
-            form.form_errors.extend(m for msgs in error.errors.values() for m in msgs)
+            apply_errors(form, error)
         else:
             flash(_summary(result), "success")
             if is_htmx():
@@ -186,8 +186,7 @@ def change_status(application_id: int):
         except NotAllowed:
             abort(403)
         except ValidationFailed as error:
-            for field, messages in error.errors.items():
-                (getattr(form, field).errors if field else form.form_errors).extend(messages)
+            apply_errors(form, error)
         else:
             flash(_summary(result), "success")
             if not is_htmx():
@@ -252,7 +251,8 @@ def activity(application_id: int):
 
 def _activity(application) -> dict:
     return {"history": applications.history(application),
-            "emails": applications.emails(application)}
+            "emails": applications.emails(application),
+            "skipped": applications.skipped_recipients(application)}
 
 
 def _preview(selection: Selection, status_id: int):
@@ -270,10 +270,11 @@ def _summary(result) -> str:
             return _("Nothing changed.") + _drafts_note(result.drafts)
         return _("Nothing changed: the applications already have the status %(status)s.",
                  status=result.status.label_for(_locale())) + _drafts_note(result.drafts)
-    text = ngettext("%(num)d application moved to %(status)s",
-                    "%(num)d applications moved to %(status)s",
+    # Whole sentences, each translated: punctuation belongs to the language.
+    text = ngettext("%(num)d application moved to %(status)s.",
+                    "%(num)d applications moved to %(status)s.",
                     result.moved, status=result.status.label_for(_locale()))
-    text += "; " + ngettext("%(num)d email queued.", "%(num)d emails queued.", result.queued)
+    text += " " + ngettext("%(num)d email queued.", "%(num)d emails queued.", result.queued)
     if result.failed:
         text += " " + ngettext("%(num)d email could not be rendered (see the outbox).",
                                "%(num)d emails could not be rendered (see the outbox).",

@@ -16,14 +16,9 @@ from webapp.blueprints.auth.forms import (
 from webapp.core.errors import ValidationFailed
 from webapp.services import accounts, sessions, sign_in
 from webapp.web import session_cookie
+from webapp.web.forms import apply_errors
 from webapp.web.htmx import form_response, render_page
 from webapp.web.redirects import safe_next
-
-
-def _add_errors(form, error: ValidationFailed) -> None:
-    for field, messages in error.errors.items():
-        target = getattr(form, field, None) if field else None
-        (target.errors if target is not None else form.form_errors).extend(messages)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -36,10 +31,10 @@ def login():
             user, token = sign_in.sign_in(form.email.data, form.password.data,
                                           session_cookie.client_address())
         except sign_in.SignInBlocked as error:
-            _add_errors(form, error)
+            apply_errors(form, error)
             status = 429
         except ValidationFailed as error:
-            _add_errors(form, error)
+            apply_errors(form, error)
         else:
             session_cookie.begin(user, token)
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
@@ -68,7 +63,7 @@ def signup():
                 form.email.data, form.first_name.data, form.last_name.data, form.password.data,
                 str(get_locale()), session_cookie.client_address())
         except ValidationFailed as error:
-            _add_errors(form, error)
+            apply_errors(form, error)
         else:
             session_cookie.begin(user, token)
             flash(_("Welcome, %(name)s! We sent a link to %(email)s: follow it to confirm your "
@@ -135,7 +130,7 @@ def change_password():
                                                    form.password.data,
                                                    session_cookie.client_address())
         except ValidationFailed as error:
-            _add_errors(form, error)
+            apply_errors(form, error)
         else:
             session_cookie.begin(user, token)
             flash(_("Your new password is set. Any other session of your account was signed "
@@ -171,7 +166,7 @@ def _new_password(token: str, purpose: str):
         except accounts.LinkProblem as problem:
             return _link_problem(str(problem), purpose)
         except ValidationFailed as error:
-            _add_errors(form, error)
+            apply_errors(form, error)
         else:
             session_cookie.begin(user, session_token)
             flash(_("Your new password is set. Any other session of your account was signed "

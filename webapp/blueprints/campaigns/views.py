@@ -14,6 +14,8 @@ Routes:
     /<id>/triggers/<tid>/edit               edit one
     /<id>/triggers/<tid>/toggle             switch on / off
     /<id>/triggers/<tid>/delete             delete
+    /<id>/triggers/<tid>/preview            its email with example values
+    /<id>/triggers/<tid>/test               "Send me a test"
     /<id>/emails/reminders                  the "Scheduled reminders" section, form closed
     /<id>/emails/reminders/new              create a reminder
     /<id>/reminders/<rid>/edit|toggle|delete
@@ -43,11 +45,13 @@ from webapp.services import (
     campaigns,
     email_templates,
     held_emails,
+    permissions,
     reminders,
     statuses,
 )
 from webapp.services.paging import Sort
 from webapp.web.access import role_required
+from webapp.web.forms import apply_errors
 from webapp.web.htmx import add_trigger, is_htmx, render_page
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
@@ -79,7 +83,7 @@ def new():
         try:
             campaign = campaigns.create_campaign(current_user, **_campaign_values(form))
         except ValidationFailed as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             flash(_("Campaign created."), "success")
             return redirect(url_for(".emails", campaign_id=campaign.id), 303)
@@ -107,7 +111,7 @@ def edit(campaign_id: int):
         try:
             campaigns.update_campaign(current_user, campaign, **_campaign_values(form))
         except ValidationFailed as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             flash(_("Campaign saved."), "success")
             return redirect(url_for(".edit", campaign_id=campaign.id), 303)
@@ -156,7 +160,7 @@ def emails_history(campaign_id: int):
     """The changes made to the campaign's automatic emails."""
     campaign = _campaign_or_404(campaign_id)
     return render_template("campaigns/_history.html", campaign=campaign,
-                           history=campaign_triggers.campaign_history(campaign))
+                           **_history_context(campaign))
 
 
 @bp.route("/<int:campaign_id>/emails/<event>")
@@ -226,6 +230,32 @@ def delete_trigger(campaign_id: int, trigger_id: int):
     return _section_response(campaign, event, focus="heading")
 
 
+@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/preview")
+@platform_managers
+def preview_trigger(campaign_id: int, trigger_id: int):
+    """The email an automatic email sends, in the reader's language, with example values."""
+    campaign = _campaign_or_404(campaign_id)
+    trigger = _trigger_or_404(campaign, trigger_id)
+    rendered, problems = campaign_triggers.preview_trigger(trigger, str(get_locale()))
+    return render_template("campaigns/trigger_preview.html", campaign=campaign,
+                           trigger=trigger, rendered=rendered, problems=problems)
+
+
+@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/test", methods=["POST"])
+@platform_managers
+def test_trigger(campaign_id: int, trigger_id: int):
+    """Queue an automatic email's message to the signed-in user, marked as a test."""
+    campaign = _campaign_or_404(campaign_id)
+    trigger = _trigger_or_404(campaign, trigger_id)
+    try:
+        sent_to = campaign_triggers.send_trigger_test(current_user, trigger, str(get_locale()))
+    except ValidationFailed as error:
+        flash(str(error), "error")
+        return _section_response(campaign, trigger.event, status=422)
+    flash(_("A test email is queued for %(address)s.", address=sent_to), "success")
+    return _section_response(campaign, trigger.event)
+
+
 # Helpers ----------------------------------------------------------------------------------
 
 
@@ -247,19 +277,6 @@ def _event_or_404(event: str) -> str:
     if event not in {e.value for e in EventType}:
         abort(404)
     return event
-
-
-def _apply_errors(form, error: ValidationFailed) -> None:
-    """Put the service's messages next to their fields; the others above the form."""
-    for name, messages in error.errors.items():
-        if name == "recipients":
-            form.recipient_errors = list(messages)
-            continue
-        field = getattr(form, name, None) if name else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + list(messages)
-        else:
-            form.form_errors.extend(messages)
 
 
 def _campaign_form(campaign=None) -> CampaignForm:
@@ -306,8 +323,13 @@ def _trigger_form(event: str, **kwargs) -> TriggerForm:
 
 
 def _emails_context(campaign, **extra) -> dict:
+    members = campaign_triggers.members_today(campaign)
     return {
-        "campaign": campaign, "tab": "emails",
+        "campaign": campaign, "tab": "emails", "members": members,
+        "stats": campaign_triggers.sending_stats(campaign),
+        "can_watch_outbox": permissions.can_watch_outbox(current_user),
+        "nobody_warnings": lambda trigger: campaign_triggers.nobody_warnings(campaign, trigger,
+                                                                             members),
         "triggers": campaign_triggers.triggers_of(campaign),
         "reminders": reminders.reminders_of(campaign),
         "outlooks": reminders.outlooks(campaign),
@@ -315,12 +337,19 @@ def _emails_context(campaign, **extra) -> dict:
         "reminder_form": None, "release_form": ReleaseHeldForm(),
         "reminder_editing": None, "held_errors": {},
         "status_labels": {s.id: s.label_for(str(get_locale())) for s in statuses.all_statuses()},
-        "history": campaign_triggers.campaign_history(campaign),
+        **_history_context(campaign),
         "has_templates": bool(email_templates.list_templates()),
         "locale": str(get_locale()), "open_event": None, "editing": None, "form": None,
         "focus": None,
         **extra,
     }
+
+
+def _history_context(campaign) -> dict:
+    locale = str(get_locale())
+    by_id = {s.id: s for s in statuses.all_statuses()}
+    return {"history": campaign_triggers.campaign_history(campaign),
+            "explain": lambda entry: campaign_triggers.explain(entry, by_id, locale)}
 
 
 def _section_response(campaign, event: str, status: int = 200, **extra):
@@ -352,9 +381,12 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
             saved = campaign_triggers.save_trigger(current_user, campaign, trigger, data,
                                                    str(get_locale()))
         except ValidationFailed as error:
-            _apply_errors(form, error)
+            form.recipient_errors = []  # the recipients fieldset's own messages
+            apply_errors(form, error, lists={"recipients": form.recipient_errors})
         else:
             flash(_("Automatic email saved."), "success")
+            for warning in campaign_triggers.nobody_warnings(campaign, saved):
+                flash(warning, "warning")
             return _section_response(campaign, event, focus=f"row-{saved.id}")
     status = 422 if request.method == "POST" else 200
     context = _emails_context(campaign, open_event=event, editing=editing, form=form)
@@ -476,7 +508,7 @@ def _save_reminder(campaign, form: ReminderForm, reminder):
         try:
             reminders.save_reminder(current_user, campaign, reminder, data, str(get_locale()))
         except ValidationFailed as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             flash(_("Reminder saved."), "success")
             return _reminders_response(campaign)

@@ -9,6 +9,7 @@ from webapp.extensions import db
 from webapp.models import Application, Role
 from webapp.services import applications
 from webapp.web.access import role_required
+from webapp.web.forms import apply_errors
 from webapp.web.htmx import client_redirect, form_response, is_htmx, render_page
 
 # /apply/                          open campaigns
@@ -74,9 +75,7 @@ def application(application_id: int):
             else:
                 applications.save_draft(current_user, own.id, form.answers())
         except ValidationFailed as error:
-            for field, messages in error.errors.items():
-                target = getattr(form, field, None) if field else None
-                (target.errors if target is not None else form.form_errors).extend(messages)
+            apply_errors(form, error)
         else:
             if submitting:
                 return render_page("candidate/confirm_submit.html",

@@ -24,7 +24,7 @@ from webapp.services import account_emails, email_templates, templating
 from webapp.services.email_templates import LOCALES, TemplateInput, VersionInput
 from webapp.services.paging import Sort
 from webapp.web.access import role_required
-from webapp.web.forms import id_or_none
+from webapp.web.forms import apply_errors, id_or_none
 from webapp.web.htmx import client_redirect, is_htmx, render_page
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
@@ -189,15 +189,6 @@ def _preview_application(form: TemplateForm):
     return email_templates.get_application(application_id) if application_id else None
 
 
-def _apply_errors(form, error: ValidationFailed) -> None:
-    for name, messages in error.errors.items():
-        field = getattr(form, name, None) if name else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + list(messages)
-        else:
-            form.form_errors.extend(messages)
-
-
 def _editor(template):
     form = _form(template)
     if form.validate_on_submit():
@@ -206,7 +197,7 @@ def _editor(template):
                                                   _input(form, template),
                                                   _preview_application(form))
         except ValidationFailed as error:
-            _apply_errors(form, error)
+            apply_errors(form, error)
         else:
             flash(_("Template saved."), "success")
             return redirect(url_for(".edit", template_id=saved.id), 303)
@@ -214,13 +205,13 @@ def _editor(template):
         # Show every problem at once: the domain's too, next to fields the form found fine.
         domain_errors = email_templates.validate(_input(form, template), template,
                                                  _preview_application(form))
-        _apply_errors(form, ValidationFailed(
+        apply_errors(form, ValidationFailed(
             {name: messages for name, messages in domain_errors.items()
              if not getattr(form, name).errors}))
     status = 422 if form.errors or form.form_errors else 200
     system = bool(template is not None and template.system_key)
     context = {"form": form, "template": template, "locales": LOCALES,
-               "help_items": templating.help_items(templating.names_for(system)),
+               "help_items": templating.help_items(templating.names_for(system), str(get_locale())),
                "system_purposes": account_emails.purposes()}
     if template is not None:
         context["history"] = email_templates.template_history(template)

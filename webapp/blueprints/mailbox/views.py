@@ -1,6 +1,6 @@
 """Development only: the messages the local mail catcher received (`make run`)."""
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from webapp.blueprints.mailbox import bp
@@ -8,7 +8,7 @@ from webapp.core.errors import NotFound
 from webapp.models import Role
 from webapp.services import mailbox
 from webapp.web.access import role_required
-from webapp.web.htmx import render_page
+from webapp.web.htmx import is_htmx, render_page
 
 # Routes:
 #   GET  /mailbox/           the caught messages, newest first
@@ -25,8 +25,13 @@ def catcher_enabled():
 @bp.route("/")
 @role_required(Role.ADMIN)
 def index():
-    """What the development mail catcher received."""
-    return render_page("mailbox/index.html", messages=mailbox.list_caught())
+    """What the development mail catcher received; polled by the page itself, which gets 204
+    (nothing to swap, so nothing loses focus) while no message arrived or left."""
+    version = mailbox.version()
+    if is_htmx() and request.args.get("seen") == version:
+        return Response(status=204)
+    return render_page("mailbox/index.html", "mailbox/_messages.html",
+                       messages=mailbox.list_caught(), version=version)
 
 
 @bp.route("/<name>")

@@ -1,4 +1,6 @@
-from flask import current_app, redirect, request, session, url_for
+from pathlib import Path
+
+from flask import Response, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
 from webapp.blueprints.main import bp
@@ -17,6 +19,15 @@ def home():
     if current_user.has_role(Role.EVALUATOR):
         return redirect(url_for("applications.index"))
     return redirect(url_for("candidate.my_applications"))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page links to. The bytes, not a file
+    stream: 201 bytes need no open file left to the server to close."""
+    icon = Path(current_app.static_folder, "favicon.ico").read_bytes()
+    return Response(icon, mimetype="image/vnd.microsoft.icon",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.route("/language", methods=["POST"])

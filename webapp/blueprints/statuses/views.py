@@ -17,6 +17,7 @@ from webapp.extensions import db
 from webapp.models import Status
 from webapp.services import statuses
 from webapp.web.access import PLATFORM_MANAGERS, role_required
+from webapp.web.forms import apply_errors
 from webapp.web.htmx import form_response
 
 platform_managers = role_required(*PLATFORM_MANAGERS)
@@ -69,7 +70,6 @@ def _save(form: StatusForm, status: Status | None) -> bool:
         statuses.save_status(current_user, status, form.label_en.data, form.label_fr.data,
                              form.colour.data, form.position.data)
     except ValidationFailed as error:
-        for field, messages in error.errors.items():
-            getattr(form, field or "label_en").errors.extend(messages)
+        apply_errors(form, error, default_field="label_en")
         return False
     return True

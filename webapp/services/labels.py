@@ -1,0 +1,41 @@
+"""Words for the codes stored in the database, in the reader's language. Codes are stored
+(never words), so a history written by an English speaker reads in French for a French one."""
+
+from flask_babel import lazy_gettext as _l
+
+RECIPIENT_KINDS = {
+    "candidate": _l("The candidate"),
+    "actor": _l("The person who made the change"),
+    "managers": _l("The campaign's managers"),
+    "evaluators": _l("The campaign's evaluators"),
+    "address": _l("Fixed address"),
+}
+
+SKIP_REASONS = {
+    "nobody": _l("nobody is chosen today"),
+    "inactive": _l("the account is deactivated"),
+    "no_access": _l("the account may not see this application"),
+}
+
+# OutboxAttempt.outcome
+ATTEMPT_OUTCOMES = {
+    "sent": _l("accepted by the server"),
+    "temporary": _l("temporary failure"),
+    "permanent": _l("permanent failure"),
+}
+
+TRIGGER_FIELDS = {
+    "template": _l("Email template"),
+    "to_status_id": _l("When the status becomes"),
+    "from_status_id": _l("Previous status"),
+    "recipients": _l("Recipients"),
+    "addresses": _l("Other addresses"),
+    "active": _l("Active"),
+}
+
+YES_NO = {True: _l("yes"), False: _l("no")}
+
+
+def label(table: dict, code) -> str:
+    """The word for `code`, or the code itself when it is unknown (data from a newer version)."""
+    return str(table[code]) if code in table else str(code)

@@ -118,8 +118,9 @@ class _DelayedSMTP(SMTP):
         asyncio.get_running_loop().call_later(delay, self._write_late, line)
 
     def _write_late(self, line: bytes) -> None:
-        if not self.transport.is_closing():
-            self.transport.write(line)
+        transport = self.transport  # None once the client has gone
+        if transport is not None and not transport.is_closing():
+            transport.write(line)
 
 
 class _Controller(Controller):

@@ -68,6 +68,8 @@ def database_url(request, tmp_path):
         engine.dispose()
         return url
     url = request.getfixturevalue("postgres_database")
+    if url is None:  # a PostgreSQL-only test, run where no server is configured
+        pytest.skip("TEST_POSTGRES_URL is not set")
     engine = sa.create_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:

@@ -138,10 +138,10 @@ def test_the_worker_command_drains_and_stops_cleanly_on_sigterm(app, database_ur
         assert db.session.scalar(sa.select(sa.func.count(WorkerHeartbeat.worker))) == 0
 
 
+# pg_terminate_backend is PostgreSQL's: this test exists on that database only.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_worker_whose_database_connections_are_killed_mid_drain_survives_and_finishes(
         app, database_url, smtp, tmp_path):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("pg_terminate_backend is PostgreSQL's")
     with app.app_context():
         ids = queue_messages(800)
     smtp.handler.reply_delay = 0.002  # a drain long enough to be caught in the middle

@@ -66,8 +66,12 @@ def init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
+    from webapp import outbox
     from webapp.models import User
-    from webapp.services import sessions
+    from webapp.services import render_again, sessions
+
+    # A never-rendered row is rendered again by the services that wrote it, never sent as is.
+    outbox.set_renderer(app, render_again.render_again)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

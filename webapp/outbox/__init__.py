@@ -6,6 +6,7 @@ blueprints. What the rest of the app uses is named here; its modules are its own
 For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
+    set_renderer, never_rendered, rendering_problem   a failed rendering is rendered again
     overview, counters, health, page, export_rows, get, count_matching, filter_choices, Filter
 For the worker (jobs):
     drain, reap, purge, beat, forget_worker   (each commits its own work)
@@ -30,10 +31,13 @@ from webapp.outbox.admin import (
     filter_choices,
     get,
     health,
+    never_rendered,
     overview,
     page,
+    rendering_problem,
     resend,
     retry_now,
+    set_renderer,
 )
 from webapp.outbox.drain import DrainReport, drain
 from webapp.outbox.queue import purge
@@ -45,5 +49,6 @@ __all__ = [
     "CANCELLABLE", "RETRYABLE", "STANDARD_HEADERS", "DrainReport", "Filter", "Health", "beat",
     "bulk_cancel", "bulk_retry", "cancel", "count_matching", "counters", "dedupe_key", "drain",
     "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",
-    "overview", "page", "purge", "reap", "resend", "retry_now",
+    "never_rendered", "overview", "page", "purge", "reap", "rendering_problem", "resend",
+    "retry_now", "set_renderer",
 ]

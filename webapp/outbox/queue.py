@@ -61,6 +61,9 @@ class Outcome(enum.StrEnum):
     SUPPRESSED = "suppressed"  # MAIL_SUPPRESS_SEND: recorded as sent, never handed to SMTP
     TEMPORARY = "temporary"
     PERMANENT = "permanent"
+    # Not a delivery attempt: a never-rendered row rendered again (retry or resend), noted in
+    # its attempts so the page says so.
+    RENDERED = "rendered"
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,8 @@ def attempts_since(moment: datetime) -> int:
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(_attempts)
         .where(_attempts.c.created_at >= moment,
-               _attempts.c.outcome != Outcome.SUPPRESSED.value)
+               _attempts.c.outcome.notin_([Outcome.SUPPRESSED.value,
+                                           Outcome.RENDERED.value]))
     ) or 0
 
 

@@ -78,6 +78,12 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
     }
 
 
+def unrendered(body_html: str | None, body_text: str | None) -> bool:
+    """A row without a body was never rendered (its template failed for its recipient, and it
+    holds the raw subject): it is rendered again, or it is not sent."""
+    return not (body_html or "").strip() and not (body_text or "").strip()
+
+
 def enqueue(**fields) -> OutboxMessage:
     """Add one message to the caller's session (see message_values for the fields); the
     caller's commit makes it real."""

@@ -11,6 +11,7 @@ import smtplib
 from webapp.core.addresses import InvalidAddress
 from webapp.outbox.mime import build_message
 from webapp.outbox.queue import Claimed, Outcome, Result
+from webapp.outbox.rows import unrendered
 from webapp.outbox.settings import Settings
 from webapp.outbox.smtp import Connection
 
@@ -22,6 +23,10 @@ def _decode(text) -> str:
 def _classified(row: Claimed, code: int, text) -> Result:
     outcome = Outcome.PERMANENT if 500 <= code < 600 else Outcome.TEMPORARY
     return Result(row, outcome, code, _decode(text))
+
+
+NEVER_RENDERED = ("Not sent: the message was never rendered (it has no body). Retry it to "
+                  "render it again with the current template.")
 
 
 class Abandoned(Exception):
@@ -48,6 +53,8 @@ class Sender:
         message's content (after DATA's 354): the message is only delivered if the content
         follows, so the caller may wait there for the previous outcome's commit while the
         envelope's round trips go on."""
+        if unrendered(row.body_html, row.body_text):
+            return Result(row, Outcome.PERMANENT, None, NEVER_RENDERED)
         try:
             envelope_from, recipients, data = build_message(row, self.settings)
         except InvalidAddress as error:

@@ -22,6 +22,7 @@ ATTEMPT_OUTCOMES = {
     "sent": _l("accepted by the server"),
     "temporary": _l("temporary failure"),
     "permanent": _l("permanent failure"),
+    "rendered": _l("rendered again"),
 }
 
 TRIGGER_FIELDS = {

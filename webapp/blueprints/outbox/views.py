@@ -113,6 +113,13 @@ def _message_or_404(message_id: int):
         abort(404)
 
 
+def _message_context(message) -> dict:
+    """A message, and why it can be neither retried nor resent when it was never rendered
+    and still cannot be: the page offers only what works."""
+    return {"message": message, "never_rendered": outbox.never_rendered(message),
+            "rendering_problem": outbox.rendering_problem(message), **LABELS}
+
+
 @bp.route("/<int:message_id>")
 @role_required(Role.ADMIN)
 def detail(message_id: int):
@@ -120,11 +127,11 @@ def detail(message_id: int):
     message = _message_or_404(message_id)
     if is_htmx():
         response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
-                                             message=message, **LABELS))
+                                             **_message_context(message)))
         if message.state in FINAL_STATES and request.args.get("poll"):
             response.status_code = STOP_POLLING
         return response
-    return render_page("outbox/detail.html", message=message, **LABELS)
+    return render_page("outbox/detail.html", **_message_context(message))
 
 
 @bp.route("/<int:message_id>/resend")
@@ -133,7 +140,7 @@ def confirm_resend(message_id: int):
     """Resending emails the person again: say so, and ask (a page, or a panel for htmx)."""
     message = _message_or_404(message_id)
     return render_page("outbox/confirm_resend.html", "outbox/_resend_confirm.html",
-                       message=message, **LABELS)
+                       **_message_context(message))
 
 
 @bp.route("/<int:message_id>/<any(retry, cancel, resend):action>", methods=["POST"])
@@ -163,6 +170,6 @@ def act(message_id: int, action: str):
     if not is_htmx():
         return redirect(url_for("outbox.detail", message_id=message_id), 303)
     response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
-                                         message=message, **LABELS,
+                                         **_message_context(message),
                                          oob_messages=True), status)
     return add_trigger(response, "outboxChanged")

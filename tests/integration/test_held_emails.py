@@ -50,6 +50,27 @@ def _decide(world, status: str, apps=None):
                                            factories.status(status).id)
 
 
+def _group(world, status: str = "accepted") -> held_emails.HeldGroup:
+    return held_emails.group(world["campaign"], world["trigger"].id, factories.status(status).id)
+
+
+def _release(world, group, **options) -> int:
+    return held_emails.release(world["manager"], world["campaign"], group.trigger_id,
+                               group.status_id, group.version, **options)
+
+
+def _cancel(world, group, actor=None) -> int:
+    return held_emails.cancel(actor or world["manager"], world["campaign"], group.trigger_id,
+                              group.status_id, group.version)
+
+
+def _hold(world, to_status: str = "accepted"):
+    world["trigger"] = factories.make_trigger(world["campaign"], world["template"],
+                                              to_status=to_status, hold_for_review=True)
+    _db.session.commit()
+    return world["trigger"]
+
+
 def test_a_delayed_email_waits_then_leaves(app, world, clock, smtp):
     factories.make_trigger(world["campaign"], world["template"], delay_minutes=120)
     _db.session.commit()
@@ -82,8 +103,7 @@ def test_a_delayed_email_is_cancelled_by_a_new_status_change(app, world, clock, 
 
 def test_held_emails_are_never_claimed_until_released_then_sent_exactly_once(
         app, world, clock, smtp):
-    factories.make_trigger(world["campaign"], world["template"], hold_for_review=True)
-    _db.session.commit()
+    _hold(world)
     result = _decide(world, "accepted")
     assert result.queued == 3
     assert {r.state for r in _rows()} == {"held"}
@@ -92,15 +112,18 @@ def test_held_emails_are_never_claimed_until_released_then_sent_exactly_once(
         clock.advance(days=3)
     assert smtp.messages == []
     [group] = held_emails.groups(world["campaign"].id)
-    assert (group.template_name, group.count, group.recipients) == ("Decision", 3, 3)
+    assert (group.template_name, group.status.code, group.count, group.recipients) == (
+        "Decision", "accepted", 3, 3)
     assert group.sample.subject == "Decision: Accepted"
+    assert [r.to_addr for r in group.listed] == [
+        "cand0@example.org", "cand1@example.org", "cand2@example.org"]
 
     with pytest.raises(ValidationFailed, match="there are now 3"):
-        held_emails.release(world["manager"], world["campaign"], world["template"].id, 2)
+        held_emails.release(world["manager"], world["campaign"], group.trigger_id,
+                            group.status_id, "another-version")
     assert {r.state for r in _rows()} == {"held"}
 
-    assert held_emails.release(world["manager"], world["campaign"], world["template"].id,
-                               3) == 3
+    assert _release(world, group) == 3
     drain_once(app)
     drain_once(app)
     counts = delivered(smtp)
@@ -111,18 +134,16 @@ def test_held_emails_are_never_claimed_until_released_then_sent_exactly_once(
     entry = _db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.action == "held.released")).one()
     assert entry.actor_id == world["manager"].id
-    assert entry.summary == "Released 3 held emails of Decision"
+    assert entry.summary == "Released 3 held emails of Decision (Accepted)"
 
 
 def test_held_emails_released_from_a_chosen_moment(app, world, clock, smtp):
-    factories.make_trigger(world["campaign"], world["template"], hold_for_review=True)
-    _db.session.commit()
+    _hold(world)
     _decide(world, "accepted")
+    group = _group(world)
     with pytest.raises(ValidationFailed, match="in the future"):
-        held_emails.release(world["manager"], world["campaign"], world["template"].id, 3,
-                            not_before=clock.now())
-    held_emails.release(world["manager"], world["campaign"], world["template"].id, 3,
-                        not_before=clock.now() + timedelta(days=1))
+        _release(world, group, not_before=clock.now())
+    _release(world, group, not_before=clock.now() + timedelta(days=1))
     drain_once(app)
     assert smtp.messages == []
     clock.advance(days=1)
@@ -132,31 +153,30 @@ def test_held_emails_released_from_a_chosen_moment(app, world, clock, smtp):
 
 def test_held_emails_cancelled_by_a_manager_or_superseded_by_a_later_decision(
         app, world, clock, smtp):
-    for status in ("accepted", "rejected"):
-        factories.make_trigger(world["campaign"], world["template"], to_status=status,
-                               hold_for_review=True)
-    _db.session.commit()
+    accepted, rejected = _hold(world, "accepted"), _hold(world, "rejected")
     _decide(world, "accepted")
     _decide(world, "rejected", world["apps"][:1])  # held again, the "accepted" one cancelled
     states = sorted((r.subject, r.state) for r in _rows())
     assert states == [("Decision: Accepted", "cancelled"), ("Decision: Accepted", "held"),
                       ("Decision: Accepted", "held"), ("Decision: Rejected", "held")]
-    assert held_emails.cancel(world["manager"], world["campaign"], world["template"].id,
-                              3) == 3
+    for trigger, status, count in ((accepted, "accepted", 2), (rejected, "rejected", 1)):
+        world["trigger"] = trigger
+        assert _cancel(world, _group(world, status)) == count
     assert {r.state for r in _rows()} == {"cancelled"}
     assert "while held for review" in _rows()[-1].cancel_reason
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "held.cancelled")) == 1
+        AuditEntry.action == "held.cancelled")) == 2
     clock.advance(days=1)
     drain_once(app)
     assert smtp.messages == []
 
 
 def test_only_platform_managers_release_or_cancel(world):
-    factories.make_trigger(world["campaign"], world["template"], hold_for_review=True)
-    _db.session.commit()
+    _hold(world)
     _decide(world, "accepted")
-    for action in (held_emails.release, held_emails.cancel):
-        with pytest.raises(NotAllowed):
-            action(world["evaluator"], world["campaign"], world["template"].id, 3)
+    group = _group(world)
+    with pytest.raises(NotAllowed):
+        _release(dict(world, manager=world["evaluator"]), group)
+    with pytest.raises(NotAllowed):
+        _cancel(world, group, actor=world["evaluator"])
     assert {r.state for r in _rows()} == {"held"}

@@ -2,6 +2,7 @@
 the views (htmx and plain requests)."""
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -176,6 +177,17 @@ def _states(app):
         return sorted(_db.session.scalars(sa.select(OutboxMessage.state)))
 
 
+def _held_url(app, held, action: str) -> str:
+    with app.app_context():
+        trigger = _db.session.scalars(sa.select(OutboxMessage.trigger_id)).first()
+        accepted = factories.status("accepted").id
+    return f"/campaigns/{held['campaign']}/held/{trigger}/{accepted}/{action}"
+
+
+def _version(page: str) -> str:
+    return re.search(r'name="version" value="([^"]+)"', page).group(1)
+
+
 def test_the_emails_tab_shows_held_emails_and_releases_the_confirmed_count(
         app, client, auth, held):
     auth.login_as("manager")
@@ -184,14 +196,16 @@ def test_the_emails_tab_shows_held_emails_and_releases_the_confirmed_count(
     assert "Emails held for review" in page
     assert "3 emails" in page and "to 3 recipients" in page and "Release all 3 emails" in page
     assert "Sample: About Grants, to sub0@example.org" in page
-    url = f"/campaigns/{campaign}/held/{held['template']}/release"
-    stale = client.post(url, headers=HX, data={"expected": "2"})
+    url = _held_url(app, held, "release")
+    stale = client.post(url, headers=HX, data={"version": "stale"})
     assert stale.status_code == 422
     assert "there are now 3" in stale.get_data(as_text=True)
     assert _states(app) == ["held"] * 3
-    past = client.post(url, headers=HX, data={"expected": "3", "not_before": "2020-01-01T10:00"})
+    version = _version(page)
+    past = client.post(url, headers=HX, data={"version": version,
+                                              "not_before": "2020-01-01T10:00"})
     assert past.status_code == 422 and "in the future" in past.get_data(as_text=True)
-    done = client.post(url, headers=HX, data={"expected": "3"})
+    done = client.post(url, headers=HX, data={"version": version})
     assert done.status_code == 200
     assert set(json.loads(done.headers["HX-Trigger"])) >= {"triggerSaved", "outboxChanged"}
     assert "No email is held." in done.get_data(as_text=True)
@@ -200,8 +214,8 @@ def test_the_emails_tab_shows_held_emails_and_releases_the_confirmed_count(
 
 def test_cancelling_a_held_group_without_javascript(app, client, auth, held):
     auth.login_as("admin")
-    response = client.post(f"/campaigns/{held['campaign']}/held/{held['template']}/cancel",
-                           data={"expected": "3"})
+    page = client.get(f"/campaigns/{held['campaign']}/emails").get_data(as_text=True)
+    response = client.post(_held_url(app, held, "cancel"), data={"version": _version(page)})
     assert response.status_code == 303
     assert _states(app) == ["cancelled"] * 3
     outbox = client.get("/outbox/?state=cancelled").get_data(as_text=True)

@@ -1,14 +1,18 @@
 """Emails held for review: status emails written `held` by a trigger that holds its emails,
-so that a decision reaches nobody by accident. A platform manager sees them per template, with
-a sample, then releases them (now or from a chosen moment) or cancels them; both are audited.
+so that a decision reaches nobody by accident. A platform manager sees them per automatic
+email and target status (two decisions sharing one template are two groups), each with a
+sample and its list of recipients, then releases them (now or from a chosen moment) or
+cancels them; both are audited.
 
-Release and cancel act on a count the manager confirmed: if the group changed meanwhile
-(a later decision cancelled some, a new one held more), nothing is done and the new count is
-shown, as the bulk status change does.
+Release and cancel act on the exact set of emails the manager saw, named by the group's
+`version` (a fingerprint of its rows): if the group changed meanwhile (a later decision
+cancelled one, a new one held another, even leaving the count equal), nothing is done and
+the new list is shown, as the bulk status change does.
 """
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,54 +21,123 @@ from flask_babel import lazy_gettext as _l
 from webapp.core import audit, clock
 from webapp.core.errors import NotAllowed, ValidationFailed
 from webapp.extensions import db
-from webapp.models import Campaign, EmailTemplate, OutboxMessage, OutboxState, User
+from webapp.models import (
+    Application,
+    Campaign,
+    EmailTemplate,
+    EventType,
+    OutboxMessage,
+    OutboxState,
+    Status,
+    StatusChange,
+    Trigger,
+    User,
+)
 from webapp.services import permissions
 
 log = logging.getLogger("missive.held")
 
 _m = OutboxMessage.__table__.c
+_changes = StatusChange.__table__.c
+_apps = Application.__table__.c
+CHUNK = 500
+RECIPIENTS_SHOWN = 200  # a longer list ends with how many more there are
+
+
+@dataclass(frozen=True)
+class HeldRecipient:
+    message_id: int
+    to_addr: str
+    to_name: str
+    application_id: int | None
+    reference: str
 
 
 @dataclass(frozen=True)
 class HeldGroup:
-    """A campaign's held emails of one template."""
+    """A campaign's held emails of one automatic email and target status."""
 
     campaign_id: int
     campaign_label: str
+    trigger_id: int  # 0: the automatic email was deleted since
+    status: Status | None  # the status the emails announce
     template_id: int
     template_name: str
     count: int
     recipients: int  # distinct addresses
     applications: int
     sample: OutboxMessage
+    version: str  # fingerprint of the group's rows: what a release or cancel confirms
+    listed: list[HeldRecipient] = field(default_factory=list)  # the first RECIPIENTS_SHOWN
+
+    @property
+    def status_id(self) -> int:
+        return self.status.id if self.status else 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.campaign_id}-{self.trigger_id}-{self.status_id}"
+
+
+def fingerprint(ids) -> str:
+    """The version of a set of rows: equal if and only if (practically) the set is."""
+    text = ",".join(str(i) for i in sorted(ids))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _held_rows(campaign_id: int | None):
+    """(id, campaign, trigger, announced status, template, address, name, application,
+    reference) of every held row, oldest first."""
+    query = (sa.select(_m.id, _m.campaign_id, _m.trigger_id, _changes.to_status_id,
+                       _m.template_id, _m.to_addr, _m.to_name, _m.application_id,
+                       _apps.reference)
+             .select_from(OutboxMessage.__table__)
+             .outerjoin(StatusChange.__table__,
+                        sa.and_(_changes.id == _m.event_id,
+                                _m.event_type == EventType.STATUS_CHANGED.value))
+             .outerjoin(Application.__table__, _apps.id == _m.application_id)
+             .where(_m.state == OutboxState.HELD.value).order_by(_m.id))
+    if campaign_id is not None:
+        query = query.where(_m.campaign_id == campaign_id)
+    return db.session.execute(query).all()
 
 
 def groups(campaign_id: int | None = None) -> list[HeldGroup]:
-    """Held emails per (campaign, template), each with its first email as a sample."""
-    query = (sa.select(_m.campaign_id, _m.template_id, sa.func.count(),
-                       sa.func.count(sa.distinct(_m.to_addr)),
-                       sa.func.count(sa.distinct(_m.application_id)), sa.func.min(_m.id))
-             .where(_m.state == OutboxState.HELD.value)
-             .group_by(_m.campaign_id, _m.template_id).order_by(sa.func.min(_m.id)))
-    if campaign_id is not None:
-        query = query.where(_m.campaign_id == campaign_id)
-    rows = db.session.execute(query).all()
+    """Held emails per (campaign, automatic email, target status), oldest group first, each
+    with its first email as a sample and its first RECIPIENTS_SHOWN recipients."""
+    rows_by_group: dict[tuple, list] = {}
+    for row in _held_rows(campaign_id):
+        rows_by_group.setdefault((row.campaign_id or 0, row.trigger_id or 0,
+                                  row.to_status_id or 0), []).append(row)
     found = []
-    for campaign, template, count, recipients, applications, sample_id in rows:
+    for (campaign, trigger, status_id), rows in rows_by_group.items():
         label = db.session.get(Campaign, campaign).label if campaign else ""
-        name = db.session.get(EmailTemplate, template).name if template else ""
-        found.append(HeldGroup(campaign or 0, label, template or 0, name, count, recipients,
-                               applications, db.session.get(OutboxMessage, sample_id)))
+        template_id = rows[0].template_id or 0
+        trigger_row = db.session.get(Trigger, trigger) if trigger else None
+        if trigger_row is not None:
+            template_id = trigger_row.template_id
+        template = db.session.get(EmailTemplate, template_id) if template_id else None
+        found.append(HeldGroup(
+            campaign_id=campaign, campaign_label=label, trigger_id=trigger,
+            status=db.session.get(Status, status_id) if status_id else None,
+            template_id=template_id, template_name=template.name if template else "",
+            count=len(rows), recipients=len({r.to_addr for r in rows}),
+            applications=len({r.application_id for r in rows if r.application_id}),
+            sample=db.session.get(OutboxMessage, rows[0].id),
+            version=fingerprint(r.id for r in rows),
+            listed=[HeldRecipient(r.id, r.to_addr, r.to_name, r.application_id,
+                                  r.reference or "") for r in rows[:RECIPIENTS_SHOWN]]))
     return found
 
 
-def group(campaign: Campaign, template_id: int) -> HeldGroup | None:
-    return next((g for g in groups(campaign.id) if g.template_id == template_id), None)
+def group(campaign: Campaign, trigger_id: int, status_id: int) -> HeldGroup | None:
+    return next((g for g in groups(campaign.id)
+                 if (g.trigger_id, g.status_id) == (trigger_id, status_id)), None)
 
 
-def _of_group(campaign: Campaign, template_id: int) -> list:
-    return [_m.state == OutboxState.HELD.value, _m.campaign_id == campaign.id,
-            _m.template_id == template_id]
+def _ids(campaign: Campaign, trigger_id: int, status_id: int) -> list[int]:
+    return [r.id for r in _held_rows(campaign.id)
+            if (r.trigger_id or 0, r.to_status_id or 0) == (trigger_id, status_id)]
 
 
 def _check(actor: User) -> None:
@@ -72,15 +145,32 @@ def _check(actor: User) -> None:
         raise NotAllowed()
 
 
-def _changed(done: int, expected: int) -> None:
-    if done != expected:
+def _changed(n: int) -> ValidationFailed:
+    return ValidationFailed(str(_l(
+        "The held emails changed meanwhile: there are now %(n)d. Check them and confirm "
+        "again.", n=n)), field="version")
+
+
+def _apply(campaign: Campaign, trigger_id: int, status_id: int, version: str,
+           values: dict) -> list[int]:
+    """Change exactly the rows of the version the manager confirmed, or nothing."""
+    ids = _ids(campaign, trigger_id, status_id)
+    if not ids or fingerprint(ids) != version:
+        raise _changed(len(ids))
+    done = 0
+    table = OutboxMessage.__table__
+    for start in range(0, len(ids), CHUNK):
+        done += db.session.execute(
+            sa.update(table).where(_m.id.in_(ids[start:start + CHUNK]),
+                                   _m.state == OutboxState.HELD.value).values(**values)
+        ).rowcount
+    if done != len(ids):  # one left its group between the read and the update
         db.session.rollback()
-        raise ValidationFailed(str(_l(
-            "The held emails changed meanwhile: there are now %(n)d. Check them and confirm "
-            "again.", n=done)), field="expected")
+        raise _changed(len(_ids(campaign, trigger_id, status_id)))
+    return ids
 
 
-def release(actor: User, campaign: Campaign, template_id: int, expected: int,
+def release(actor: User, campaign: Campaign, trigger_id: int, status_id: int, version: str,
             not_before: datetime | None = None) -> int:
     """Hand a held group to the worker: sent at once, or from `not_before` (naive UTC)."""
     _check(actor)
@@ -89,40 +179,39 @@ def release(actor: User, campaign: Campaign, template_id: int, expected: int,
         raise ValidationFailed(str(_l("Choose a moment in the future, or release now.")),
                                field="not_before")
     due = not_before or now
-    done = db.session.execute(
-        sa.update(OutboxMessage.__table__).where(*_of_group(campaign, template_id))
-        .values(state=OutboxState.PENDING.value, next_attempt_at=due, updated_at=now)
-    ).rowcount
-    _changed(done, expected)
-    name = _template_name(template_id)
+    ids = _apply(campaign, trigger_id, status_id, version,
+                 dict(state=OutboxState.PENDING.value, next_attempt_at=due, updated_at=now))
+    name = _group_name(trigger_id, status_id)
     when = f" from {due:%Y-%m-%d %H:%M} UTC" if not_before else ""
-    audit.record(actor, "held.released", "held_emails", template_id,
-                 f"Released {done} held emails of {name}{when}", campaign.id)
+    audit.record(actor, "held.released", "held_emails", trigger_id or None,
+                 f"Released {len(ids)} held emails of {name}{when}", campaign.id)
     db.session.commit()
-    log.info("%s held emails of template %s (campaign %s) released by %s%s", done,
-             template_id, campaign.id, actor.email, when)
-    return done
+    log.info("%s held emails of trigger %s, status %s (campaign %s) released by %s%s: %s",
+             len(ids), trigger_id, status_id, campaign.id, actor.email, when, ids)
+    return len(ids)
 
 
-def cancel(actor: User, campaign: Campaign, template_id: int, expected: int) -> int:
+def cancel(actor: User, campaign: Campaign, trigger_id: int, status_id: int,
+           version: str) -> int:
     """Cancel a held group: none of its emails will be sent."""
     _check(actor)
     now = clock.now()
-    done = db.session.execute(
-        sa.update(OutboxMessage.__table__).where(*_of_group(campaign, template_id))
-        .values(state=OutboxState.CANCELLED.value, updated_at=now,
-                cancel_reason=f"Cancelled by {actor.email} while held for review")
-    ).rowcount
-    _changed(done, expected)
-    name = _template_name(template_id)
-    audit.record(actor, "held.cancelled", "held_emails", template_id,
-                 f"Cancelled {done} held emails of {name}", campaign.id)
+    ids = _apply(campaign, trigger_id, status_id, version,
+                 dict(state=OutboxState.CANCELLED.value, updated_at=now,
+                      cancel_reason=f"Cancelled by {actor.email} while held for review"))
+    name = _group_name(trigger_id, status_id)
+    audit.record(actor, "held.cancelled", "held_emails", trigger_id or None,
+                 f"Cancelled {len(ids)} held emails of {name}", campaign.id)
     db.session.commit()
-    log.info("%s held emails of template %s (campaign %s) cancelled by %s", done, template_id,
-             campaign.id, actor.email)
-    return done
+    log.info("%s held emails of trigger %s, status %s (campaign %s) cancelled by %s: %s",
+             len(ids), trigger_id, status_id, campaign.id, actor.email, ids)
+    return len(ids)
 
 
-def _template_name(template_id: int) -> str:
-    template = db.session.get(EmailTemplate, template_id)
-    return template.name if template else f"#{template_id}"
+def _group_name(trigger_id: int, status_id: int) -> str:
+    """How the audit names a group: its template, and the status it announces."""
+    trigger = db.session.get(Trigger, trigger_id) if trigger_id else None
+    template = db.session.get(EmailTemplate, trigger.template_id) if trigger else None
+    status = db.session.get(Status, status_id) if status_id else None
+    name = template.name if template else f"automatic email #{trigger_id}"
+    return f"{name} ({status.label_en})" if status else name

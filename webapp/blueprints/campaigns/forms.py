@@ -93,9 +93,10 @@ class ReminderForm(Form):
 
 
 class ReleaseHeldForm(Form):
-    """Release or cancel a group of held emails; `expected` is the count the manager saw."""
+    """Release or cancel a group of held emails; `version` names the exact set the manager
+    saw."""
 
-    expected = IntegerField(validators=[DataRequired()])
+    version = StringField(validators=[DataRequired()])
     not_before = LocalDateTimeField(_l("Release from"), validators=[Optional()])
 
 

@@ -20,7 +20,7 @@ Routes:
     /<id>/emails/reminders/new              create a reminder
     /<id>/reminders/<rid>/edit|toggle|delete
     /<id>/emails/held                       the held emails section
-    /<id>/held/<template_id>/release|cancel release (now or from a moment) or cancel a group
+    /<id>/held/<trigger_id>/<status_id>/release|cancel   release (now or later) or cancel a group
 """
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -527,17 +527,19 @@ def _save_reminder(campaign, form: ReminderForm, reminder):
 @bp.route("/<int:campaign_id>/emails/held")
 @platform_managers
 def held_section(campaign_id: int):
-    """The campaign's emails held for review, per template."""
+    """The campaign's emails held for review, per automatic email and status."""
     campaign = _campaign_or_404(campaign_id)
     if not is_htmx():
         return redirect(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"))
     return render_template("campaigns/_held_section.html", **_emails_context(campaign))
 
 
-@bp.route("/<int:campaign_id>/held/<int:template_id>/<action>", methods=["POST"])
+@bp.route("/<int:campaign_id>/held/<int:trigger_id>/<int:status_id>/<action>",
+          methods=["POST"])
 @platform_managers
-def act_on_held(campaign_id: int, template_id: int, action: str):
-    """Release a held group (now, or from a moment) or cancel it, for the count confirmed."""
+def act_on_held(campaign_id: int, trigger_id: int, status_id: int, action: str):
+    """Release a held group (now, or from a moment) or cancel it: exactly the emails the
+    manager saw (the group's version), else 422 with the group as it is now."""
     campaign = _campaign_or_404(campaign_id)
     if action not in ("release", "cancel"):
         abort(404)
@@ -546,13 +548,13 @@ def act_on_held(campaign_id: int, template_id: int, action: str):
     if form.validate_on_submit():
         try:
             if action == "release":
-                count = held_emails.release(current_user, campaign, template_id,
-                                            form.expected.data, form.not_before.data)
+                count = held_emails.release(current_user, campaign, trigger_id, status_id,
+                                            form.version.data, form.not_before.data)
                 flash(ngettext("%(num)d held email released.", "%(num)d held emails released.",
                                count), "success")
             else:
-                count = held_emails.cancel(current_user, campaign, template_id,
-                                           form.expected.data)
+                count = held_emails.cancel(current_user, campaign, trigger_id, status_id,
+                                           form.version.data)
                 flash(ngettext("%(num)d held email cancelled.",
                                "%(num)d held emails cancelled.", count), "success")
         except NotAllowed:
@@ -561,15 +563,14 @@ def act_on_held(campaign_id: int, template_id: int, action: str):
             errors = error.errors
     else:
         errors = form.errors
+    key = f"{campaign.id}-{trigger_id}-{status_id}"
+    context = _emails_context(campaign, held_errors={key: [
+        m for messages in errors.values() for m in messages]} if errors else {})
     if not is_htmx():
-        if errors:
-            for messages in errors.values():
-                for message in messages:
-                    flash(message, "error")
+        if errors:  # the page again, with the group as it is now and why
+            return render_template("campaigns/emails.html", **context), 422
         return redirect(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"),
                         303)
-    context = _emails_context(campaign, held_errors={template_id: [
-        m for messages in errors.values() for m in messages]} if errors else {})
     html = render_template("campaigns/_held_section.html", with_messages=not errors, **context)
     response = make_response(html, 422 if errors else 200)
     if not errors:

@@ -7,6 +7,7 @@ engine added, or rolls back and leaves nothing behind.
 import base64
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -423,6 +424,7 @@ class ChangeResult:
     moved: int = 0
     unchanged: int = 0
     queued: int = 0
+    held: int = 0  # of the queued ones, held for review
     failed: int = 0
     cancelled: int = 0
     drafts: int = 0  # skipped: never submitted, so not the staff's to change
@@ -433,12 +435,19 @@ class Preview:
     status: Status
     moving: int
     unchanged: int
-    per_template: list[tuple[str, int]] = field(default_factory=list)
+    per_template: list[tuple[str, int]] = field(default_factory=list)  # queued, not held
     drafts: int = 0
+    # Emails of automatic emails that hold theirs for review: counted as the held section
+    # counts them (one per email, whoever receives it).
+    held_per_template: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def emails(self) -> int:
         return sum(n for _name, n in self.per_template)
+
+    @property
+    def held(self) -> int:
+        return sum(n for _name, n in self.held_per_template)
 
 
 def _target_status(status_id: int) -> Status:
@@ -473,8 +482,12 @@ def preview_status_change(actor: User, selection: Selection, status_id: int) -> 
     how many drafts it leaves alone. Computed by the same planning as the change itself, so
     the counts match."""
     _campaign, status, transitions, unchanged, drafts, plan = _plan(actor, selection, status_id)
+    queued, held = Counter(), Counter()
+    for email in plan.emails:
+        (held if email.trigger.hold_for_review else queued)[email.trigger.template.name] += 1
     return Preview(status=status, moving=len(transitions), unchanged=unchanged,
-                   per_template=plan.per_template(), drafts=drafts)
+                   per_template=list(queued.items()), drafts=drafts,
+                   held_per_template=list(held.items()))
 
 
 def bulk_change_status(actor: User, selection: Selection, status_id: int,
@@ -515,6 +528,7 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
                 else OutboxPriority.NORMAL)
     outcome = triggers.enqueue_plan(plan, change_ids, priority)
     result.moved, result.queued, result.failed = len(transitions), outcome.queued, outcome.failed
+    result.held = outcome.held
     db.session.commit()
     log.info("%s applications of campaign %s moved to %s by %s; %s emails queued, %s failed",
              result.moved, campaign.id, status.code, actor.email, result.queued, result.failed)

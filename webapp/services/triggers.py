@@ -164,6 +164,7 @@ class Plan:
 class Outcome:
     queued: int = 0
     failed: int = 0
+    held: int = 0  # of the queued ones, held for review
 
     @property
     def total(self) -> int:
@@ -390,7 +391,8 @@ def insert_rows(rows: list[dict]) -> Outcome:
     for start in range(0, len(rows), CHUNK):
         db.session.execute(sa.insert(OutboxMessage.__table__), rows[start:start + CHUNK])
     failed = sum(1 for row in rows if row["state"] == OutboxState.FAILED.value)
-    return Outcome(queued=len(rows) - failed, failed=failed)
+    held = sum(1 for row in rows if row["state"] == OutboxState.HELD.value)
+    return Outcome(queued=len(rows) - failed, failed=failed, held=held)
 
 
 def record_skips(plan: Plan, event_ids: dict[int, int]) -> int:

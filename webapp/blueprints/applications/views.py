@@ -274,7 +274,11 @@ def _summary(result) -> str:
     text = ngettext("%(num)d application moved to %(status)s.",
                     "%(num)d applications moved to %(status)s.",
                     result.moved, status=result.status.label_for(_locale()))
-    text += " " + ngettext("%(num)d email queued.", "%(num)d emails queued.", result.queued)
+    text += " " + ngettext("%(num)d email queued.", "%(num)d emails queued.",
+                           result.queued - result.held)
+    if result.held:
+        text += " " + ngettext("%(num)d email held for review.",
+                               "%(num)d emails held for review.", result.held)
     if result.failed:
         text += " " + ngettext("%(num)d email could not be rendered (see the outbox).",
                                "%(num)d emails could not be rendered (see the outbox).",

@@ -2,6 +2,8 @@
 render it again with the current template (or refuse with the reason), and the drain fails
 any row without a body instead of sending it. Real database, real drain, real SMTP server."""
 
+from html import unescape
+
 import pytest
 import sqlalchemy as sa
 
@@ -141,8 +143,11 @@ def test_bulk_retry_renders_again_or_leaves_the_row_as_it_is(app, french, auth, 
                                                              smtp):
     row_id, template_id = failed_row
     auth.login_as("admin")
-    assert french.get("/outbox/bulk?action=retry&state=failed").status_code == 200
+    confirm = unescape(french.get("/outbox/bulk?action=retry&state=failed").get_data(True))
+    assert "1 d'entre eux n'a jamais été généré" in confirm
     french.post("/outbox/bulk?action=retry&state=failed")
+    page = unescape(french.get("/outbox/?state=failed").get_data(as_text=True))
+    assert "1 message n'a jamais été généré et ne peut toujours pas l'être" in page
     assert _row(app, row_id).state == "failed"
     drain_once(app)
     assert smtp.messages == []

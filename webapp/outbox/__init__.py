@@ -26,6 +26,7 @@ from webapp.outbox.admin import (
     bulk_retry,
     cancel,
     count_matching,
+    count_never_rendered,
     counters,
     export_rows,
     filter_choices,
@@ -47,7 +48,8 @@ from webapp.outbox.workers import beat, forget_worker
 
 __all__ = [
     "CANCELLABLE", "RETRYABLE", "STANDARD_HEADERS", "DrainReport", "Filter", "Health", "beat",
-    "bulk_cancel", "bulk_retry", "cancel", "count_matching", "counters", "dedupe_key", "drain",
+    "bulk_cancel", "bulk_retry", "cancel", "count_matching", "count_never_rendered", "counters",
+    "dedupe_key", "drain",
     "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",
     "never_rendered", "overview", "page", "purge", "reap", "rendering_problem", "resend",
     "retry_now", "set_renderer",

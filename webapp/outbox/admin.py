@@ -261,6 +261,14 @@ def _note_rendered(message_id: int, attempts: int, actor, before: str, now: date
         smtp_text=text[:2000], worker="", created_at=now))
 
 
+def count_never_rendered(flt: Filter) -> int:
+    """Failed or pending messages matching the filter that were never rendered (no body):
+    a bulk retry renders them again first, and leaves those that still cannot be."""
+    m = _messages.c
+    return db.session.scalar(sa.select(sa.func.count()).select_from(_messages).where(
+        *flt.where(), m.state.in_(RETRYABLE), m.body_html == "", m.body_text == "")) or 0
+
+
 def _retry_values(now: datetime) -> dict:
     m = _messages.c
     # A failed row that used its attempts gets one more; its history stays.

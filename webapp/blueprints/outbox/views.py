@@ -87,9 +87,10 @@ def bulk():
     flt = form.to_filter()
     if request.method == "GET":
         states = outbox.RETRYABLE if action == "retry" else outbox.CANCELLABLE
+        never_rendered = outbox.count_never_rendered(flt) if action == "retry" else 0
         return render_page("outbox/bulk.html", "outbox/_bulk_confirm.html", action=action,
                            count=outbox.count_matching(flt, states), bulk_form=BulkForm(),
-                           **_context(form))
+                           never_rendered=never_rendered, **_context(form))
     if not BulkForm().validate_on_submit():
         abort(400)
     service = outbox.bulk_retry if action == "retry" else outbox.bulk_cancel
@@ -100,6 +101,12 @@ def bulk():
     else:
         text = ngettext("%(num)d message cancelled.", "%(num)d messages cancelled.", count)
     flash(text, "success")
+    left = outbox.count_never_rendered(flt) if action == "retry" else 0
+    if left:
+        flash(ngettext("%(num)d message was never rendered and still cannot be: it stays as "
+                       "it is (open it to see why).",
+                       "%(num)d messages were never rendered and still cannot be: they stay "
+                       "as they are (open one to see why).", left), "error")
     target = url_for("outbox.index", **form.query_args())
     if is_htmx():
         return add_trigger(client_redirect(target), "outboxChanged")

@@ -76,7 +76,7 @@ def test_manager_schedules_a_reminder_holds_decisions_then_releases_them(
     page.locator("#bulk-form").get_by_label("New status").select_option(label="Accepted")
     page.get_by_role("button", name="Preview the change").click()
     page.locator("#bulk-confirm-panel").get_by_role("button", name="Apply the change").click()
-    page.get_by_text("2 applications moved to Accepted. 2 emails queued.").wait_for()
+    page.get_by_text("2 applications moved to Accepted. 2 emails held for review.").wait_for()
     drain_once(app)
     assert smtp.messages == []  # held: nothing left
 

@@ -52,7 +52,8 @@ def test_the_bulk_preview_counts_held_emails_as_the_held_section_does(client, au
     client.post(base, data={**query, "comment": ""}, headers=HX)
     listing = client.get(f"/applications/campaigns/{world['campaign']}",
                          headers=HX).get_data(as_text=True)
-    assert "6 e-mails retenus pour relecture." in listing
+    assert ("3 candidatures passées au statut Accepté. 6 e-mails retenus pour relecture."
+            in listing)
     page = client.get(f"/campaigns/{world['campaign']}/emails").get_data(as_text=True)
     held = page[page.index('id="section-held"'):]
     assert "6 e-mails" in held and "à 4 destinataires" in held

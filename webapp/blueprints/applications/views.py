@@ -274,8 +274,9 @@ def _summary(result) -> str:
     text = ngettext("%(num)d application moved to %(status)s.",
                     "%(num)d applications moved to %(status)s.",
                     result.moved, status=result.status.label_for(_locale()))
-    text += " " + ngettext("%(num)d email queued.", "%(num)d emails queued.",
-                           result.queued - result.held)
+    if result.queued > result.held or not result.held:
+        text += " " + ngettext("%(num)d email queued.", "%(num)d emails queued.",
+                               result.queued - result.held)
     if result.held:
         text += " " + ngettext("%(num)d email held for review.",
                                "%(num)d emails held for review.", result.held)

@@ -259,28 +259,33 @@ def attempts_since(moment: datetime) -> int:
 
 
 def purge(now: datetime | None = None) -> int:
-    """Delete sent and cancelled rows older than the retention, in batches; commits each."""
+    """Delete sent and cancelled rows older than the retention, in batches; commits each.
+
+    Each state is read in id order from where the previous batch stopped (an index range of
+    ix_outbox_messages_state_id, no sort), and the resends of purged rows are found through
+    ix_outbox_messages_resent_from: the purge grows with the rows it deletes, not with the
+    rows it keeps."""
     config = current_app.config
     now = now or clock.now()
     cutoff = now - timedelta(days=config["OUTBOX_RETENTION_DAYS"])
     m = _messages.c
     total = 0
-    while True:
-        ids = db.session.scalars(
-            sa.select(m.id).where(m.state.in_([OutboxState.SENT.value,
-                                               OutboxState.CANCELLED.value]),
-                                  m.updated_at < cutoff)
-            .order_by(m.id).limit(config["OUTBOX_PURGE_BATCH_SIZE"])).all()
-        if not ids:
-            break
-        db.session.execute(sa.update(_messages).where(m.resent_from_id.in_(ids))
-                           .values(resent_from_id=None))
-        db.session.execute(sa.delete(_attempts).where(_attempts.c.message_id.in_(ids)))
-        db.session.execute(sa.delete(_messages).where(m.id.in_(ids)))
-        db.session.commit()
-        total += len(ids)
+    for state in (OutboxState.SENT.value, OutboxState.CANCELLED.value):
+        after = 0
+        while True:
+            ids = db.session.scalars(
+                sa.select(m.id).where(m.state == state, m.id > after, m.updated_at < cutoff)
+                .order_by(m.id).limit(config["OUTBOX_PURGE_BATCH_SIZE"])).all()
+            if not ids:
+                break
+            after = ids[-1]
+            # Unlinked, not touched: a resend keeps its own age.
+            db.session.execute(sa.update(_messages).where(m.resent_from_id.in_(ids))
+                               .values(resent_from_id=None, updated_at=m.updated_at))
+            db.session.execute(sa.delete(_attempts).where(_attempts.c.message_id.in_(ids)))
+            db.session.execute(sa.delete(_messages).where(m.id.in_(ids)))
+            db.session.commit()
+            total += len(ids)
     if total:
         log.info("Purged %s old outbox messages", total)
     return total
-
-

@@ -242,10 +242,17 @@ class _Run:
             self._record_some()
 
     def finish(self) -> None:
-        """No more work: record the outcomes as the senders finish their rows."""
+        """No more work: record the outcomes as the senders finish their rows. While one of
+        them is still in an exchange (a relay that does not answer holds it up to
+        MAIL_TIMEOUT_SECONDS), urgent rows that become due are claimed and sent by the run's
+        other connections: they never wait for the one that hangs."""
         self.no_more_work.set()
         while self.running and not self.halted:
             self._record_some()
+            if self.running and time.monotonic() > self.urgent_check:
+                if self.claim(None, urgent_only=True):
+                    self._start_senders()
+                self.urgent_check = time.monotonic() + self.settings.urgent_check
 
     def wind_down(self, failed: bool) -> None:
         """Stop the senders, record what they did, give back what they did not; never raises.

@@ -8,10 +8,14 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
+from jobs.drain import drain_once
+from tests import factories
 from tests.integration.test_worker_processes import WAIT_SECONDS, _wait_until, _worker
 from tests.outbox_support import clock_fixture, delivered, queue_messages, states  # noqa: F401
 from tests.tcp_proxy import TCPProxy
+from webapp import outbox
 from webapp.extensions import db
+from webapp.models import Role
 from webapp.outbox import queue as outbox_queue
 
 ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -72,3 +76,82 @@ def test_sigterm_ends_the_worker_within_its_bound_while_the_database_is_blackhol
     assert sum(count - 1 for count in received.values()) <= 2  # one per connection at most
     with app.app_context():
         assert states() == {"sent": 400}
+
+
+def test_the_page_shows_rows_leased_to_a_worker_that_is_not_sending_them(client, auth, app,
+                                                                          clock):
+    auth.login_as("admin")
+    with app.app_context():
+        queue_messages(7)
+        outbox_queue.claim_due("ghost:1", 5)  # a worker with no heartbeat: nobody sends them
+        outbox.beat("alive:2")
+        outbox_queue.claim_due("alive:2", 2)  # a live worker's rows are being sent
+    page = client.get("/outbox/counters").get_data(True)
+    assert "5 messages are leased to a worker that is not sending them" in page
+
+    clock.advance(seconds=app.config["OUTBOX_WORKER_STALE_SECONDS"] + 1)
+    page = client.get("/outbox/counters").get_data(True)
+    assert "7 messages are leased to a worker that is not sending them" in page
+
+
+def test_the_page_says_when_a_worker_could_not_reach_the_database(client, auth, app, clock):
+    auth.login_as("admin")
+    with app.app_context():
+        since = clock.now()
+        clock.advance(seconds=40)
+        outbox.beat("w1", unreachable=(since, "OperationalError: connection refused"))
+    page = client.get("/outbox/counters").get_data(True)
+    assert "The worker w1 could not reach the database from" in page
+    assert "OperationalError: connection refused" in page
+
+
+def test_a_drain_first_gives_back_what_an_earlier_run_of_its_worker_could_not(app, smtp):
+    with app.app_context():
+        ids = queue_messages(4)
+        outbox_queue.claim_due("w1", 3)  # an earlier run of w1, cut off before it released them
+        outbox_queue.claim_due("w10", 1)  # another worker's run
+    report = drain_once(app, "w1")
+    assert report["sent"] == 3  # at once, not when the lease expires
+    assert set(delivered(smtp)) == set(ids[:3])
+    with app.app_context():
+        assert states() == {"sent": 3, "sending": 1}
+
+
+@pytest.mark.slow
+@ON_POSTGRESQL
+def test_a_worker_cut_off_from_its_database_says_so_and_gives_its_rows_back_when_it_can(
+        make_app, database_url, smtp, tmp_path, proxy):
+    app = make_app(OUTBOX_WORKER_STALE_SECONDS=3)
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with app.app_context():
+        ids = queue_messages(300)
+        factories.make_user(Role.ADMIN, email="admin@example.org")
+        db.session.commit()
+    client.post("/auth/login", data={"email": "admin@example.org", "password": factories.PASSWORD})
+    smtp.handler.reply_delay = 0.005
+    # A lease far longer than the test: only the worker itself can give its rows back.
+    worker = _worker(proxy.url(database_url), smtp, tmp_path, "worker", OUTBOX_POLL_SECONDS=1,
+                     OUTBOX_HEARTBEAT_SECONDS=1, OUTBOX_LEASE_SECONDS=3600,
+                     OUTBOX_BATCH_SIZE=50, OUTBOX_SMTP_CONNECTIONS=2,
+                     DATABASE_CONNECT_TIMEOUT_SECONDS=2)
+    try:
+        _wait_until(lambda: len(smtp.messages) >= 30, "the drain to be under way")
+        proxy.cut(refuse=True)
+        _wait_until(lambda: "leased to a worker that is not sending" in client.get(
+            "/outbox/counters").get_data(True), "the page to show the rows nobody sends")
+        proxy.restore()
+        with app.app_context():
+            _wait_until(lambda: states() == {"sent": 300}, "every message sent")
+        page = client.get("/outbox/counters").get_data(True)
+        assert "could not reach the database from" in page
+        assert "leased to a worker" not in page
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(WAIT_SECONDS) == 0
+    finally:
+        proxy.cut()
+        if worker.poll() is None:
+            worker.kill()
+    received = delivered(smtp)
+    assert set(received) == set(ids)  # nothing lost
+    assert sum(count - 1 for count in received.values()) <= 2  # one per connection at most

@@ -420,6 +420,9 @@ def drain(worker: str = "drain", overrides: dict | None = None,
     run = _Run(settings, worker, report, stop)
     failure: Exception | None = None
     try:
+        # What an earlier run could not give back (the database was gone) is due again now,
+        # not when its lease expires.
+        outbox_queue.release_abandoned(worker)
         started = clock.now()
         if settings.max_per_minute:
             window_start = started - timedelta(minutes=1)

@@ -218,6 +218,25 @@ def release(rows: list[Claimed], not_before: datetime | None = None) -> int:
     return result.rowcount
 
 
+def release_abandoned(worker: str) -> int:
+    """Give back the rows still leased to earlier runs of `worker` (runs that ended without
+    being able to release them: the database was gone); commits. Call only between runs: a
+    worker's runs never overlap. Their attempt is not spent."""
+    now = clock.now()
+    m = _messages.c
+    result = db.session.execute(
+        sa.update(_messages)
+        .where(m.state == OutboxState.SENDING.value,
+               m.lease_owner.startswith(f"{worker}/", autoescape=True))
+        .values(state=OutboxState.PENDING.value, lease_owner=None, lease_expires_at=None,
+                updated_at=now))
+    db.session.commit()
+    if result.rowcount:
+        log.warning("Gave back %s messages that an earlier run of %s could not release",
+                    result.rowcount, worker)
+    return result.rowcount
+
+
 def extend_leases(rows: list[Claimed], now: datetime | None = None) -> None:
     """Push the lease of rows still being sent further, so a long batch is not reaped."""
     if not rows:

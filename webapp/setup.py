@@ -41,7 +41,12 @@ def init_config(app: Flask) -> None:
     if uri.startswith("sqlite"):
         _connect_args(app, {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000})
     elif uri.startswith("postgresql"):
-        _connect_args(app, postgresql_connect_args(app.config))
+        args = postgresql_connect_args(app.config)
+        given = sa.engine.make_url(uri).query.get("options")
+        if given and "options" in args:  # the URL's own options come first
+            given = " ".join(given) if isinstance(given, tuple) else given
+            args["options"] = f"{given} {args['options']}"
+        _connect_args(app, args)
 
 
 def postgresql_connect_args(config) -> dict:

@@ -155,3 +155,12 @@ def test_a_worker_cut_off_from_its_database_says_so_and_gives_its_rows_back_when
     received = delivered(smtp)
     assert set(received) == set(ids)  # nothing lost
     assert sum(count - 1 for count in received.values()) <= 2  # one per connection at most
+
+
+@ON_POSTGRESQL
+def test_the_database_urls_own_server_options_are_kept_beside_the_statement_timeout(
+        make_app, database_url):
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"{database_url}?options=-c%20lock_timeout%3D7s")
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW lock_timeout").scalar() == "7s"
+        assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "1min"

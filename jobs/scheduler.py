@@ -62,6 +62,8 @@ def build_scheduler(app: Flask, worker: str,
 
     @track
     def drain_then_schedule_the_next() -> None:
+        if stop.is_set():  # started after the stop (it was waiting for a thread): nothing to do
+            return
         try:
             drain.drain_once(app, worker, stop=stop)
         except Exception:  # logged with its traceback by the drain, noted in the heartbeat
@@ -86,7 +88,12 @@ def build_scheduler(app: Flask, worker: str,
     scheduler.add_job(track(accounts.purge), CronTrigger.from_crontab(config["OUTBOX_PURGE_CRON"],
                                                                 timezone="UTC"),
                       args=(app,), id="accounts-purge")
-    scheduler.add_job(track(drain.heartbeat), "interval", args=(app, worker), id="heartbeat",
+    @track
+    def heartbeat() -> None:
+        if not stop.is_set():  # a stopped worker's heartbeat row is gone: keep it gone
+            drain.heartbeat(app, worker)
+
+    scheduler.add_job(heartbeat, "interval", id="heartbeat",
                       seconds=config["OUTBOX_HEARTBEAT_SECONDS"], next_run_time=_now_aware())
     return scheduler
 

@@ -1,6 +1,6 @@
 """`make bench`: every figure of the benchmark, each beside a baseline measured in the same run.
 
-    .venv/bin/python -m bench [--quick] [--only drain,relay,enqueue,...,templates,reminders]
+    .venv/bin/python -m bench [--quick] [--only drain,relay,enqueue,...,templates,reminders,purge]
 
 PostgreSQL rows need BENCH_POSTGRES_URL (or TEST_POSTGRES_URL): a server where the bench may
 create and drop a throwaway database. The table is printed and written to
@@ -20,6 +20,7 @@ from bench import (
     drain,
     latency,
     memory,
+    purge,
     relay,
     reminders,
     scaling,
@@ -30,7 +31,7 @@ from bench.harness import Figure, table, write_json
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 FIGURES = ("drain", "relay", "enqueue", "latency", "scaling", "memory", "templates",
-           "reminders")
+           "reminders", "purge")
 
 
 def not_measured(name: str, reason: str) -> Figure:
@@ -82,6 +83,9 @@ def main() -> None:
                 figures += template_budget.run(rounds)
             elif name == "reminders":
                 figures += reminders.run(server, folder, backends, rounds)
+            elif name == "purge":
+                figures += purge.run(server, folder, backends, rounds,
+                                     sizes=(10_000, 50_000 if args.quick else 100_000))
             timings[name] = round(time.perf_counter() - start, 1)
     print()
     print(table(figures))

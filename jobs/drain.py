@@ -6,9 +6,11 @@ import socket
 import threading
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import Flask
 
 from webapp import outbox
+from webapp.core import clock
 from webapp.extensions import db
 
 log = logging.getLogger("missive.worker")
@@ -30,19 +32,58 @@ def drain_once(app: Flask, worker: str | None = None, stop: threading.Event | No
         try:
             report = outbox.drain(worker, overrides, stop=stop)
         except Exception as error:
+            _unreachable(worker, error)
             _note(worker, error=f"{type(error).__name__}: {error}" or "failed")
             raise
         _note(worker, sent=report.sent, paused_until=report.paused_until)
         return report.as_dict()
 
 
+# Since when, and why, each worker of this process could not reach the database: kept here
+# while it cannot write, written to its heartbeat by the first beat that can.
+_outages: dict[str, tuple[datetime, str]] = {}
+_outages_lock = threading.Lock()
+
+
+def _unreachable(worker: str, error: BaseException) -> bool:
+    """Note a lost database (a connection error, not a refused statement); whether it was."""
+    if not isinstance(error, sa.exc.DBAPIError) or not (
+            error.connection_invalidated or isinstance(error, sa.exc.OperationalError)):
+        return False
+    reason = f"{type(error.orig or error).__name__}: {error.orig or error}".strip()
+    with _outages_lock:
+        _outages.setdefault(worker, (clock.now(), reason.splitlines()[0] if reason else ""))
+    return True
+
+
+def _beat(worker: str, **fields) -> None:
+    """One heartbeat, saying since when the database was unreachable if it was."""
+    with _outages_lock:
+        outage = _outages.get(worker)
+    outbox.beat(worker, unreachable=outage, **fields)
+    if outage:
+        with _outages_lock:
+            if _outages.get(worker) == outage:
+                del _outages[worker]
+        log.warning("Worker %s reaches the database again (unreachable since %s: %s)",
+                    worker, outage[0].isoformat(timespec="seconds"), outage[1])
+
+
 def _note(worker: str, sent: int = 0, error: str = "", paused_until: str = "") -> None:
     try:
-        outbox.beat(worker, drained=True, sent=sent, error=error,
-                    paused_until=datetime.fromisoformat(paused_until) if paused_until else None)
-    except Exception:  # the database may be what failed: the next beat says it
-        db.session.rollback()
+        _beat(worker, drained=True, sent=sent, error=error,
+              paused_until=datetime.fromisoformat(paused_until) if paused_until else None)
+    except Exception as failure:  # the database may be what failed: the next beat says it
+        _rollback()
+        _unreachable(worker, failure)
         log.warning("Could not note the drain in the heartbeat", exc_info=True)
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the next use takes a new one
+        log.debug("Rollback failed", exc_info=True)
 
 
 def reap(app: Flask) -> int:
@@ -58,5 +99,13 @@ def purge(app: Flask) -> int:
 
 
 def heartbeat(app: Flask, worker: str) -> None:
+    """Note that the worker is alive; when the database cannot be reached, remember since
+    when, to say it as soon as it can be written again."""
     with app.app_context():
-        outbox.beat(worker)
+        try:
+            _beat(worker)
+        except Exception as error:
+            _rollback()
+            if not _unreachable(worker, error):
+                raise
+            log.warning("Worker %s cannot reach the database: %s", worker, error.orig)

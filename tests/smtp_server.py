@@ -51,6 +51,9 @@ class Handler:
     # Hang up right after accepting each message, as servers that close idle connections do.
     close_after_data: bool = False
     data_reply: Callable[[Received], str | None] | None = None
+    # A message for which this returns an event gets its reply once the event is set: that
+    # one connection hangs, the others go on.
+    hold_reply: Callable[[Received], threading.Event | None] | None = None
     mail_reply: Callable[[str], str | None] | None = None
     reply_delay: float = 0.0  # seconds before each reply
     pipelining: bool = False  # offer PIPELINING (RFC 2920) in the EHLO reply
@@ -90,6 +93,9 @@ class Handler:
         reply = self.data_reply(received) if self.data_reply else None
         if reply:
             return reply
+        held = self.hold_reply(received) if self.hold_reply else None
+        while held is not None and not held.is_set():
+            await asyncio.sleep(0.05)
         with self.lock:
             self.messages.append(received)
             received.reply = f"250 2.0.0 Ok: queued as {0x6C804176600 + len(self.messages):X}"
@@ -165,6 +171,7 @@ class SMTPServer:
         self.handler.mail_reply = None
         self.handler.rcpt_reply = None
         self.handler.data_reply = None
+        self.handler.hold_reply = None
         self.handler.close_after_data = False
 
     @property

@@ -7,7 +7,13 @@ class Config:
     SECRET_KEY = None  # generated into instance/secret_key on first run when unset
     SQLALCHEMY_DATABASE_URI = None  # default: sqlite:///<instance>/missive.db
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    SQLITE_BUSY_TIMEOUT_MS = 10_000
+    SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another's lock
+    # PostgreSQL: how long a connection attempt may take; how long a dead server or network
+    # may go unnoticed (TCP keepalives, and unacknowledged data: libpq's tcp_user_timeout);
+    # the longest statement the server runs (0: no limit; migrations run without one).
+    DATABASE_CONNECT_TIMEOUT_SECONDS = 10
+    DATABASE_TCP_TIMEOUT_SECONDS = 30
+    DATABASE_STATEMENT_TIMEOUT_SECONDS = 60
 
     PLATFORM_NAME = "Missive"
     BASE_URL = "http://127.0.0.1:5000"
@@ -133,6 +139,10 @@ class Config:
     # When a run stops (error, SIGTERM), how long a connection may finish the message it is in
     # the middle of before its row is released anyway: bounds how long a stop takes.
     OUTBOX_STOP_GRACE_SECONDS = 5
+    # Then how long the stopping worker waits for its last writes (outcomes, rows given back)
+    # before it exits anyway: a database that does not answer cannot hold a stop. Rows it
+    # could not give back return to the queue at its next start, or when their lease expires.
+    OUTBOX_STOP_COMMIT_SECONDS = 5
     # The Outbox page warns when a live worker has finished no drain for this long.
     OUTBOX_DRAIN_STALE_SECONDS = 300
     OUTBOX_PURGE_BATCH_SIZE = 1000

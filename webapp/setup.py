@@ -37,13 +37,39 @@ def init_config(app: Flask) -> None:
 
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options["connect_args"] = {
-            "timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000,
-            **options.get("connect_args", {}),
-        }
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        _connect_args(app, {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000})
+    elif uri.startswith("postgresql"):
+        args = postgresql_connect_args(app.config)
+        given = sa.engine.make_url(uri).query.get("options")
+        if given and "options" in args:  # the URL's own options come first
+            given = " ".join(given) if isinstance(given, tuple) else given
+            args["options"] = f"{given} {args['options']}"
+        _connect_args(app, args)
+
+
+def postgresql_connect_args(config) -> dict:
+    """libpq settings that bound every wait on a silent server or network: the connection
+    attempt, a dead peer (TCP keepalives while idle, TCP_USER_TIMEOUT while data waits for its
+    acknowledgement) and a statement the server runs too long."""
+    tcp = int(config["DATABASE_TCP_TIMEOUT_SECONDS"])
+    args = {"connect_timeout": int(config["DATABASE_CONNECT_TIMEOUT_SECONDS"])}
+    if tcp:
+        args.update(keepalives=1, keepalives_idle=max(1, tcp // 3),
+                    keepalives_interval=max(1, tcp // 9), keepalives_count=3,
+                    tcp_user_timeout=tcp * 1000)
+    statement = int(config["DATABASE_STATEMENT_TIMEOUT_SECONDS"])
+    if statement:
+        args["options"] = f"-c statement_timeout={statement * 1000}"
+    return args
+
+
+def _connect_args(app: Flask, defaults: dict) -> None:
+    """The engine's connect arguments: these defaults, under what the configuration sets."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {**defaults, **options.get("connect_args", {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

@@ -1,6 +1,7 @@
 """Priorities: urgent mail is claimed first, bulk mail is never starved, claims use an index."""
 
 import threading
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -138,3 +139,45 @@ def test_50_acknowledgements_queued_behind_5000_bulk_rows_overtake_the_backlog(m
         assert "sending" not in states()  # what the stopped drain held was given back
         assert db.session.scalar(sa.select(sa.func.count()).where(
             OutboxMessage.to_addr.like("ack%"), OutboxMessage.state == "sent")) == 50
+
+
+def test_urgent_mail_queued_while_one_connection_hangs_goes_out_on_another(make_app, smtp):
+    """The run's last message hangs (a relay that does not answer its content): an urgent row
+    queued meanwhile is claimed and sent by another connection, not after the hang."""
+    app = make_app(OUTBOX_SMTP_CONNECTIONS=4, MAIL_TIMEOUT_SECONDS=120,
+                   OUTBOX_URGENT_CHECK_SECONDS=0.1)
+    with app.app_context():
+        queue_messages(8, prefix="normal")
+        queue_messages(1, prefix="slow")  # the newest: claimed last
+    hanging, release = threading.Event(), threading.Event()
+
+    def hold(received):
+        if received.rcpt_tos[0].startswith("slow"):
+            hanging.set()
+            return release
+        return None
+
+    smtp.handler.hold_reply = hold
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(drain_once(app, "w1")), daemon=True)
+    thread.start()
+    try:
+        assert hanging.wait(30)
+        _wait(lambda: len(smtp.messages) == 8, "the other messages")
+        with app.app_context():
+            queue_messages(1, prefix="urgent", priority=URGENT)
+        # Well under the relay's 120 s timeout: the urgent row does not wait for the hang.
+        _wait(lambda: any(m.rcpt_tos[0].startswith("urgent") for m in smtp.messages),
+              "the urgent message", seconds=30)
+        assert not release.is_set() and thread.is_alive()  # the hang still holds the run
+    finally:
+        release.set()
+        thread.join(60)
+    assert outcome["sent"] == 10 and len(smtp.messages) == 10
+
+
+def _wait(condition, what, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)

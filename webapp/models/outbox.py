@@ -44,6 +44,9 @@ class OutboxMessage(TimestampMixin, Base):
         # The Outbox page: newest first within a state, and search by recipient.
         sa.Index("ix_outbox_messages_state_id", "state", "id"),
         sa.Index("ix_outbox_messages_recipient", "to_addr", "id"),
+        # The purge unlinks the resends of the rows it deletes (and ON DELETE SET NULL looks
+        # them up): without it, each purged row scans the table.
+        sa.Index("ix_outbox_messages_resent_from", "resent_from_id"),
     )
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
@@ -54,13 +57,16 @@ class OutboxMessage(TimestampMixin, Base):
     priority: orm.Mapped[int] = orm.mapped_column(
         sa.SmallInteger, default=OutboxPriority.NORMAL.value, server_default="1")
 
-    sender: orm.Mapped[str] = orm.mapped_column(sa.String(320), default="")  # "" = configured
+    # What a template renders is stored whole (Text): placeholders can make a subject or a
+    # display name longer than any template, and a value the column cannot hold would fail
+    # the event's transaction. The address itself is checked (254 at most) before it gets here.
+    sender: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")  # "" = configured
     to_addr: orm.Mapped[str] = orm.mapped_column(sa.String(254))
-    to_name: orm.Mapped[str] = orm.mapped_column(sa.String(200), default="")
+    to_name: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     cc: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     bcc: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
-    reply_to: orm.Mapped[str] = orm.mapped_column(sa.String(254), default="")
-    subject: orm.Mapped[str] = orm.mapped_column(sa.String(300))
+    reply_to: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
+    subject: orm.Mapped[str] = orm.mapped_column(sa.Text)
     body_html: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     body_text: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     headers: orm.Mapped[dict] = orm.mapped_column(sa.JSON, default=dict)
@@ -140,4 +146,8 @@ class WorkerHeartbeat(Base):
     last_drain_at: orm.Mapped[datetime | None]  # when its last drain finished
     last_drain_error: orm.Mapped[str] = orm.mapped_column(sa.Text, default="", server_default="")
     paused_until: orm.Mapped[datetime | None]  # the relay was unreachable: no claim till then
+    # The worker's last outage of the database, written as soon as it could write again.
+    db_unreachable_since: orm.Mapped[datetime | None]
+    db_unreachable_until: orm.Mapped[datetime | None]
+    db_error: orm.Mapped[str] = orm.mapped_column(sa.Text, default="", server_default="")
     sent_total: orm.Mapped[int] = orm.mapped_column(default=0)

@@ -120,6 +120,25 @@ class Health:
     drains_stalled: bool = False  # a worker is alive, but none finished a drain lately
     drain_error: str = ""  # why the latest drain failed ("" when it finished well)
     paused_until: datetime | None = None  # the relay was unreachable: sending waits till then
+    # Rows leased to a worker that is not sending them (stopped, killed, or cut off from the
+    # database): how many, and when the last of their leases expires.
+    idle_leases: int = 0
+    idle_leases_until: datetime | None = None
+    # Live workers that lately could not reach the database: (worker, since, until, error).
+    db_outages: tuple[tuple[str, datetime, datetime, str], ...] = ()
+
+
+def _idle_leases(live: set[str]) -> tuple[int, datetime | None]:
+    """Rows in `sending` whose lease owner (`worker/run`) is no live worker: nobody is
+    sending them; they wait for their lease to expire. Reads the `sending` rows' index."""
+    m = _messages.c
+    rows = db.session.execute(
+        sa.select(m.lease_owner, sa.func.count(), sa.func.max(m.lease_expires_at))
+        .where(m.state == OutboxState.SENDING.value).group_by(m.lease_owner)).all()
+    idle = [(count, until) for owner, count, until in rows
+            if (owner or "").rsplit("/", 1)[0] not in live]
+    return (sum(count for count, _ in idle),
+            max((until for _, until in idle if until), default=None))
 
 
 def health() -> Health:
@@ -130,9 +149,16 @@ def health() -> Health:
     last_seen = db.session.scalar(sa.select(sa.func.max(WorkerHeartbeat.last_seen_at)))
     stale = timedelta(seconds=config["OUTBOX_WORKER_STALE_SECONDS"])
     h = WorkerHeartbeat
-    live = db.session.execute(sa.select(h.started_at, h.last_drain_at, h.last_drain_error,
-                                        h.paused_until)
+    live = db.session.execute(sa.select(h.worker, h.started_at, h.last_drain_at,
+                                        h.last_drain_error, h.paused_until,
+                                        h.db_unreachable_since, h.db_unreachable_until,
+                                        h.db_error)
                               .where(h.last_seen_at >= now - stale)).all()
+    idle, idle_until = _idle_leases({row.worker for row in live})
+    outages = tuple((row.worker, row.db_unreachable_since, row.db_unreachable_until,
+                     row.db_error) for row in live
+                    if row.db_unreachable_until
+                    and row.db_unreachable_until >= now - timedelta(hours=1))
     drain_stale = now - timedelta(seconds=config["OUTBOX_DRAIN_STALE_SECONDS"])
     # Stalled: every live worker has been up for a while and finished no drain since then.
     stalled = bool(live) and all((row.last_drain_at or row.started_at) < drain_stale
@@ -157,6 +183,9 @@ def health() -> Health:
         drains_stalled=stalled,
         drain_error=latest.last_drain_error if latest else "",
         paused_until=max(pauses) if pauses else None,
+        idle_leases=idle,
+        idle_leases_until=idle_until,
+        db_outages=outages,
     )
 
 

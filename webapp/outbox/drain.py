@@ -242,10 +242,17 @@ class _Run:
             self._record_some()
 
     def finish(self) -> None:
-        """No more work: record the outcomes as the senders finish their rows."""
+        """No more work: record the outcomes as the senders finish their rows. While one of
+        them is still in an exchange (a relay that does not answer holds it up to
+        MAIL_TIMEOUT_SECONDS), urgent rows that become due are claimed and sent by the run's
+        other connections: they never wait for the one that hangs."""
         self.no_more_work.set()
         while self.running and not self.halted:
             self._record_some()
+            if self.running and time.monotonic() > self.urgent_check:
+                if self.claim(None, urgent_only=True):
+                    self._start_senders()
+                self.urgent_check = time.monotonic() + self.settings.urgent_check
 
     def wind_down(self, failed: bool) -> None:
         """Stop the senders, record what they did, give back what they did not; never raises.
@@ -413,6 +420,9 @@ def drain(worker: str = "drain", overrides: dict | None = None,
     run = _Run(settings, worker, report, stop)
     failure: Exception | None = None
     try:
+        # What an earlier run could not give back (the database was gone) is due again now,
+        # not when its lease expires.
+        outbox_queue.release_abandoned(worker)
         started = clock.now()
         if settings.max_per_minute:
             window_start = started - timedelta(minutes=1)

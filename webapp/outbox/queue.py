@@ -221,6 +221,25 @@ def release(rows: list[Claimed], not_before: datetime | None = None) -> int:
     return result.rowcount
 
 
+def release_abandoned(worker: str) -> int:
+    """Give back the rows still leased to earlier runs of `worker` (runs that ended without
+    being able to release them: the database was gone); commits. Call only between runs: a
+    worker's runs never overlap. Their attempt is not spent."""
+    now = clock.now()
+    m = _messages.c
+    result = db.session.execute(
+        sa.update(_messages)
+        .where(m.state == OutboxState.SENDING.value,
+               m.lease_owner.startswith(f"{worker}/", autoescape=True))
+        .values(state=OutboxState.PENDING.value, lease_owner=None, lease_expires_at=None,
+                updated_at=now))
+    db.session.commit()
+    if result.rowcount:
+        log.warning("Gave back %s messages that an earlier run of %s could not release",
+                    result.rowcount, worker)
+    return result.rowcount
+
+
 def extend_leases(rows: list[Claimed], now: datetime | None = None) -> None:
     """Push the lease of rows still being sent further, so a long batch is not reaped."""
     if not rows:
@@ -263,28 +282,33 @@ def attempts_since(moment: datetime) -> int:
 
 
 def purge(now: datetime | None = None) -> int:
-    """Delete sent and cancelled rows older than the retention, in batches; commits each."""
+    """Delete sent and cancelled rows older than the retention, in batches; commits each.
+
+    Each state is read in id order from where the previous batch stopped (an index range of
+    ix_outbox_messages_state_id, no sort), and the resends of purged rows are found through
+    ix_outbox_messages_resent_from: the purge grows with the rows it deletes, not with the
+    rows it keeps."""
     config = current_app.config
     now = now or clock.now()
     cutoff = now - timedelta(days=config["OUTBOX_RETENTION_DAYS"])
     m = _messages.c
     total = 0
-    while True:
-        ids = db.session.scalars(
-            sa.select(m.id).where(m.state.in_([OutboxState.SENT.value,
-                                               OutboxState.CANCELLED.value]),
-                                  m.updated_at < cutoff)
-            .order_by(m.id).limit(config["OUTBOX_PURGE_BATCH_SIZE"])).all()
-        if not ids:
-            break
-        db.session.execute(sa.update(_messages).where(m.resent_from_id.in_(ids))
-                           .values(resent_from_id=None))
-        db.session.execute(sa.delete(_attempts).where(_attempts.c.message_id.in_(ids)))
-        db.session.execute(sa.delete(_messages).where(m.id.in_(ids)))
-        db.session.commit()
-        total += len(ids)
+    for state in (OutboxState.SENT.value, OutboxState.CANCELLED.value):
+        after = 0
+        while True:
+            ids = db.session.scalars(
+                sa.select(m.id).where(m.state == state, m.id > after, m.updated_at < cutoff)
+                .order_by(m.id).limit(config["OUTBOX_PURGE_BATCH_SIZE"])).all()
+            if not ids:
+                break
+            after = ids[-1]
+            # Unlinked, not touched: a resend keeps its own age.
+            db.session.execute(sa.update(_messages).where(m.resent_from_id.in_(ids))
+                               .values(resent_from_id=None, updated_at=m.updated_at))
+            db.session.execute(sa.delete(_attempts).where(_attempts.c.message_id.in_(ids)))
+            db.session.execute(sa.delete(_messages).where(m.id.in_(ids)))
+            db.session.commit()
+            total += len(ids)
     if total:
         log.info("Purged %s old outbox messages", total)
     return total
-
-

@@ -22,10 +22,17 @@ STANDARD_HEADERS = {
 }
 
 
+KEY_LENGTH = 255  # outbox_messages.dedupe_key
+
+
 def dedupe_key(trigger_id: int | None, event_type: str, event_id: int | str,
                recipient: str) -> str:
-    """One email per (trigger, event, recipient): the unique key that refuses a second one."""
-    return f"{trigger_id or 0}:{event_type}:{event_id}:{recipient.lower()}"
+    """One email per (trigger, event, recipient): the unique key that refuses a second one.
+    A key longer than its column (a very long address) ends with its own digest instead."""
+    key = f"{trigger_id or 0}:{event_type}:{event_id}:{recipient.lower()}"
+    if len(key) > KEY_LENGTH:
+        key = f"{key[:KEY_LENGTH - 65]}#{hashlib.sha256(key.encode()).hexdigest()}"
+    return key
 
 
 def message_id_for(key: str) -> str:

@@ -153,11 +153,12 @@ def confirm_email(token: str) -> User:
 
 
 def create_with_invitation(email: str, first_name: str, last_name: str,
-                           roles: list[Role], locale: str | None = None) -> User:
+                           roles: list[Role], locale: str | None = None,
+                           actor: User | None = None) -> User:
     """An account whose owner chooses the password through an emailed link; commits."""
     user = create_user(email, first_name, last_name, None, roles, locale)
     _send(user, INVITE)
-    audit.record(None, "account.invited", "user", user.id, user.email)
+    audit.record(actor, "account.invited", "user", user.id, user.email)
     db.session.commit()
     return user
 

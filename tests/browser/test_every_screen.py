@@ -69,8 +69,8 @@ def world(app, users):
         for user in _db.session.scalars(sa.select(User)):
             user.locale = "fr"
         _db.session.commit()
-        return {"campaign": campaign.id, "draft": draft.id, "submitted": submitted.id,
-                "template": decision_template.id}
+        return {"campaign": campaign.id, "draft": draft.id, "candidate": candidate.id,
+                "submitted": submitted.id, "template": decision_template.id}
 
 
 def _sign_in(page, email):
@@ -93,7 +93,8 @@ def _staff_pages(world):
     return ["/campaigns/", f"/campaigns/{campaign}", f"/campaigns/{campaign}/emails",
             f"/applications/campaigns/{campaign}", f"/applications/{world['submitted']}",
             "/email-templates/", f"/email-templates/{world['template']}", "/statuses/",
-            "/outbox/", "/outbox/?state=cancelled", "/outbox/?state=failed"]
+            "/outbox/", "/outbox/?state=cancelled", "/outbox/?state=failed", "/users/",
+            "/users/invite", f"/users/{world['candidate']}"]
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])

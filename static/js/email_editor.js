@@ -128,6 +128,7 @@
   // clicked in, not merely the last one Tab passed through on the way to the list.
   var last = null, lastFocused = null;
   function claim(event) {
+    if (!event.isTrusted) return;  // the visual editor's own copy into its source field
     var target = event.target.closest ? event.target.closest(".placeholder-target") : null;
     if (target) last = target;
   }
@@ -135,11 +136,12 @@
     var target = event.target.closest ? event.target.closest(".placeholder-target") : null;
     if (target) lastFocused = target;
   });
-  document.addEventListener("input", claim);
-  document.addEventListener("pointerdown", claim);
+  // Capturing: Trix stops some of the events it handles from bubbling.
+  document.addEventListener("input", claim, true);
+  document.addEventListener("pointerdown", claim, true);
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Tab" && event.key !== "Shift") claim(event);
-  });
+  }, true);
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-insert]");
     if (!button) return;

@@ -21,6 +21,14 @@
     if (target && target.id === "messages") target.replaceChildren();
   });
 
+  // A refusal makes an earlier success message stale ("Draft saved." above a submission's
+  // errors): it goes.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!event.detail.xhr || event.detail.xhr.status !== 422) return;
+    var box = document.getElementById("messages");
+    if (box) box.querySelectorAll(".flash-success").forEach(function (p) { p.remove(); });
+  });
+
   // A poll never replaces what the user is on: skip the refresh while focus is inside.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;

@@ -40,6 +40,10 @@ class LinkProblem(Exception):
     """A link that cannot be used; the message says why and what to do."""
 
 
+class AlreadyConfirmed(LinkProblem):
+    """A confirmation link followed again: nothing to do, and nothing wrong."""
+
+
 class _ClockSigner(TimestampSigner):
     """Timestamps from the application's clock, so that expiry follows the one time seam."""
 
@@ -88,7 +92,7 @@ def user_for_token(token: str, purpose: str) -> User:
         raise LinkProblem(str(_l("This link is not valid any more.")))
     if data.get("f") != _fingerprint(user, purpose):
         if purpose == CONFIRM and user.email_confirmed:
-            raise LinkProblem(str(_l("This address is already confirmed.")))
+            raise AlreadyConfirmed(str(_l("This address is already confirmed.")))
         raise LinkProblem(str(_l("This link was already used, or the password changed since. "
                                  "Ask for a new one below.")))
     return user

@@ -204,6 +204,7 @@ def init_template_globals(app: Flask) -> None:
     app.jinja_env.filters["email_preview"] = html_policy.for_preview
     app.jinja_env.globals.update(
         recipient_kind_label=lambda code: labels.label(labels.RECIPIENT_KINDS, code),
+        template_name=labels.template_name,
         skip_reason_label=lambda code: labels.label(labels.SKIP_REASONS, code),
         attempt_outcome_label=lambda code: labels.label(labels.ATTEMPT_OUTCOMES, code),
         is_htmx=htmx.is_htmx,

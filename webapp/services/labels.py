@@ -59,6 +59,23 @@ ACCOUNT_ACTIONS = {
     "account.reactivated": _l("account reactivated"),
 }
 
+# The system templates' names as created (stored in English): shown in the reader's language
+# until an administrator renames them.
+SYSTEM_TEMPLATE_NAMES = {
+    "Account: confirm the email address": _l("Account: confirm the email address"),
+    "Account: reset the password": _l("Account: reset the password"),
+    "Account: invitation": _l("Account: invitation"),
+}
+
+
+def template_name(template) -> str:
+    """A template's name as the reader should see it."""
+    name = template.name
+    if getattr(template, "system_key", None) and name in SYSTEM_TEMPLATE_NAMES:
+        return str(SYSTEM_TEMPLATE_NAMES[name])
+    return name
+
+
 YES_NO = {True: _l("yes"), False: _l("no")}
 
 

@@ -68,3 +68,10 @@ def test_the_reminders_button_and_history_read_in_french(app, client, auth, user
     assert "Programmer une relance" in html
     assert "relance programmée créée" in html and "reminder.created" not in html
     assert ">E-mails<" in html
+
+
+def test_a_required_field_says_obligatoire_everywhere(client):
+    html = unescape(client.post("/auth/login", data={"email": "", "password": ""},
+                                headers={"Accept-Language": "fr"}).get_data(as_text=True))
+    assert "Ce champ est obligatoire." in html
+    assert "Ce champ est requis" not in html

@@ -5,9 +5,11 @@ browser tests are skipped, unless TEST_BROWSER_REQUIRED is set (CI), where they 
 
 Every page fails its test on any console error or uncaught exception, and on any WCAG 2.1 A/AA
 violation found by axe-core, which checks each page after it loads, after each htmx swap, and
-once more at the end of the test.
+once more at the end of the test. The same goes for the house rules of browser_rules.js: no
+sideways scrolling on a phone, no focus lost to <body> by a swap, no English on a French page.
 """
 
+import json
 import os
 import re
 import shutil
@@ -22,6 +24,37 @@ from tests.smtp_server import free_port
 
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 AXE_RUNNER = Path(__file__).parent / "vendor" / "axe_runner.js"
+RULES = Path(__file__).parent / "browser_rules.js"
+CATALOGUE = (Path(__file__).parent.parent / "webapp" / "translations" / "fr" / "LC_MESSAGES"
+             / "messages.po")
+# Stretches of English that a French page must not show: the catalogue's sentences, cut at
+# their placeholders, kept when long enough not to be a name or a word French shares.
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}|%[sd]")
+
+
+def _english_words() -> dict:
+    from babel.messages.pofile import read_po
+
+    from webapp import models
+
+    with CATALOGUE.open("rb") as source:
+        catalogue = read_po(source)
+    french = " ".join(str(m.string) for m in catalogue if m.id and m.string)
+    english = set()
+    for message in catalogue:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        if not message.id or not message.string or message.string == message.id:
+            continue
+        for msgid in ids:
+            for part in PLACEHOLDER.split(msgid):
+                part = part.strip(" .,:;!?()«»\"'—-")
+                if len(part) >= 12 and " " in part and part not in french:
+                    english.add(part)
+    enums = set()
+    for name in ("OutboxState", "EventType", "RecipientKind", "SkipReason", "ReminderKind",
+                 "OffsetUnit", "Role", "MemberRole"):
+        enums.update(str(member.value) for member in getattr(models, name))
+    return {"english": sorted(english, key=len, reverse=True), "enums": sorted(enums)}
 # Chromium reports each 4xx answer as a console error; the tests make some on purpose (a 422
 # form, a 403 page). A 5xx is an error all the same.
 EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status "
@@ -49,7 +82,9 @@ class BrowserProblems:
 
 
 def check_accessibility(page) -> None:
-    """Run axe on the page as it is now (violations land in the page's console errors)."""
+    """Run axe and the house rules on the page as it is now (violations land in the page's
+    console errors)."""
+    page.evaluate("() => window.__rulesCheck && window.__rulesCheck()")
     page.evaluate("() => window.__axeCheck && window.__axeCheck()")
 
 CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
@@ -95,6 +130,7 @@ def live_server(app):
 def browser_context_factory(chromium, live_server):
     """New browser contexts (own cookies) on the live server, with the accessibility check."""
     contexts = []
+    words = f"window.__missiveWords = {json.dumps(_english_words())};"
 
     def make(**options):
         options.setdefault("locale", "en-GB")
@@ -102,6 +138,8 @@ def browser_context_factory(chromium, live_server):
         context.set_default_timeout(10_000)
         context.add_init_script(path=str(AXE))
         context.add_init_script(path=str(AXE_RUNNER))
+        context.add_init_script(script=words)
+        context.add_init_script(path=str(RULES))
         contexts.append(context)
         return context
 

@@ -227,12 +227,14 @@ def _back_url() -> str | None:
 def init_template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from webapp.services import labels
+    from webapp.services import html_policy, labels
     from webapp.web import htmx
 
     app.jinja_env.filters["datetime_tz"] = datetime_tz
+    app.jinja_env.filters["email_preview"] = html_policy.for_preview
     app.jinja_env.globals.update(
         recipient_kind_label=lambda code: labels.label(labels.RECIPIENT_KINDS, code),
+        template_name=labels.template_name,
         skip_reason_label=lambda code: labels.label(labels.SKIP_REASONS, code),
         attempt_outcome_label=lambda code: labels.label(labels.ATTEMPT_OUTCOMES, code),
         is_htmx=htmx.is_htmx,

@@ -7,8 +7,8 @@
 (function () {
   var french = document.documentElement.lang === "fr";
   var words = french
-    ? { source: "Source HTML", complex: "Ce corps utilise une mise en page que l'éditeur visuel ne garderait pas : modifiez-le en HTML." }
-    : { source: "HTML source", complex: "This body uses layout the visual editor would not keep: edit it as HTML." };
+    ? { source: "Source HTML", toolbar: "Mise en forme", complex: "Ce corps utilise une mise en page que l'éditeur visuel ne garderait pas : modifiez-le en HTML." }
+    : { source: "HTML source", toolbar: "Formatting", complex: "This body uses layout the visual editor would not keep: edit it as HTML." };
   if (french && window.Trix) {
     Object.assign(window.Trix.config.lang, {
       bold: "Gras", italic: "Italique", strike: "Barré", link: "Lien", heading1: "Titre",
@@ -71,6 +71,7 @@
       textarea.dispatchEvent(new Event("change", { bubbles: true }));
     });
     editor.addEventListener("trix-file-accept", function (event) { event.preventDefault(); });
+    editor.addEventListener("trix-initialize", function () { keyboardToolbar(editor.toolbarElement); });
     toggle.addEventListener("click", function () {
       var toSource = toggle.getAttribute("aria-pressed") !== "true";
       if (!toSource) {
@@ -82,17 +83,69 @@
     });
   }
 
+  // Trix gives its toolbar buttons tabindex=-1: the toolbar becomes one stop of the Tab
+  // order (a toolbar, as ARIA describes it), its buttons reached with the arrow keys.
+  function keyboardToolbar(toolbar) {
+    if (!toolbar || toolbar.dataset.keyboard) return;
+    toolbar.dataset.keyboard = "1";
+    toolbar.setAttribute("role", "toolbar");
+    toolbar.setAttribute("aria-label", words.toolbar);
+    function buttons() {
+      return Array.prototype.filter.call(
+        toolbar.querySelectorAll(".trix-button-row button"),
+        function (b) { return !b.disabled && b.getClientRects().length > 0; });
+    }
+    function current(button) {
+      toolbar.querySelectorAll("button").forEach(function (b) { b.setAttribute("tabindex", "-1"); });
+      if (button) button.setAttribute("tabindex", "0");
+    }
+    current(buttons()[0]);
+    toolbar.addEventListener("focusin", function (event) {
+      if (event.target.matches(".trix-button-row button")) current(event.target);
+    });
+    toolbar.addEventListener("keydown", function (event) {
+      var list = buttons(), at = list.indexOf(document.activeElement), next = null;
+      if (at === -1) return;
+      if (event.key === "ArrowRight") next = list[(at + 1) % list.length];
+      else if (event.key === "ArrowLeft") next = list[(at - 1 + list.length) % list.length];
+      else if (event.key === "Home") next = list[0];
+      else if (event.key === "End") next = list[list.length - 1];
+      if (!next) return;
+      event.preventDefault();
+      current(next);
+      next.focus();
+    });
+    // Trix disables Undo at first: keep one button of the row reachable whatever changes.
+    new MutationObserver(function () {
+      var list = buttons();
+      if (!list.some(function (b) { return b.getAttribute("tabindex") === "0"; })) current(list[0]);
+    }).observe(toolbar, {attributes: true, subtree: true, attributeFilter: ["disabled"]});
+  }
+
   document.querySelectorAll("textarea.rich-html").forEach(enhance);
 
-  var last = null;
-  document.addEventListener("focusin", function (event) {
+  // A placeholder goes into the body the user was writing in: the last field typed or
+  // clicked in, not merely the last one Tab passed through on the way to the list.
+  var last = null, lastFocused = null;
+  function claim(event) {
+    if (!event.isTrusted) return;  // the visual editor's own copy into its source field
     var target = event.target.closest ? event.target.closest(".placeholder-target") : null;
     if (target) last = target;
+  }
+  document.addEventListener("focusin", function (event) {
+    var target = event.target.closest ? event.target.closest(".placeholder-target") : null;
+    if (target) lastFocused = target;
   });
+  // Capturing: Trix stops some of the events it handles from bubbling.
+  document.addEventListener("input", claim, true);
+  document.addEventListener("pointerdown", claim, true);
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab" && event.key !== "Shift") claim(event);
+  }, true);
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-insert]");
     if (!button) return;
-    var field = last || document.querySelector(".placeholder-target");
+    var field = last || lastFocused || document.querySelector(".placeholder-target");
     if (!field) return;
     var text = button.getAttribute("data-insert");
     if (field.tagName === "TRIX-EDITOR" && !field.hidden) {

@@ -48,3 +48,28 @@ def test_new_mail_appears_while_the_page_stays_open(page, app, users):
     _mail(app, "second", "Second message")
     expect(page.get_by_role("link", name="Second message")).to_be_visible(timeout=10_000)
     assert page.evaluate("window.noReload") is True
+
+
+def test_a_link_inside_a_previewed_email_goes_nowhere(page, app, users, live_server):
+    with app.app_context():
+        outbox.enqueue(key="link", to_addr="zoe@example.org", subject="Confirmez",
+                       body_html=f'<p><a href="{live_server}/favicon.ico?clicked=1">'
+                                 "Confirmer mon adresse</a></p>",
+                       body_text="Confirmer")
+        db.session.commit()
+    assert drain_once(app)["sent"] == 1
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill("admin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    page.goto("/mailbox/")
+    page.get_by_role("link", name="Confirmez").click()
+    link = page.frame_locator("iframe.mail-html").get_by_text("Confirmer mon adresse")
+    expect(link).to_be_visible()
+    assert link.get_attribute("href") is None
+    link.click()
+    page.goto("/mailbox/")  # anything the click started has been sent by now
+    assert not [url for url in requested if "clicked=1" in url]

@@ -44,7 +44,7 @@ def test_manager_schedules_a_reminder_holds_decisions_then_releases_them(
 
     # "Relances programmées": three days before the closing date, to drafts.
     section = page.locator("#section-reminders")
-    section.get_by_role("link", name="Create an automatic email").click()
+    section.get_by_role("link", name="Schedule a reminder").click()
     form = page.locator("#reminder-form")
     form.get_by_label("When").select_option(label="Before the closing date")
     form.get_by_label("Email template").select_option(label="Closing soon")

@@ -3,6 +3,7 @@
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from tests.factories import PASSWORD
 from webapp.extensions import db as _db
@@ -106,3 +107,38 @@ def test_the_visual_editor_saves_clean_html_with_a_placeholder_and_previews_it(p
     assert "Dear {{ recipient_name }}, you are <strong>admitted</strong>." in html.replace(
         "&nbsp;", " ")
     assert "<script" not in html and "javascript:" not in html and "<p>Hi" in html
+
+
+def test_the_toolbar_and_the_placeholders_work_from_the_keyboard(page, app, users):
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill("manager@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url("**/")
+    page.goto("/email-templates/new")
+    english = page.locator("fieldset[lang=en]")
+    french = page.locator("fieldset[lang=fr]")
+
+    # The toolbar is one stop of the Tab order; the arrow keys move along its buttons.
+    toolbar = english.get_by_role("toolbar", name="Formatting")
+    reachable = toolbar.locator("button[tabindex='0']")
+    expect(reachable).to_have_count(1)
+    expect(reachable).to_have_attribute("title", "Bold")
+    reachable.focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.title") == "Italic"
+    page.keyboard.press("End")
+    last_title = page.evaluate("document.activeElement.title")
+    assert last_title not in ("Bold", "Italic")
+    expect(toolbar.locator("button[tabindex='0']")).to_have_count(1)
+
+    # Typed into the French body, Tab through other fields, Enter on a placeholder: it lands
+    # where the writing was, not in the last field Tab went through.
+    body = french.locator("trix-editor")
+    body.focus()
+    page.keyboard.type("Bonjour ")
+    english.get_by_label("Plain-text body (optional)").focus()
+    page.get_by_role("button", name="{{ recipient_name }}").focus()
+    page.keyboard.press("Enter")
+    expect(body).to_contain_text("Bonjour {{ recipient_name }}")
+    assert "recipient_name" not in english.get_by_label("Plain-text body (optional)").input_value()

@@ -238,3 +238,22 @@ def test_templates_come_in_pages_sorted_by_name_either_way(client, auth, app):
     assert 'aria-sort="descending"' in html
     last = client.get("/email-templates/?sort=-name&page=2").get_data(as_text=True)
     assert re.findall(r">(Letter \d\d)</a>", last) == ["Letter 00"]
+
+
+def test_a_french_export_opens_in_french_spreadsheets(client, auth, grants, app):
+    """French spreadsheets split on `;` and read dates as day/month/year; English stays `,`."""
+    auth.login_as("manager")
+    client.post("/language", data={"locale": "fr", "next": "/"})
+    with app.app_context():
+        submitted = factories.status("submitted").id
+    url = f"/applications/campaigns/{grants['campaign']}/export.csv?status={submitted}&sort=title"
+    body = client.get(url).get_data()
+    assert body.startswith("\ufeff".encode())
+    text = body.decode("utf-8").lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0][:3] == ["Référence", "Nom", "Prénom"]
+    assert rows[2][1] == "Noor"
+    assert rows[2][6] == "06/03/2026 10:00"
+    client.post("/language", data={"locale": "en", "next": "/"})
+    english = client.get(url).get_data(as_text=True)
+    assert english.splitlines()[0].count(",") >= 7 and ";" not in english.splitlines()[0]

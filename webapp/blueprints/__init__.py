@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.blueprints.main import bp as main
     from webapp.blueprints.outbox import bp as outbox
     from webapp.blueprints.statuses import bp as statuses
+    from webapp.blueprints.users import bp as users
 
     app.register_blueprint(main)
     app.register_blueprint(auth, url_prefix="/auth")
@@ -22,4 +23,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(applications, url_prefix="/applications")
     app.register_blueprint(outbox, url_prefix="/outbox")
     app.register_blueprint(statuses, url_prefix="/statuses")
+    app.register_blueprint(users, url_prefix="/users")
     app.register_blueprint(mailbox, url_prefix="/mailbox")  # development mail catcher only

@@ -40,6 +40,10 @@ class LinkProblem(Exception):
     """A link that cannot be used; the message says why and what to do."""
 
 
+class AlreadyConfirmed(LinkProblem):
+    """A confirmation link followed again: nothing to do, and nothing wrong."""
+
+
 class _ClockSigner(TimestampSigner):
     """Timestamps from the application's clock, so that expiry follows the one time seam."""
 
@@ -88,7 +92,7 @@ def user_for_token(token: str, purpose: str) -> User:
         raise LinkProblem(str(_l("This link is not valid any more.")))
     if data.get("f") != _fingerprint(user, purpose):
         if purpose == CONFIRM and user.email_confirmed:
-            raise LinkProblem(str(_l("This address is already confirmed.")))
+            raise AlreadyConfirmed(str(_l("This address is already confirmed.")))
         raise LinkProblem(str(_l("This link was already used, or the password changed since. "
                                  "Ask for a new one below.")))
     return user
@@ -153,11 +157,12 @@ def confirm_email(token: str) -> User:
 
 
 def create_with_invitation(email: str, first_name: str, last_name: str,
-                           roles: list[Role], locale: str | None = None) -> User:
+                           roles: list[Role], locale: str | None = None,
+                           actor: User | None = None) -> User:
     """An account whose owner chooses the password through an emailed link; commits."""
     user = create_user(email, first_name, last_name, None, roles, locale)
     _send(user, INVITE)
-    audit.record(None, "account.invited", "user", user.id, user.email)
+    audit.record(actor, "account.invited", "user", user.id, user.email)
     db.session.commit()
     return user
 

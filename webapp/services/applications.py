@@ -187,6 +187,16 @@ def prepare_submission(candidate: User, application_id: int, answers: Answers) -
     return application
 
 
+def acknowledgement_queued(application: Application) -> bool:
+    """Whether an email about the submission is on its way to the candidate (the receipt
+    says so only then)."""
+    return db.session.scalar(sa.select(sa.exists().where(
+        OutboxMessage.application_id == application.id,
+        OutboxMessage.event_type == EventType.SUBMITTED.value,
+        OutboxMessage.recipient_user_id == application.candidate_id,
+        OutboxMessage.is_test.is_(False)))) or False
+
+
 def submit_draft(candidate: User, application_id: int) -> Application:
     """The confirmed step: submit the answers saved by prepare_submission."""
     application = _editable(candidate, application_id)

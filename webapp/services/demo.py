@@ -113,6 +113,7 @@ def _demo_applications(campaign: Campaign, users: dict[Role, User], now) -> None
     statuses = {s.code: s for s in db.session.scalars(sa.select(Status))}
     candidates = list(db.session.scalars(
         sa.select(User).where(User.email.in_(["camille@example.org", "sam@example.org"]))
+        .order_by(User.email)  # Camille's is under review, Sam's a draft (see the README)
     ))
     plans = [("submitted", "under_review"), ("draft",)]
     for candidate, path in zip(candidates, plans, strict=True):

@@ -37,3 +37,26 @@ def clean(html: str) -> str:
         filter_style_properties=EMAIL_STYLE_PROPERTIES, link_rel="noopener noreferrer",
         strip_comments=True,
     )
+
+
+# A preview shows an email, it does not act on it: a click on a link of the frame must neither
+# navigate the frame nor reach a server (a confirmation link would confirm someone's account).
+PREVIEW_POLICY = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+                  'img-src data:; style-src \'unsafe-inline\'; form-action \'none\'">')
+
+
+def _inert_link(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "a" and attribute == "href":
+        return None
+    return value
+
+
+def for_preview(html: str) -> str:
+    """The email's HTML for a sandboxed preview frame: links keep their text but lose their
+    address, and the frame's own policy refuses every request."""
+    body = nh3.clean(
+        html or "", tags=EMAIL_TAGS, attributes=EMAIL_ATTRIBUTES, url_schemes=URL_SCHEMES,
+        filter_style_properties=EMAIL_STYLE_PROPERTIES, link_rel=None, strip_comments=True,
+        attribute_filter=_inert_link,
+    )
+    return PREVIEW_POLICY + body

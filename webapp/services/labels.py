@@ -34,6 +34,49 @@ TRIGGER_FIELDS = {
     "active": _l("Active"),
 }
 
+ROLES = {
+    "admin": _l("Administrator"),
+    "manager": _l("Manager"),
+    "evaluator": _l("Evaluator"),
+    "candidate": _l("Candidate"),
+}
+
+ROLE_HELP = {
+    "admin": _l("Everything, with the Outbox and the users."),
+    "manager": _l("Campaigns, email templates, statuses and every application."),
+    "evaluator": _l("Reads and moves the applications of the campaigns they are a member of."),
+    "candidate": _l("Applies to open calls and follows their own applications."),
+}
+
+ACCOUNT_ACTIONS = {
+    "account.invited": _l("invited"),
+    "account.signed_up": _l("signed up"),
+    "account.email_confirmed": _l("email address confirmed"),
+    "account.password_changed": _l("password changed"),
+    "account.password_set": _l("password chosen"),
+    "account.password_reset_requested": _l("password reset asked for"),
+    "account.roles_changed": _l("roles changed"),
+    "account.deactivated": _l("account deactivated"),
+    "account.reactivated": _l("account reactivated"),
+}
+
+# The system templates' names as created (stored in English): shown in the reader's language
+# until an administrator renames them.
+SYSTEM_TEMPLATE_NAMES = {
+    "Account: confirm the email address": _l("Account: confirm the email address"),
+    "Account: reset the password": _l("Account: reset the password"),
+    "Account: invitation": _l("Account: invitation"),
+}
+
+
+def template_name(template) -> str:
+    """A template's name as the reader should see it."""
+    name = template.name
+    if getattr(template, "system_key", None) and name in SYSTEM_TEMPLATE_NAMES:
+        return str(SYSTEM_TEMPLATE_NAMES[name])
+    return name
+
+
 YES_NO = {True: _l("yes"), False: _l("no")}
 
 

@@ -1,6 +1,7 @@
 """The base form, fields and validators shared by the forms of several blueprints, and the
 mapping of a service's refusal onto a form."""
 
+import flask_babel
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
@@ -30,10 +31,32 @@ def strip_controls(value):
     return text.strip_controls(value) if isinstance(value, str) else value
 
 
+class _OwnWordsFirst:
+    """WTForms' messages in the platform's words where its catalogue has them (a field is
+    "obligatoire" on every form, never "requis"), else in WTForms' own translation."""
+
+    def __init__(self, fallback):
+        self.fallback = fallback
+
+    def gettext(self, string):
+        own = flask_babel.gettext(string)
+        if own != string or self.fallback is None:
+            return own
+        return self.fallback.gettext(string)
+
+    def ngettext(self, singular, plural, n):
+        if self.fallback is None:
+            return flask_babel.ngettext(singular, plural, n)
+        return self.fallback.ngettext(singular, plural, n)
+
+
 class Form(FlaskForm):
     """The base of every form: control characters never reach a service or the database."""
 
     class Meta:
+        def get_translations(self, form):
+            return _OwnWordsFirst(super().get_translations(form))
+
         def bind_field(self, form, unbound_field, options):
             field_class = unbound_field.field_class
             extra = ()

@@ -66,9 +66,8 @@ def signup():
             apply_errors(form, error)
         else:
             session_cookie.begin(user, token)
-            flash(_("Welcome, %(name)s! We sent a link to %(email)s: follow it to confirm your "
-                    "address. Until then you can prepare your application, not submit it.",
-                    name=user.first_name, email=user.email), "success")
+            # The banner above every page says where the link went and what it is for.
+            flash(_("Welcome, %(name)s!", name=user.first_name), "success")
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     if form.errors:
         return form_response("auth/signup.html", "auth/signup.html", form)
@@ -84,6 +83,10 @@ def confirm(token: str):
     """The link of the confirmation email."""
     try:
         accounts.confirm_email(token)
+    except accounts.AlreadyConfirmed as done:
+        flash(str(done), "info")
+        return redirect(url_for("main.home") if current_user.is_authenticated
+                        else url_for("auth.login"), 303)
     except accounts.LinkProblem as problem:
         return _link_problem(str(problem), accounts.CONFIRM)
     flash(_("Your email address is confirmed."), "success")

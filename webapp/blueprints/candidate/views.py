@@ -118,4 +118,5 @@ def receipt(application_id: int):
         abort(404)
     if own.submitted_at is None:
         return redirect(url_for("candidate.application", application_id=own.id))
-    return render_template("candidate/receipt.html", application=own)
+    return render_template("candidate/receipt.html", application=own,
+                           acknowledged=applications.acknowledgement_queued(own))

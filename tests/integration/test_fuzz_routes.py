@@ -5,6 +5,7 @@ its forms; a 5xx fails the test with the request that caused it.
 
 The example budget keeps `make test` short: FUZZ_EXAMPLES raises it for a longer hunt."""
 
+import io
 import os
 import re
 import string
@@ -139,7 +140,26 @@ def _values(ids: list[int]):
         st.integers(min_value=-(2**70), max_value=2**70).map(str),
         st.dates().map(lambda d: d.isoformat()),
         st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M")),
+        st.sampled_from(NESTED),
+        st.binary(max_size=64).map(lambda content: _file(content)),
     )
+
+
+def _file(content: bytes = b"%PDF-1.4 not text", name: str = "x.pdf"):
+    """A file part of a multipart request: a browser sends one for an <input type=file>."""
+    return (io.BytesIO(content), name)
+
+
+# Templates nested deeper than any email needs: the template fields must refuse them.
+NESTED = [
+    "{{ " + "(" * 80 + "1" + ")" * 80 + " }}",
+    "{% if 1 %}" * 100 + "x" + "{% endif %}" * 100,
+    "{{ recipient_name" + "|upper" * 3000 + " }}",
+    "{{ " + "not " * 500 + "1 }}",
+    "{{ recipient_name" + "[0]" * 2000 + " }}",
+    "{% for a in [1] %}" * 60 + "{% endfor %}" * 60,
+    "{{ " + "[" * 300 + "]" * 300 + " }}",
+]
 
 
 def _url(rule: str, placeholders, values: dict) -> str:
@@ -154,6 +174,7 @@ def _send(clients, role, method, url, params):
     client = clients[role]
     headers = {"HX-Request": "true"} if params.pop("__htmx", False) else {}
     if method == "GET":
+        params = {k: v for k, v in params.items() if isinstance(v, str)}  # no files in a URL
         response = client.get(url, query_string=params, headers=headers)
     else:
         response = client.open(url, method=method, data=params, headers=headers)
@@ -223,3 +244,55 @@ def test_generated_values_in_every_field_and_parameter_never_give_a_5xx(app, wor
         _send(clients, role, method, url, params)
 
     no_5xx()
+
+
+def test_a_file_part_in_any_field_of_any_form_is_refused_without_5xx(app, world,
+                                                                     no_database_refusal):
+    """A multipart request whose text fields come as files (as a script would send them):
+    every form refuses it, as every role, on every POST route."""
+    clients = _clients(app)
+    fields = _field_names(app)
+    answers = Counter()
+    for method, rule, placeholders in _routes(app):
+        if method == "GET":
+            continue
+        real = {}
+        for converter, arguments, name in placeholders:
+            first = arguments.split(",")[0].strip().strip("'\"")
+            real[name] = {"int": world[0], "any": first}.get(converter, "submitted")
+        for role in ROLES:
+            params = {name: _file() for name in fields}
+            answers[_send(clients, role, method, _url(rule, placeholders, real),
+                          params).status_code] += 1
+            # One file among good text values: the file is what is refused.
+            answers[_send(clients, role, method, _url(rule, placeholders, real),
+                          {**dict.fromkeys(fields, "1"), "email": _file(),
+                           "name": _file(b"x" * 10)}).status_code] += 1
+    assert 422 in answers, answers
+
+
+@pytest.mark.parametrize("path,data", [
+    ("/auth/login", {"email": "admin@example.org", "password": PASSWORD}),
+    ("/auth/forgot", {"email": "admin@example.org"}),
+    ("/auth/signup", {"first_name": "Ana", "last_name": "Lopez", "email": "ana@example.org",
+                      "password": "a-strong-pass-1", "confirm": "a-strong-pass-1"}),
+])
+@pytest.mark.parametrize("as_file", ["email", "password", "first_name"])
+def test_a_file_sent_for_a_text_field_is_a_422_next_to_the_field(app, users, path, data,
+                                                                  as_file):
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = client.post(path, data={**data, as_file: _file()})
+    if as_file not in data:
+        assert response.status_code in (302, 303, 200, 422)
+        return
+    assert response.status_code == 422
+    assert "not text was sent for this field" in response.get_data(as_text=True)
+
+
+def test_json_that_is_no_object_is_refused_without_5xx(app, users):
+    client = app.test_client()
+    for body in ("[1, 2]", "5", '{"email": {"a": 1}, "password": [1, 2]}', '"x"', "{"):
+        response = client.post("/auth/login", data=body,
+                               headers={"Content-Type": "application/json"})
+        assert response.status_code in (400, 422), body

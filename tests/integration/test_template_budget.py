@@ -185,3 +185,56 @@ def _attributes(html: str) -> set[tuple[str, str, str]]:
 
     Collect().feed(html)
     return found
+
+
+# Deeper than any email needs: Jinja's parser and compiler (and Python's) would fail on them
+# with no line to show. The third line carries the nesting, so the refusal must name it.
+NESTED = {
+    "80 parentheses": "{{ " + "(" * 80 + "1" + ")" * 80 + " }}",
+    "100 blocks": "{% if 1 %}" * 100 + "x" + "{% endif %}" * 100,
+    "3,000 filters": "{{ recipient_name" + "|upper" * 3000 + " }}",
+    "500 nots": "{{ " + "not " * 500 + "1 }}",
+    "2,000 subscripts": "{{ recipient_name" + "[0]" * 2000 + " }}",
+    "300 brackets": "{{ " + "[" * 300 + "]" * 300 + " }}",
+    "60 loops": "{% for a in [1] %}" * 60 + "{% endfor %}" * 60,
+}
+
+
+@pytest.mark.parametrize("part", ["subject_en", "body_html_en", "body_text_en"])
+@pytest.mark.parametrize("payload", NESTED.values(), ids=NESTED.keys())
+def test_the_editor_refuses_deep_nesting_naming_its_line(app, client, auth, payload, part):
+    auth.login_as("manager")
+    source = f"Hello\nthere\n{payload}" if part != "subject_en" else payload
+    line = 1 if part == "subject_en" else 3
+    form = {"name": "Deep", "default_locale": "en", "subject_en": "Hello",
+            "body_html_en": "<p>Hi</p>", "preview_locale": "en", part: source}
+    preview = client.post("/email-templates/preview", data=form)
+    assert preview.status_code == 200
+    assert f"Line {line}:" in preview.get_data(as_text=True)
+    # A subject past 300 characters is refused for its length first.
+    expected = f"Line {line}:" if len(source) <= 300 or part != "subject_en" else "300"
+    saved = client.post("/email-templates/new", data=form)
+    assert saved.status_code == 422
+    assert expected in saved.get_data(as_text=True)
+    test = client.post("/email-templates/send-test", data=form)
+    assert test.status_code == 422
+    assert expected in test.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("payload", NESTED.values(), ids=NESTED.keys())
+def test_a_deep_template_already_stored_fails_its_email_only(app, client, auth, victim_campaign,
+                                                            payload):
+    with app.app_context():
+        template = _with_body(payload, "Ack")
+        _db.session.execute(sa.update(EmailTemplateVersion)
+                            .where(EmailTemplateVersion.template_id == template.id)
+                            .values(subject=payload))
+        factories.make_trigger(_db.session.get(Application, victim_campaign["draft"]).campaign,
+                               template, event=EventType.SUBMITTED)
+        _db.session.commit()
+    auth.login_as("candidate")
+    draft = f"/my/applications/{victim_campaign['draft']}"
+    assert client.post(draft, data={**FORM, "action": "submit"}).status_code == 200
+    assert client.post(f"{draft}/submit").status_code == 303
+    [(state, error)] = _rows(app)
+    assert state == "failed" and "Line 1:" in error

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from webapp import outbox
 from webapp.extensions import db
 from webapp.models import EmailTemplate, EmailTemplateVersion, OutboxPriority, User
-from webapp.services import templating
+from webapp.services import secret_links, templating
 
 log = logging.getLogger("missive.account_emails")
 
@@ -158,6 +158,12 @@ def queue(user: User, key: str, path: str, valid_for: timedelta) -> None:
     ctx.given = {"action_url": f"{config['BASE_URL'].rstrip('/')}{path}",
                  "link_expiry": _link_expiry(valid_for, locale)}
     try:
+        # Checked again here: a template may have reached the database without the editor.
+        leaks = secret_links.problems(version.subject, version.body_html, version.body_text,
+                                      config["BASE_URL"])
+        if leaks:
+            raise templating.TemplateProblem(
+                "; ".join(message for messages in leaks.values() for message in messages))
         rendered = templating.render_email(version.subject, version.body_html,
                                            version.body_text, ctx)
     except templating.TemplateProblem as error:

@@ -509,6 +509,10 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
     result = ChangeResult(status=status, unchanged=unchanged, drafts=drafts)
     if not transitions:
         return result
+    # Rendered before the first write: on SQLite a write holds the whole database, and slow
+    # templates must not hold it (sign-ins and the worker would wait, then fail). Past the
+    # request's rendering time this refuses the change, with nothing written.
+    rendered = triggers.render_plan(plan)
     now = clock.now()
     ids = [t.application.id for t in transitions]
     # Compare-and-set per previous status: an application changed meanwhile by someone else
@@ -536,7 +540,7 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
     priority = (OutboxPriority.BULK
                 if len(transitions) > current_app.config["OUTBOX_BULK_THRESHOLD"]
                 else OutboxPriority.NORMAL)
-    outcome = triggers.enqueue_plan(plan, change_ids, priority)
+    outcome = triggers.enqueue_plan(plan, change_ids, priority, rendered)
     result.moved, result.queued, result.failed = len(transitions), outcome.queued, outcome.failed
     result.held = outcome.held
     db.session.commit()

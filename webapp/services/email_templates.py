@@ -22,6 +22,7 @@ from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
+    AuditEntry,
     EmailTemplate,
     EmailTemplateVersion,
     OutboxPriority,
@@ -29,7 +30,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import html_policy, templating
+from webapp.services import html_policy, secret_links, templating
 from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.email_templates")
@@ -170,6 +171,19 @@ def template_history(template: EmailTemplate):
     return audit.history("email_template", template.id)
 
 
+def last_changes(template_ids) -> dict:
+    """The latest edit of each template (who and when), for the account emails' list."""
+    found = {}
+    for template_id in template_ids:
+        found[template_id] = db.session.scalar(
+            sa.select(AuditEntry).where(AuditEntry.object_type == "email_template",
+                                        AuditEntry.object_id == template_id,
+                                        AuditEntry.action.in_(("email_template.created",
+                                                               "email_template.updated")))
+            .order_by(AuditEntry.id.desc()).limit(1))
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def recent_applications(limit: int = 30) -> list[Application]:
     """Applications a manager may pick to preview a template with real values."""
     return list(db.session.scalars(
@@ -290,8 +304,12 @@ def validate(data: TemplateInput, template: EmailTemplate | None = None,
         problem = _header_problem(version.subject)
         if problem:
             add(f"subject_{locale}", problem)
+        # An account email's link signs its reader in: it must not be able to leave.
+        leaks = secret_links.problems(version.subject, version.body_html, version.body_text,
+                                      current_app.config["BASE_URL"]) if data.system_key else {}
         for part in ("subject", "body_html", "body_text"):
-            problems = _template_problems(getattr(version, part), data.placeholder_names)
+            problems = (_template_problems(getattr(version, part), data.placeholder_names)
+                        or leaks.get(part, []))
             for message in problems:
                 add(f"{part}_{locale}", message)
             if application is not None and not problems and getattr(version, part).strip():
@@ -451,6 +469,10 @@ def preview(data: TemplateInput, locale: str, application: Application | None = 
     problems = [message for part in ("subject", "body_html", "body_text")
                 for message in _template_problems(getattr(version, part),
                                                   data.placeholder_names)]
+    if data.system_key and not problems:
+        leaks = secret_links.problems(version.subject, version.body_html, version.body_text,
+                                      current_app.config["BASE_URL"])
+        problems = [message for messages in leaks.values() for message in messages]
     if problems:
         return None, problems
     try:

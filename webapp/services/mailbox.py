@@ -20,7 +20,8 @@ from webapp.core.errors import NotFound
 
 KEEP = 500
 ENVELOPE_HEADER = "X-Mailbox-Envelope-To"
-_NAME = re.compile(r"^\d+-[0-9a-f]{8}\.eml$")
+# What store() writes: nanoseconds since 1970 (19 digits until the year 2286) and 8 hex digits.
+_NAME = re.compile(r"\d{1,20}-[0-9a-f]{8}\.eml")
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,14 @@ def version() -> str:
 
 
 def get(name: str) -> CaughtMessage:
-    path = folder() / name
-    if not _NAME.match(name) or not path.is_file():
+    if not _NAME.fullmatch(name):
         raise NotFound(name)
-    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    path = folder() / name
+    try:
+        data = path.read_bytes()
+    except OSError:  # gone meanwhile (the mailbox keeps the newest only), or never there
+        raise NotFound(name) from None
+    message = email.message_from_bytes(data, policy=email.policy.default)
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
     return CaughtMessage(

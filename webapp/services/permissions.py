@@ -14,6 +14,18 @@ def can_configure_emails(user: User) -> bool:
     return user.has_role(Role.ADMIN, Role.MANAGER)
 
 
+def can_edit_template(user: User, template) -> bool:
+    """Campaign templates: platform managers and admins. The platform's account emails carry
+    links that sign their reader in: admins only."""
+    if template is not None and template.system_key:
+        return can_edit_account_emails(user)
+    return can_configure_emails(user)
+
+
+def can_edit_account_emails(user: User) -> bool:
+    return user.has_role(Role.ADMIN)
+
+
 def can_view_campaign_applications(user: User, campaign: Campaign) -> bool:
     if user.has_role(Role.ADMIN, Role.MANAGER):
         return True

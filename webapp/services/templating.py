@@ -50,6 +50,11 @@ class RenderContext:
     given: dict[str, str] = field(default_factory=dict)
     timezone: str = "Europe/Paris"  # the platform's: dates are stored in UTC
 
+    @property
+    def secrets(self) -> list[str]:
+        """The real values of the secret placeholders (never the preview's samples)."""
+        return [self.given[name] for name in sorted(SECRET_NAMES) if self.given.get(name)]
+
 
 def context_for(application: Application | None, recipient_name: str, recipient_email: str,
                 locale: str, old_status: Status | None = None, new_status: Status | None = None,
@@ -78,6 +83,9 @@ class Placeholder:
     # translated, dates formatted per locale; None: the real value (today, the platform).
     example: "str | date | None"
     resolve: Callable[[RenderContext], str]
+    # A value that grants access (an account link): it may only reach the person it is for,
+    # never an outside address (see secret_links).
+    secret: bool = False
 
 
 def _candidate(ctx: RenderContext) -> User:
@@ -130,7 +138,7 @@ CATALOGUE: tuple[Placeholder, ...] = (
                 lambda c: _date(c.today, c)),
     Placeholder("action_url", _l("The link the person follows (confirm, choose a password)"),
                 "https://missive.example.org/auth/confirm/…",
-                lambda c: c.given.get("action_url", "")),
+                lambda c: c.given.get("action_url", ""), secret=True),
     Placeholder("link_expiry", _l("How long the link stays valid"), "48 hours",
                 lambda c: c.given.get("link_expiry", "")),
 )
@@ -139,6 +147,7 @@ PLACEHOLDERS = {p.name: p for p in CATALOGUE}
 SYSTEM_NAMES = frozenset({"recipient_name", "platform_name", "today", "action_url",
                           "link_expiry"})
 CAMPAIGN_NAMES = frozenset(PLACEHOLDERS) - {"action_url", "link_expiry"}
+SECRET_NAMES = frozenset(p.name for p in CATALOGUE if p.secret)
 
 
 def names_for(system: bool) -> frozenset[str]:
@@ -162,6 +171,9 @@ MAX_INT_BITS = 4096  # any integer a template computes (about 1,200 digits)
 MAX_STEPS = 100_000  # loop iterations, calls and filter applications together
 MAX_CALL_DEPTH = 50  # macros calling macros
 MAX_SECONDS = 1.0  # wall clock of one render
+# Wall clock of all the renders of one web request (a bulk change renders one email per
+# recipient); TEMPLATE_REQUEST_SECONDS in the configuration overrides it.
+REQUEST_SECONDS = 15.0
 MAX_FORMAT_WIDTH = 1000  # a width or precision in %-formatting
 MAX_FILTER_NUMBER = 10_000  # a number given to a filter (a width, a length, a count)
 
@@ -177,20 +189,53 @@ SAFE_METHODS: dict[type, frozenset[str]] = {
 _FORMAT_SPEC = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
+class RequestBudgetExceeded(BudgetExceeded):
+    """The renders of one web request took longer together than the request may spend."""
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def _request_deadline() -> tuple[float, float] | None:
+    """When the current web request must stop rendering (counted from its first render), and
+    its budget in seconds; None outside a request (the worker renders reminders under the
+    per-email budget only)."""
+    from flask import current_app, g, has_request_context
+
+    if not has_request_context():
+        return None
+    if "template_deadline" not in g:
+        seconds = float(current_app.config.get("TEMPLATE_REQUEST_SECONDS", REQUEST_SECONDS))
+        g.template_deadline = (_now() + seconds, seconds)
+    return g.template_deadline
+
+
 class _Budget:
     """What one render has spent so far."""
 
     def __init__(self):
         self.steps = 0
         self.depth = 0
-        self.deadline = time.monotonic() + MAX_SECONDS
+        self.request = _request_deadline()
+        now = _now()
+        self.deadline = now + MAX_SECONDS
+        self._check_request(now)
+
+    def _check_request(self, now: float) -> None:
+        if self.request is not None and now > self.request[0]:
+            raise RequestBudgetExceeded(str(_l(
+                "Rendering the emails of this request takes too long (more than %(n)d "
+                "seconds in all).", n=round(self.request[1]))))
 
     def step(self) -> None:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise BudgetExceeded(str(_l("This template does too much work (more than "
                                         "%(n)d steps).", n=MAX_STEPS)))
-        if time.monotonic() > self.deadline:
+        now = _now()
+        self._check_request(now)
+        if now > self.deadline:
             raise BudgetExceeded(str(_l("This template takes too long to render.")))
 
 
@@ -278,6 +323,65 @@ class _Budgeted(NodeTransformer):
         return nodes.Filter(node, "budget_value", [], [], None, None, lineno=node.lineno)
 
 
+# How deep a template may nest, checked on its tokens before it is parsed: Jinja's parser and
+# compiler recurse (and Python refuses code nested past 100 blocks or 200 brackets), so a
+# deeper template would fail with no line to show. Real templates stay far below.
+MAX_NESTING = 20  # brackets inside one tag, and blocks ({% if %}, {% for %}, …) inside blocks
+MAX_OPERATORS = 50  # filters, operators, attributes and subscripts of one tag
+_OPENING = frozenset({"lparen", "lbracket", "lbrace"})
+_CLOSING = frozenset({"rparen", "rbracket", "rbrace"})
+_OPERATORS = frozenset({"pipe", "dot", "add", "sub", "mul", "div", "floordiv", "mod", "pow",
+                        "tilde", "eq", "ne", "lt", "lteq", "gt", "gteq", "lbracket"})
+_WORD_OPERATORS = frozenset({"not", "and", "or", "is", "in", "if", "else"})
+_BLOCK_TAGS = frozenset({"for", "if", "macro", "call", "filter", "with", "block", "autoescape",
+                         "set"})
+
+
+class TooComplex(jinja2.TemplateSyntaxError):
+    """A template nested deeper, or with longer expressions, than any email needs; its message
+    is already in the reader's language and names the line."""
+
+
+def _check_nesting(stream) -> None:
+    blocks, tag, line = 0, None, 1
+    brackets = operators = 0
+    for token in stream:
+        kind = token.type
+        if kind in ("block_begin", "variable_begin"):
+            tag, line, brackets, operators = [], token.lineno, 0, 0
+            continue
+        if kind in ("block_end", "variable_end"):
+            if kind == "block_end" and tag and tag[0].type == "name":
+                word = tag[0].value
+                block_set = word == "set" and not any(t.type == "assign" for t in tag)
+                if word in _BLOCK_TAGS and (word != "set" or block_set):
+                    blocks += 1
+                    if blocks > MAX_NESTING:
+                        raise TooComplex(str(_l(
+                            "Line %(line)d: blocks are nested too deeply (more than %(n)d "
+                            "levels).", line=line, n=MAX_NESTING)), line)
+                elif word.startswith("end"):
+                    blocks -= 1
+            tag = None
+            continue
+        if tag is None:
+            continue
+        tag.append(token)
+        if kind in _OPENING:
+            brackets += 1
+            if brackets > MAX_NESTING:
+                raise TooComplex(str(_l("Line %(line)d: brackets are nested too deeply (more "
+                                        "than %(n)d levels).", line=line, n=MAX_NESTING)), line)
+        elif kind in _CLOSING:
+            brackets -= 1
+        if kind in _OPERATORS or (kind == "name" and token.value in _WORD_OPERATORS):
+            operators += 1
+            if operators > MAX_OPERATORS:
+                raise TooComplex(str(_l("Line %(line)d: this expression is too long (more than "
+                                        "%(n)d filters and operators).", line=line,
+                                        n=MAX_OPERATORS)), line)
+
+
 class BudgetedSandbox(ImmutableSandboxedEnvironment):
     """Jinja's sandbox (no Python internals, no mutation of lists and dicts) with a budget:
     refuses huge powers and repetitions, caps loops, calls, recursion, values and time."""
@@ -290,6 +394,10 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         self.filters = {name: _budgeted_filter(name, f) for name, f in self.filters.items()}
         self.filters["budget_iter"] = _bounded_iteration
         self.filters["budget_value"] = _checked
+
+    def _parse(self, source, name, filename):
+        _check_nesting(self.lexer.tokenize(source, name, filename))
+        return super()._parse(source, name, filename)
 
     def is_safe_attribute(self, obj, attr, value) -> bool:
         for kind, allowed in SAFE_METHODS.items():
@@ -385,6 +493,8 @@ _SYNTAX_MESSAGES = (
 
 def syntax_problem(error: jinja2.TemplateSyntaxError) -> str:
     """A syntax error in the reader's language, naming the problem and its line."""
+    if isinstance(error, TooComplex):
+        return str(error.message)
     message = (error.message or "").strip()
     for pattern, translated in _SYNTAX_MESSAGES:
         found = pattern.match(message)
@@ -430,6 +540,8 @@ def _describe(error: Exception) -> str:
     """The reason a render failed, in the reader's language where we know it."""
     if isinstance(error, TemplateProblem):
         return str(error)
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return syntax_problem(error)
     if isinstance(error, ZeroDivisionError):
         return str(_l("division by zero"))
     if isinstance(error, RecursionError):
@@ -485,11 +597,19 @@ def render_email(subject: str, body_html: str, body_text: str,
     # Cleaned again after rendering: the template was cleaned on save, but a value it prints
     # (a candidate's name, say) may still make a `javascript:` link out of an href.
     html = html_policy.clean(render(body_html, ctx, html=True))
+    secrets = ctx.secrets
+    # An account email's link reaches its reader only: nothing outside the platform is
+    # loaded, and no attribute but a link to the platform carries it.
+    try:
+        html = html_policy.guard_secrets(html, ctx.base_url, secrets)
+    except Exception as error:  # noqa: BLE001 — unguarded, the message must not leave
+        raise TemplateProblem(_describe(error)) from error
     text = render(body_text, ctx, html=False) if body_text.strip() else html_to_text(html)
     return RenderedEmail(
-        subject=" ".join(render(subject, ctx, html=False).split()),
+        subject=html_policy.guard_text(" ".join(render(subject, ctx, html=False).split()),
+                                       secrets),
         html=html,
-        text=text,
+        text=html_policy.guard_text(text, secrets),
     )
 
 

@@ -19,12 +19,14 @@ from functools import lru_cache
 import jinja2
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from jinja2 import meta
 from sqlalchemy import orm
 
 from webapp import outbox
 from webapp.core import clock, text
 from webapp.core.addresses import InvalidAddress, parse_address_list
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -314,17 +316,49 @@ def _placeholders(source: str) -> frozenset[str] | None:
         return None
 
 
+def render_plan(plan: Plan) -> list:
+    """Each email of a plan rendered for its recipient (or the error that stopped it), before
+    its event is recorded: a bulk change renders first and writes after, so that slow
+    templates never hold the database's write lock. Raises ValidationFailed when the request
+    has spent its rendering time: nothing is written then."""
+    return [_render(email.trigger.template, email.transition.application, email.recipient,
+                    email.transition.old_status, email.transition.new_status,
+                    email.transition.actor) for email in plan.emails]
+
+
+def _render(template: EmailTemplate, application, recipient: Recipient,
+            old_status: Status | None, new_status: Status | None, actor: User | None):
+    """The rendered email, or the exception that stopped it (one recipient's problem)."""
+    languages = current_app.config["LANGUAGES"]
+    wanted = recipient.locale if recipient.locale in languages else template.default_locale
+    version = template.version_for(wanted)
+    try:
+        ctx = templating.context_for(application, recipient.name or recipient.email,
+                                     recipient.email, version.locale, old_status=old_status,
+                                     new_status=new_status, actor=actor)
+        return templating.render_email(version.subject, version.body_html,
+                                       text_source(version.body_html, version.body_text), ctx)
+    except templating.RequestBudgetExceeded as error:
+        # The whole request is over its time: the action fails cleanly, nothing written.
+        raise ValidationFailed(str(_l("%(reason)s Nothing was changed: check the templates of "
+                                      "these automatic emails, or change fewer applications "
+                                      "at a time.", reason=error))) from error
+    except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
+        return error
+
+
 def render_rows(plan: Plan, event_ids: dict[int, int],
-                priority: OutboxPriority = OutboxPriority.NORMAL) -> list[dict]:
-    """The outbox rows of a plan, rendered per recipient in their language. `event_ids` maps
-    an application id to its event's id (the StatusChange row). A rendering failure gives a
-    row stored as failed with the error: it must not block the action. A status trigger's
-    delay and hold apply here."""
+                priority: OutboxPriority = OutboxPriority.NORMAL,
+                rendered: list | None = None) -> list[dict]:
+    """The outbox rows of a plan, rendered per recipient in their language (or taken from
+    `rendered`, what render_plan gave). `event_ids` maps an application id to its event's id
+    (the StatusChange row). A rendering failure gives a row stored as failed with the error:
+    it must not block the action. A status trigger's delay and hold apply here."""
     from webapp.core import clock
 
     now = clock.now()
     rows = []
-    for email in plan.emails:
+    for n, email in enumerate(plan.emails):
         trigger, transition = email.trigger, email.transition
         event_id = event_ids[transition.application.id]
         timing = {}
@@ -337,7 +371,8 @@ def render_rows(plan: Plan, event_ids: dict[int, int],
             key=outbox.dedupe_key(trigger.id, trigger.event, event_id, email.recipient.email),
             event_type=trigger.event, event_id=event_id, trigger_id=trigger.id,
             old_status=transition.old_status, new_status=transition.new_status,
-            actor=transition.actor, priority=priority, **timing))
+            actor=transition.actor, priority=priority,
+            rendered=rendered[n] if rendered is not None else None, **timing))
     return rows
 
 
@@ -351,9 +386,10 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
                trigger_id: int | None = None, old_status: Status | None = None,
                new_status: Status | None = None, actor: User | None = None,
                not_before=None, held: bool = False,
-               priority: OutboxPriority = OutboxPriority.NORMAL) -> dict:
+               priority: OutboxPriority = OutboxPriority.NORMAL, rendered=None) -> dict:
     """One outbox row: `template` rendered for `recipient` in their language (or the
-    template's), stored failed with the error when rendering fails."""
+    template's; `rendered` when done beforehand), stored failed with the error when rendering
+    fails."""
     languages = current_app.config["LANGUAGES"]
     sender_address = _address_of(current_app.config["MAIL_DEFAULT_SENDER"] or "")
     wanted = recipient.locale if recipient.locale in languages else template.default_locale
@@ -369,13 +405,11 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
         recipient_user_id=recipient.user_id, not_before=not_before, held=held,
         priority=priority,
     )
+    if rendered is None:
+        rendered = _render(template, application, recipient, old_status, new_status, actor)
     try:
-        ctx = templating.context_for(application, recipient.name or recipient.email,
-                                     recipient.email, version.locale, old_status=old_status,
-                                     new_status=new_status, actor=actor)
-        rendered = templating.render_email(version.subject, version.body_html,
-                                           text_source(version.body_html, version.body_text),
-                                           ctx)
+        if isinstance(rendered, Exception):
+            raise rendered
         return outbox.message_values(subject=rendered.subject, body_html=rendered.html,
                                      body_text=rendered.text, **common)
     except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
@@ -409,10 +443,12 @@ def record_skips(plan: Plan, event_ids: dict[int, int]) -> int:
 
 
 def enqueue_plan(plan: Plan, event_ids: dict[int, int],
-                 priority: OutboxPriority = OutboxPriority.NORMAL) -> Outcome:
-    """The outbox rows of a plan and its skipped recipients, in the caller's transaction."""
+                 priority: OutboxPriority = OutboxPriority.NORMAL,
+                 rendered: list | None = None) -> Outcome:
+    """The outbox rows of a plan and its skipped recipients, in the caller's transaction
+    (`rendered`: the plan's emails from render_plan, when rendered beforehand)."""
     record_skips(plan, event_ids)
-    return insert_rows(render_rows(plan, event_ids, priority))
+    return insert_rows(render_rows(plan, event_ids, priority, rendered))
 
 
 def enqueue_for_event(event_type: EventType, event_id: int, transition: Transition,

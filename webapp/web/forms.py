@@ -5,6 +5,7 @@ import flask_babel
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import DateField, DateTimeLocalField, PasswordField, StringField, TextAreaField
 from wtforms.validators import Length, ValidationError
 
@@ -70,8 +71,33 @@ class Form(FlaskForm):
                 return unbound_field.bind(form=form, filters=filters, **options)
             return unbound_field.bind(form=form, **options)
 
+        def wrap_formdata(self, form, formdata):
+            """Text only: a file part (or a JSON number, list or object) sent where the form
+            expects text is set aside, and its field refuses it when the form is validated."""
+            try:
+                wrapped = super().wrap_formdata(form, formdata)
+            except (TypeError, ValueError):  # JSON that is no object of names and values
+                wrapped, form._not_text = ImmutableMultiDict(), {""}
+            if wrapped is None or not hasattr(wrapped, "getlist"):
+                return wrapped
+            items = list(wrapped.items(multi=True))
+            not_text = {name for name, value in items if not isinstance(value, str)}
+            if not not_text:
+                return wrapped
+            form._not_text = not_text
+            return ImmutableMultiDict([(name, value) for name, value in items
+                                       if isinstance(value, str)])
+
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        for name in sorted(getattr(self, "_not_text", ())):
+            field = self._fields.get(name)
+            if field is not None:
+                field.errors = [*field.errors, _l("A file or a value that is not text was sent "
+                                                  "for this field.")]
+            else:
+                self.form_errors.append(_l("Only text was expected in this form."))
+            valid = False
         # A value refused for its length is shown again cut to the limit, not echoed whole.
         for field in self:
             limits = [v.max for v in field.validators if isinstance(v, Length) and v.max >= 0]

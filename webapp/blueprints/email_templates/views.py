@@ -20,7 +20,7 @@ from webapp.blueprints.email_templates import bp
 from webapp.blueprints.email_templates.forms import TemplateForm, TemplateSearchForm
 from webapp.core.errors import ValidationFailed
 from webapp.models import Role
-from webapp.services import account_emails, email_templates, templating
+from webapp.services import account_emails, email_templates, permissions, templating
 from webapp.services.email_templates import LOCALES, TemplateInput, VersionInput
 from webapp.services.paging import Sort
 from webapp.web.access import role_required
@@ -44,7 +44,10 @@ def index():
                        templates=page.rows, listing=page, sort=sort,
                        list_args={"q": form.q.data or None}, used_by=used_by,
                        system_templates=account_emails.system_templates(),
-                       system_purposes=account_emails.purposes())
+                       system_purposes=account_emails.purposes(),
+                       may_edit_system=permissions.can_edit_account_emails(current_user),
+                       system_changes=email_templates.last_changes(
+                           t.id for t in account_emails.system_templates()))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -138,9 +141,12 @@ def _go(url: str):
 
 
 def _template_or_404(template_id: int):
+    """The template, if the signed-in user may edit it (account emails: admins only)."""
     template = email_templates.get_template(template_id)
     if template is None:
         abort(404)
+    if not permissions.can_edit_template(current_user, template):
+        abort(403)
     return template
 
 
@@ -148,7 +154,10 @@ def _posted_template(form: TemplateForm):
     """The stored template the editor previews, if any: it decides which placeholders apply
     (system or campaign)."""
     template_id = id_or_none(form.template_id.data)
-    return email_templates.get_template(template_id) if template_id is not None else None
+    template = email_templates.get_template(template_id) if template_id is not None else None
+    if template is not None and not permissions.can_edit_template(current_user, template):
+        abort(403)
+    return template
 
 
 def _form(template=None) -> TemplateForm:

@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     setup.init_locale(app)
     setup.init_error_handlers(app)
     setup.init_security(app)
+    setup.init_request_budget(app)
     setup.init_template_globals(app)
     setup.init_cli(app)
 

@@ -210,6 +210,21 @@ def init_security(app: Flask) -> None:
     security.init_app(app)
 
 
+def init_request_budget(app: Flask) -> None:
+    """Each web request renders its emails within one budget (a bulk change renders one email
+    per recipient); TEMPLATE_REQUEST_SECONDS overrides the default."""
+    from webapp.services import templating
+
+    @app.before_request
+    def open_budget():
+        templating.open_request_budget(
+            app.config.get("TEMPLATE_REQUEST_SECONDS", templating.REQUEST_SECONDS))
+
+    @app.teardown_request
+    def close_budget(_error=None):
+        templating.close_request_budget()
+
+
 def _back_url() -> str | None:
     """The page the user came from, for a "go back" link: only a path on this site, and never
     the page that failed."""

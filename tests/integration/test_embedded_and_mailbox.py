@@ -106,7 +106,8 @@ def test_the_catcher_keeps_what_the_worker_sends_and_the_mailbox_shows_it(catche
     name = listing.split('href="/mailbox/', 2)[2].split('"')[0]
     shown = client.get(f"/mailbox/{name}").get_data(as_text=True)
     assert "Bonjour Zoé" in shown
-    assert 'sandbox srcdoc="&lt;p&gt;Bonjour &lt;b&gt;Zoé&lt;/b&gt;&lt;/p&gt;"' in shown
+    assert 'sandbox srcdoc="&lt;meta http-equiv=&#34;Content-Security-Policy&#34;' in shown
+    assert "&lt;p&gt;Bonjour &lt;b&gt;Zoé&lt;/b&gt;&lt;/p&gt;" in shown
     assert client.get("/mailbox/..%2Fsecret_key").status_code == 404
 
     assert client.post("/mailbox/clear").status_code == 303

@@ -197,18 +197,30 @@ def _now() -> float:
     return time.monotonic()
 
 
-def _request_deadline() -> tuple[float, float] | None:
-    """When the current web request must stop rendering (counted from its first render), and
-    its budget in seconds; None outside a request (the worker renders reminders under the
-    per-email budget only)."""
-    from flask import current_app, g, has_request_context
+# The budget of the current web request: [seconds, deadline once the first render starts].
+# The web layer opens it per request (setup.init_request_budget); outside a request (the
+# worker) there is none and only the per-email budget applies.
+_REQUEST_BUDGET: ContextVar[list | None] = ContextVar("template_request_budget", default=None)
 
-    if not has_request_context():
+
+def open_request_budget(seconds: float = REQUEST_SECONDS) -> None:
+    """Give the renders of the request starting now `seconds` in all, counted from the first."""
+    _REQUEST_BUDGET.set([float(seconds), None])
+
+
+def close_request_budget() -> None:
+    _REQUEST_BUDGET.set(None)
+
+
+def _request_deadline() -> tuple[float, float] | None:
+    """When the current web request must stop rendering, and its budget in seconds; None
+    outside a request."""
+    budget = _REQUEST_BUDGET.get()
+    if budget is None:
         return None
-    if "template_deadline" not in g:
-        seconds = float(current_app.config.get("TEMPLATE_REQUEST_SECONDS", REQUEST_SECONDS))
-        g.template_deadline = (_now() + seconds, seconds)
-    return g.template_deadline
+    if budget[1] is None:
+        budget[1] = _now() + budget[0]
+    return budget[1], budget[0]
 
 
 class _Budget:

@@ -82,6 +82,7 @@ def main() -> None:
                 figures += template_budget.run(rounds)
             elif name == "reminders":
                 figures += reminders.run(server, folder, backends, rounds)
+                figures += reminders.run_emails_tab(server, folder, backends, quick=args.quick)
             timings[name] = round(time.perf_counter() - start, 1)
     print()
     print(table(figures))

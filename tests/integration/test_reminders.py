@@ -485,3 +485,15 @@ def test_a_reminder_to_the_managers_of_a_campaign_without_any_records_the_skip(
     assert [(s.kind, s.reason) for s in skips] == [("managers", "nobody")]
     reminders.run()
     assert len(_db.session.scalars(sa.select(SkippedRecipient)).all()) == 1
+
+
+def test_the_tabs_count_leaves_out_what_the_run_leaves_out(world, frozen):
+    # An inactive candidate is skipped; a fixed address that is a candidate's gets one email.
+    world["drafts"][0].candidate.active = False
+    _db.session.commit()
+    reminder = _reminder(world, to_managers=True, extra_addresses="draft1@example.org")
+    count = reminders.outlook(reminder).count
+    assert (len(count), count.applications) == (4, 2)
+    frozen.advance(days=7)
+    assert [r.queued for r in reminders.run()] == [4]
+    assert len(reminders.outlook(_db.session.get(Reminder, reminder.id)).count) == 0

@@ -732,25 +732,45 @@ def _others(reminder: Reminder, audience: triggers.CampaignTriggers,
     return {r.email.lower() for r in recipients}, staff, len(recipients) - staff
 
 
+def inactive_accounts() -> set[int]:
+    """The ids of deactivated accounts (few): their candidates are skipped, not emailed."""
+    return set(db.session.scalars(sa.select(User.id).where(User.active.is_(False))))
+
+
 def count_if_ran_now(reminder: Reminder, now: datetime, audience: triggers.CampaignTriggers,
-                     staff_ids: set[int]) -> Count:
+                     staff_ids: set[int], inactive: set[int] | None = None) -> Count:
     """The emails the cron job would queue for `reminder` at `now` (before the closing date:
-    as if its moment were now), per audience: one statement for the applications, whatever
-    their number."""
+    as if its moment were now), per audience. Before the closing date, the drafts are counted
+    on the (campaign, status) index, whatever their number; only the few applications already
+    reminded, or whose candidate is not emailed, are looked at one by one."""
     a, u = Application.__table__.c, User.__table__.c
     others, staff, addresses = _others(reminder, audience, staff_ids)
+    inactive = inactive_accounts() if inactive is None else inactive
     if reminder.kind == ReminderKind.BEFORE_CLOSING:
         if not _closing_due(reminder, now, as_if_due=True):
             return Count()
-        row = db.session.execute(
-            sa.select(sa.func.count(),
-                      sa.func.count().filter(u.active.is_(True),
-                                             sa.func.lower(u.email).not_in(others)
-                                             if others else sa.true()))
-            .select_from(Application.__table__)
-            .join(User.__table__, a.candidate_id == u.id)
-            .where(*_closing_filter(reminder))).one()
-        applications, candidates = row[0], row[1]
+        *wanted, not_reminded = _closing_filter(reminder)
+        applications = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Application.__table__).where(*wanted))
+        d = ReminderDelivery.__table__.c
+        if applications and db.session.scalar(sa.select(sa.exists().where(
+                d.reminder_id == reminder.id,
+                d.occurrence == _closing_occurrence(reminder)))):
+            applications -= db.session.scalar(
+                sa.select(sa.func.count()).select_from(ReminderDelivery.__table__)
+                .join(Application.__table__, a.id == d.application_id)
+                .where(d.reminder_id == reminder.id,
+                       d.occurrence == _closing_occurrence(reminder), *wanted))
+        unreached = set(inactive)
+        if others:
+            unreached.update(db.session.scalars(sa.select(u.id).where(u.email.in_(others))))
+        left_out, unreached = 0, sorted(unreached) if applications else []
+        for start in range(0, len(unreached), triggers.CHUNK):
+            left_out += db.session.scalar(
+                sa.select(sa.func.count()).select_from(Application.__table__)
+                .where(*wanted, not_reminded,
+                       a.candidate_id.in_(unreached[start:start + triggers.CHUNK])))
+        candidates = applications - left_out
     else:
         rows = _in_status_rows(reminder, now, reminder.last_run_at, [u.email, u.active])
         delivered = _delivered(reminder) if rows else set()
@@ -790,7 +810,7 @@ def next_moment(reminder: Reminder, now: datetime) -> datetime | None:
 
 def outlook(reminder: Reminder, now: datetime | None = None, *,
             audience: triggers.CampaignTriggers | None = None,
-            staff_ids: set[int] | None = None) -> Outlook:
+            staff_ids: set[int] | None = None, inactive: set[int] | None = None) -> Outlook:
     """Counted by the database with the cron job's rules. Before its moment, a reminder
     before the closing date is counted as if the moment were now: who would get it if
     nothing changes."""
@@ -799,15 +819,17 @@ def outlook(reminder: Reminder, now: datetime | None = None, *,
     if staff_ids is None:
         staff_ids = {m.user_id for m in reminder.campaign.members}
     return Outlook(reminder, next_moment(reminder, now),
-                   count_if_ran_now(reminder, now, audience, staff_ids))
+                   count_if_ran_now(reminder, now, audience, staff_ids, inactive))
 
 
 def outlooks(campaign: Campaign, reminders: list[Reminder] | None = None) -> dict[int, Outlook]:
     now = clock.now()
     audience = triggers.CampaignTriggers(campaign, EventType.SUBMITTED)
     staff_ids = {m.user_id for m in campaign.members}
-    return {r.id: outlook(r, now, audience=audience, staff_ids=staff_ids)
-            for r in (reminders if reminders is not None else reminders_of(campaign))}
+    reminders = reminders if reminders is not None else reminders_of(campaign)
+    inactive = inactive_accounts() if reminders else set()
+    return {r.id: outlook(r, now, audience=audience, staff_ids=staff_ids, inactive=inactive)
+            for r in reminders}
 
 
 def due_moments(now: datetime | None = None) -> list[int]:

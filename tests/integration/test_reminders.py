@@ -497,3 +497,62 @@ def test_the_tabs_count_leaves_out_what_the_run_leaves_out(world, frozen):
     frozen.advance(days=7)
     assert [r.queued for r in reminders.run()] == [4]
     assert len(reminders.outlook(_db.session.get(Reminder, reminder.id)).count) == 0
+
+
+def test_the_migration_keeps_what_existing_reminders_already_queued(
+        database_url, make_app, tmp_path, clock):
+    import os
+    import subprocess
+    import sys
+
+    from tests.integration.test_factory_and_cli import ROOT, _empty_database
+    from webapp.models import ReminderDelivery
+
+    migrated = _empty_database(database_url, tmp_path)
+    env = dict(os.environ, FLASK_SQLALCHEMY_DATABASE_URI=migrated,
+               MISSIVE_INSTANCE_PATH=str(tmp_path / "instance"))
+
+    def migrate(*command):
+        result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db",
+                                 *command], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+    migrate("upgrade")
+    clock.freeze()
+    app = make_app(SQLALCHEMY_DATABASE_URI=migrated)
+    with app.app_context():
+        campaign = factories.make_campaign(label="Old", closes_in_days=10)
+        template = factories.make_template(name="Old nudge")
+        for i in range(2):
+            factories.make_application(campaign, factories.make_user(
+                Role.CANDIDATE, email=f"old{i}@example.org"))
+        reminder = Reminder(campaign=campaign, kind="before_closing", template=template,
+                            offset_amount=3, to_candidate=True)
+        _db.session.add(reminder)
+        _db.session.commit()
+        clock.advance(days=7)
+        assert [r.queued for r in reminders.run()] == [2]
+        reminder_id, closes_at = reminder.id, campaign.closes_at
+        _db.session.remove()
+        _db.engine.dispose()
+    migrate("downgrade", "e7a1c9d2f3b4")
+    engine = sa.create_engine(migrated)
+    with engine.begin() as conn:  # the keys as the previous version wrote them
+        conn.execute(sa.text(
+            "UPDATE outbox_messages SET dedupe_key = 'reminder:' || CAST(event_id AS VARCHAR) "
+            "|| ':' || CAST(application_id AS VARCHAR) || ':closing:1:' || to_addr"))
+    engine.dispose()
+    migrate("upgrade")
+    with app.app_context():
+        reminder = _db.session.get(Reminder, reminder_id)
+        assert reminder.uid == str(reminder_id) and reminder.last_closes_at == closes_at
+        occurrences = _db.session.scalars(sa.select(ReminderDelivery.occurrence)).all()
+        assert occurrences == [f"{closes_at:%Y%m%d%H%M%S}:1"] * 2
+        clock.advance(hours=1)
+        assert [r.queued for r in reminders.run()] == [0]  # nothing again after the upgrade
+        _db.session.execute(sa.update(Reminder).values(last_run_at=None))
+        _db.session.execute(sa.delete(OutboxMessage))  # as edited after the purge
+        _db.session.commit()
+        assert [r.queued for r in reminders.run()] == [0]
+        _db.session.remove()
+        _db.engine.dispose()

@@ -3,7 +3,8 @@
 The worker's side of the outbox. Every function here that writes (claim_due, record_results,
 release, extend_leases, release_expired_leases, purge) commits its own transaction: a claim or
 an outcome must be durable before the next step relies on it. Call them only from the
-worker's own session, never inside an event's transaction.
+worker's own session, never inside an event's transaction. The exception is `withdraw`, which
+an event calls in its own transaction (it never commits).
 
 The drain is the hot path: it reads and writes plain column values with Core statements, not
 ORM objects, and records a group of outcomes with one executemany per commit.

@@ -83,6 +83,7 @@ def main() -> None:
                 figures += template_budget.run(rounds)
             elif name == "reminders":
                 figures += reminders.run(server, folder, backends, rounds)
+                figures += reminders.run_emails_tab(server, folder, backends, quick=args.quick)
             elif name == "purge":
                 figures += purge.run(server, folder, backends, rounds,
                                      sizes=(10_000, 50_000 if args.quick else 100_000))

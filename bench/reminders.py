@@ -1,11 +1,16 @@
-"""Figure: the reminders cron job over 100,000 applications of which 1,000 are due, beside the
-same job over 1,000 applications (all 1,000 due).
+"""Figures: the reminders cron job over 100,000 applications of which 1,000 are due, beside the
+same job over 1,000 applications (all 1,000 due); and a campaign's Emails tab with three
+reminders over 50,000 drafts, beside the same tab over 100 drafts.
 
 A reminder "7 days after entering Submitted" that last ran an hour ago: the due applications
 entered the status in that hour, seven days back. In the large campaign the others entered it
 earlier (already reminded) or are in other statuses; the job must find the 1,000 through the
 (campaign, status, entered at) index, not by reading the 100,000. Each round renders and
 inserts the 1,000 outbox rows in one transaction, then the rows are removed for the next round.
+
+The Emails tab shows, for each reminder, its next run and what it would send if it ran now:
+counted by the database (one statement per reminder), never by planning every draft. A
+platform manager's request through the test client, ms/request; with --quick, 10,000 drafts.
 
     .venv/bin/python -m bench.reminders [--quick]
 """
@@ -94,6 +99,101 @@ def _one_round(app, now) -> float:
     return elapsed
 
 
+TAB_SIZES = (100, 50_000)
+TAB_REQUESTS = 10
+
+
+def populate_drafts(app, n: int) -> tuple[int, int]:
+    """A campaign with `n` drafts and three reminders (3 days and 2 hours before closing, and
+    7 days in Submitted); returns (manager id, campaign id)."""
+    from tests import factories
+    from webapp.core import clock
+    from webapp.extensions import db
+    from webapp.models import Application, Reminder, Role, User, UserRole
+    from webapp.services.statuses import by_code
+
+    with app.app_context():
+        now = clock.now()
+        manager = factories.make_user(Role.MANAGER, email="manager@example.org")
+        campaign = factories.make_campaign("Bench Emails tab", closes_in_days=30,
+                                           managers=[manager])
+        template = factories.make_template(name="Nudge")
+        submitted = by_code("submitted").id
+        db.session.add_all([
+            Reminder(campaign=campaign, kind="before_closing", template=template,
+                     offset_amount=3, to_candidate=True),
+            Reminder(campaign=campaign, kind="before_closing", template=template,
+                     offset_amount=2, offset_unit="hours", to_candidate=True,
+                     to_managers=True),
+            Reminder(campaign=campaign, kind="in_status", template=template,
+                     status_id=submitted, offset_amount=7, to_candidate=True)])
+        db.session.commit()
+        manager_id, campaign_id = manager.id, campaign.id
+        draft = by_code("draft").id
+        users, roles, apps = User.__table__, UserRole.__table__, Application.__table__
+        first_user = (db.session.scalar(sa.select(sa.func.max(users.c.id))) or 0) + 1
+        for start in range(0, n, CHUNK):
+            batch = range(start, min(n, start + CHUNK))
+            db.session.execute(users.insert(), [dict(
+                id=first_user + i, email=f"d{i}@example.org", first_name="Élodie",
+                last_name=f"Müller {i}", password_hash="x", locale="fr", active=True,
+                created_at=now, updated_at=now) for i in batch])
+            db.session.execute(roles.insert(), [dict(user_id=first_user + i, role="candidate")
+                                                for i in batch])
+            db.session.execute(apps.insert(), [dict(
+                campaign_id=campaign_id, candidate_id=first_user + i,
+                status_id=submitted if i % 100 == 0 else draft, reference=f"MIS-T{i:09d}",
+                title="Projet", summary="", motivation="", confirmed=False,
+                status_changed_at=now - timedelta(days=i % 20), created_at=now,
+                updated_at=now) for i in batch])
+            db.session.commit()
+        db.engine.dispose()
+    return manager_id, campaign_id
+
+
+def _time_tab(app, campaign_id: int, requests: int) -> list[float]:
+    from tests.factories import PASSWORD
+
+    client = app.test_client()  # signed in for real: the session lives on the server
+    client.post("/auth/login", data={"email": "manager@example.org", "password": PASSWORD})
+    path = f"/campaigns/{campaign_id}/emails"
+    for _ in range(2):  # warm up
+        warm = client.get(path)
+        assert warm.status_code == 200, (warm.status_code, warm.headers.get("Location"))
+    values = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        response = client.get(path)
+        values.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, response.status_code
+    return values
+
+
+def run_emails_tab(server, folder, backends, quick: bool = False) -> list[Figure]:
+    small, large = (TAB_SIZES[0], 10_000) if quick else TAB_SIZES
+    requests = 3 if quick else TAB_REQUESTS
+    figures = []
+    for backend in backends:
+        timings = {}
+        for size in (small, large):
+            with throwaway_database(backend, folder) as url:
+                app = make_app(url, server.port)
+                _manager_id, campaign_id = populate_drafts(app, size)
+                timings[size] = _time_tab(app, campaign_id, requests)
+                with app.app_context():
+                    from webapp.extensions import db
+
+                    db.engine.dispose()
+        figures.append(Figure(
+            f"Emails tab, three reminders over {large:,} drafts, "
+            f"{'PostgreSQL' if backend == 'postgresql' else 'SQLite'}", "ms/request",
+            timings[large], f"{small:,} drafts", timings[small], target="≤ 2×",
+            higher_is_better=False,
+            notes=[f"{requests} requests per size, test client as a platform manager; each "
+                   "reminder's count is one statement (services.reminders.count_if_ran_now)"]))
+    return figures
+
+
 def run(server, folder, backends, rounds: int, sizes=(1_000, 100_000)) -> list[Figure]:
     figures = []
     for backend in backends:
@@ -132,7 +232,8 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     with CountingServer() as smtp:
-        found = run(smtp, Path(tempfile.mkdtemp(prefix="missive-bench-")),
-                    ["sqlite"] + (["postgresql"] if postgres_url() else []),
-                    rounds=1 if args.quick else 3)
+        folder = Path(tempfile.mkdtemp(prefix="missive-bench-"))
+        backends = ["sqlite"] + (["postgresql"] if postgres_url() else [])
+        found = run(smtp, folder, backends, rounds=1 if args.quick else 3)
+        found += run_emails_tab(smtp, folder, backends, quick=args.quick)
     print(table(found))

@@ -85,6 +85,10 @@ def build_scheduler(app: Flask, worker: str,
     scheduler.add_job(track(reminders.run_due), CronTrigger.from_crontab(
         config["REMINDERS_CRON"], timezone=config["BABEL_DEFAULT_TIMEZONE"]),
         args=(app,), id="reminders", misfire_grace_time=None, coalesce=True, max_instances=1)
+    # Between the hourly runs, a reminder before a closing date leaves at its exact moment (an
+    # hour before a closing at 00:30 leaves at 23:30, not at midnight).
+    scheduler.add_job(track(reminders.run_moments), "interval", args=(app,), id="reminder-moments",
+                      seconds=60)
     scheduler.add_job(track(accounts.purge), CronTrigger.from_crontab(config["OUTBOX_PURGE_CRON"],
                                                                 timezone="UTC"),
                       args=(app,), id="accounts-purge")

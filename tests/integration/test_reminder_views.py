@@ -231,3 +231,65 @@ def test_the_outbox_shows_held_groups_with_a_sample(app, client, auth, held):
     assert f"/campaigns/{held['campaign']}/emails#section-held" in section
     listed = client.get("/outbox/?state=held").get_data(as_text=True)
     assert listed.count("<td><span class=\"badge state-held\">Held</span></td>") == 3
+
+
+def test_a_reminder_to_nobody_warns_and_the_tab_says_it_follows_the_closing_date(
+        app, client, auth, setup):
+    auth.login_as("manager")
+    response = client.post(f"/campaigns/{setup['campaign']}/emails/reminders/new", headers=HX,
+                           data={"kind": "before_closing", "template_id": setup["template"],
+                                 "offset_amount": "3", "offset_unit": "days",
+                                 "to_managers": "y", "active": "y"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "The campaign has no active manager today" in html
+    page = client.get(f"/campaigns/{setup['campaign']}/emails").get_data(as_text=True)
+    row = page[page.index('id="reminder-'):]
+    assert "The campaign has no active manager today" in row
+    assert "If the closing date changes, the drafts are reminded again before the new date." \
+        in row
+
+
+def _statements_of_the_emails_tab(app, client, campaign_id) -> int:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = _db.engine
+    count = 0
+
+    def counted(*_args):
+        nonlocal count
+        count += 1
+
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        assert client.get(f"/campaigns/{campaign_id}/emails").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return count
+
+
+def test_the_emails_tab_does_not_read_every_draft_one_chunk_at_a_time(app, client, auth, setup):
+    auth.login_as("manager")
+    campaign = setup["campaign"]
+    with app.app_context():
+        c = _db.session.get(Campaign, campaign)
+        t = _db.session.get(EmailTemplate, setup["template"])
+        for offset in (3, 1):
+            _db.session.add(Reminder(campaign=c, kind="before_closing", template=t,
+                                     offset_amount=offset, to_candidate=True))
+        _db.session.add(Reminder(campaign=c, kind="in_status", template=t, offset_amount=2,
+                                 status_id=factories.status("draft").id, to_candidate=True))
+        _db.session.commit()
+    client.get(f"/campaigns/{campaign}/emails")  # warm: the first request loads more
+    few = _statements_of_the_emails_tab(app, client, campaign)
+    with app.app_context():
+        c = _db.session.get(Campaign, campaign)
+        for i in range(1100):
+            factories.make_application(c, factories.make_user(
+                Role.CANDIDATE, email=f"more{i}@example.org"))
+        _db.session.commit()
+    many = _statements_of_the_emails_tab(app, client, campaign)
+    assert many == few
+    page = client.get(f"/campaigns/{campaign}/emails").get_data(as_text=True)
+    assert page.count("1103 emails") == 2

@@ -20,13 +20,14 @@ from webapp.models.outbox import (
     OutboxState,
     WorkerHeartbeat,
 )
-from webapp.models.reminders import OffsetUnit, Reminder, ReminderKind
+from webapp.models.reminders import OffsetUnit, Reminder, ReminderDelivery, ReminderKind
 from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
 __all__ = [
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
-    "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder", "ReminderKind",
+    "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder",
+    "ReminderDelivery", "ReminderKind",
     "Role", "SignInThrottle", "SkippedRecipient", "SkipReason", "Status", "StatusChange",
     "Trigger", "User", "UserRole", "UserSession", "WorkerHeartbeat", "utcnow",
 ]

@@ -1,4 +1,5 @@
 import enum
+import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -38,6 +39,10 @@ class Reminder(TimestampMixin, Base):
     to_actor = False
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
+    # In the dedupe keys of its emails. Unlike the id (which SQLite hands out again after a
+    # delete), never the same for two reminders: a re-created reminder is a new one.
+    uid: orm.Mapped[str] = orm.mapped_column(sa.String(32), unique=True,
+                                             default=lambda: uuid.uuid4().hex)
     campaign_id: orm.Mapped[int] = orm.mapped_column(
         sa.ForeignKey("campaigns.id", ondelete="CASCADE")
     )
@@ -60,6 +65,9 @@ class Reminder(TimestampMixin, Base):
     # The `now` of the last run that planned this reminder: the next run looks at the moments
     # since then (so a run after downtime catches up), never before.
     last_run_at: orm.Mapped[datetime | None]
+    # Before the closing date: the closing date that run saw. When the date has moved since,
+    # the moment is a new one (the reminder refers to the current closing date).
+    last_closes_at: orm.Mapped[datetime | None]
 
     campaign: orm.Mapped[Campaign] = orm.relationship()
     template: orm.Mapped[EmailTemplate] = orm.relationship()
@@ -77,3 +85,19 @@ class Reminder(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Reminder {self.id} {self.kind} campaign={self.campaign_id}>"
+
+
+class ReminderDelivery(Base):
+    """An application reminded by a reminder for one occurrence: (the closing date) or (the
+    entry in the status, the repeat number). Kept as long as the reminder and the application
+    (the outbox purge does not touch it), so an edited reminder never reminds anyone twice
+    for the same occurrence."""
+
+    __tablename__ = "reminder_deliveries"
+
+    reminder_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("reminders.id", ondelete="CASCADE"), primary_key=True)
+    application_id: orm.Mapped[int] = orm.mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True, index=True)
+    occurrence: orm.Mapped[str] = orm.mapped_column(sa.String(40), primary_key=True)
+    created_at: orm.Mapped[datetime]

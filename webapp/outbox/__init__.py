@@ -5,6 +5,7 @@ blueprints. What the rest of the app uses is named here; its modules are its own
 
 For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)
+    withdraw                              cancel waiting rows whose reason has gone (same)
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
     set_renderer, never_rendered, rendering_problem   a failed rendering is rendered again
     overview, counters, health, page, export_rows, get, count_matching, filter_choices, Filter
@@ -41,7 +42,7 @@ from webapp.outbox.admin import (
     set_renderer,
 )
 from webapp.outbox.drain import DrainReport, drain
-from webapp.outbox.queue import purge
+from webapp.outbox.queue import purge, withdraw
 from webapp.outbox.queue import release_expired_leases as reap
 from webapp.outbox.rows import STANDARD_HEADERS, dedupe_key, enqueue, message_values
 from webapp.outbox.workers import beat, forget_worker
@@ -52,5 +53,5 @@ __all__ = [
     "dedupe_key", "drain",
     "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",
     "never_rendered", "overview", "page", "purge", "reap", "rendering_problem", "resend",
-    "retry_now", "set_renderer",
+    "retry_now", "set_renderer", "withdraw",
 ]

@@ -3,7 +3,8 @@
 The worker's side of the outbox. Every function here that writes (claim_due, record_results,
 release, extend_leases, release_expired_leases, purge) commits its own transaction: a claim or
 an outcome must be durable before the next step relies on it. Call them only from the
-worker's own session, never inside an event's transaction.
+worker's own session, never inside an event's transaction. The exception is `withdraw`, which
+an event calls in its own transaction (it never commits).
 
 The drain is the hot path: it reads and writes plain column values with Core statements, not
 ORM objects, and records a group of outcomes with one executemany per commit.
@@ -312,3 +313,31 @@ def purge(now: datetime | None = None) -> int:
     if total:
         log.info("Purged %s old outbox messages", total)
     return total
+
+
+
+WITHDRAW_CHUNK = 500
+
+
+def withdraw(application_ids: list[int], reason: str, event_type: str,
+             event_ids: list[int] | None = None) -> int:
+    """Cancel, with `reason`, the emails of these applications still waiting to be sent
+    (pending, delayed or held) that an event of `event_type` (of `event_ids`, when given)
+    queued: their reason has gone. Rows being sent right now and test sends are left alone.
+    In the caller's transaction (never commits)."""
+    if not application_ids or event_ids == []:
+        return 0
+    m = _messages.c
+    cancelled = 0
+    for start in range(0, len(application_ids), WITHDRAW_CHUNK):
+        where = [m.application_id.in_(application_ids[start:start + WITHDRAW_CHUNK]),
+                 m.event_type == event_type,
+                 m.state.in_([OutboxState.PENDING.value, OutboxState.HELD.value]),
+                 m.is_test.is_(False)]
+        if event_ids is not None:
+            where.append(m.event_id.in_(event_ids))
+        cancelled += db.session.execute(
+            sa.update(_messages).where(*where)
+            .values(state=OutboxState.CANCELLED.value, cancel_reason=reason,
+                    updated_at=clock.now())).rowcount
+    return cancelled

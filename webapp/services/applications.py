@@ -31,7 +31,7 @@ from webapp.models import (
     StatusChange,
     User,
 )
-from webapp.services import permissions, statuses, triggers
+from webapp.services import permissions, reminders, statuses, triggers
 from webapp.services.paging import Sort
 
 log = logging.getLogger("missive.applications")
@@ -230,6 +230,8 @@ def submit(candidate: User, application_id: int, answers: Answers) -> Applicatio
         db.session.rollback()
         raise ValidationFailed(str(_l("This application was already submitted.")))
     db.session.expire(application)
+    withdraw_pointless(application.campaign_id, [application.id], submitted.id,
+                       WITHDRAWN_SUBMITTED, WITHDRAWN_SUBMITTED)
     change = StatusChange(application_id=application.id, from_status_id=draft.id,
                           to_status_id=submitted.id, changed_by_id=candidate.id, created_at=now)
     db.session.add(change)
@@ -423,6 +425,24 @@ def skipped_recipients(application: Application) -> list[SkippedRecipient]:
     ))
 
 
+# A pending email whose reason has gone is withdrawn, with the reason. Every move of an
+# application (the candidate's submit, a status change, reopening) passes here: the status
+# emails still waiting (delayed or held) announced the status it leaves, and a reminder
+# queued for the status it leaves (or for drafts, once submitted) has nothing left to remind.
+
+WITHDRAWN_SUBMITTED = reminders.WITHDRAWN_SUBMITTED
+
+
+def withdraw_pointless(campaign_id: int, application_ids: list[int], new_status_id: int,
+                       status_reason: str, reminder_reason: str = reminders.WITHDRAWN_LEFT
+                       ) -> int:
+    """Withdraw what these applications' move to `new_status_id` made pointless (in the
+    caller's transaction); returns how many emails."""
+    return (triggers.cancel_superseded(application_ids, status_reason)
+            + reminders.withdraw_obsolete(campaign_id, application_ids, new_status_id,
+                                          reminder_reason))
+
+
 # The lifecycle rule. A draft belongs to its candidate: only their submit takes it out of
 # Draft, and a status change never puts an application back into Draft. The one way back is
 # reopen_for_changes, an explicit, audited action of a platform manager.
@@ -533,8 +553,9 @@ def bulk_change_status(actor: User, selection: Selection, status_id: int,
                 db.session.rollback()
                 raise ValidationFailed(str(_l("Some of these applications were changed by "
                                               "someone else meanwhile. Reload and try again.")))
-    result.cancelled = triggers.cancel_superseded(
-        ids, f"Superseded by a later decision: the application moved to {status.label_en}.")
+    result.cancelled = withdraw_pointless(
+        campaign.id, ids, status.id,
+        f"Superseded by a later decision: the application moved to {status.label_en}.")
     change_ids = _record_history(by_old, status.id, actor.id, comment.strip(), now)
     # A large decision goes out at bulk priority, behind acknowledgements and single changes.
     priority = (OutboxPriority.BULK
@@ -619,8 +640,9 @@ def reopen_for_changes(actor: User, application_id: int, comment: str = "") -> C
                                       "someone else meanwhile. Reload and try again.")))
     db.session.expire(application)
     result = ChangeResult(status=draft, moved=1)
-    result.cancelled = triggers.cancel_superseded(
-        [application.id], "Superseded: the application was reopened for changes.")
+    result.cancelled = withdraw_pointless(
+        application.campaign_id, [application.id], draft.id,
+        "Superseded: the application was reopened for changes.")
     change = StatusChange(application_id=application.id, from_status_id=old.id,
                           to_status_id=draft.id, changed_by_id=actor.id,
                           comment=comment.strip(), created_at=now)

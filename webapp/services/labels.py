@@ -1,6 +1,8 @@
 """Words for the codes stored in the database, in the reader's language. Codes are stored
 (never words), so a history written by an English speaker reads in French for a French one."""
 
+import re
+
 from flask_babel import lazy_gettext as _l
 
 RECIPIENT_KINDS = {
@@ -83,3 +85,43 @@ YES_NO = {True: _l("yes"), False: _l("no")}
 def label(table: dict, code) -> str:
     """The word for `code`, or the code itself when it is unknown (data from a newer version)."""
     return str(table[code]) if code in table else str(code)
+
+
+# Why an email was withdrawn (OutboxMessage.cancel_reason): stored in English, these read in
+# the reader's language; any other reason is shown as stored.
+CANCEL_REASONS = [
+    (re.compile(r"Withdrawn: the application was submitted\."),
+     _l("Withdrawn: the application was submitted.")),
+    (re.compile(r"Withdrawn: the application left the status this reminder is about\."),
+     _l("Withdrawn: the application left the status this reminder is about.")),
+    (re.compile(r"Withdrawn: the reminder was switched off\."),
+     _l("Withdrawn: the reminder was switched off.")),
+    (re.compile(r"Withdrawn: the reminder was deleted\."),
+     _l("Withdrawn: the reminder was deleted.")),
+    (re.compile(r"Superseded: the application was reopened for changes\."),
+     _l("Superseded: the application was reopened for changes.")),
+    (re.compile(r"Superseded by a later decision: the application moved to (?P<status>.+)\."),
+     _l("Superseded by a later decision: the application moved to %(status)s.")),
+]
+
+
+def cancel_reason(text: str) -> str:
+    for pattern, message in CANCEL_REASONS:
+        match = pattern.fullmatch(text or "")
+        if match:
+            values = match.groupdict()
+            if "status" in values:
+                values["status"] = _status_label(values["status"])
+            return str(message) % values if values else str(message)
+    return text
+
+
+def _status_label(label_en: str) -> str:
+    from flask_babel import get_locale
+
+    from webapp.services import statuses
+
+    for status in statuses.all_statuses():
+        if status.label_en == label_en:
+            return status.label_for(str(get_locale()))
+    return label_en

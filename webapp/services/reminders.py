@@ -20,6 +20,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 
+from webapp import outbox
 from webapp.core import audit, clock
 from webapp.core.addresses import InvalidAddress, parse_address_list
 from webapp.core.errors import ValidationFailed
@@ -41,8 +43,11 @@ from webapp.models import (
     OffsetUnit,
     OutboxMessage,
     OutboxPriority,
+    OutboxState,
     Reminder,
+    ReminderDelivery,
     ReminderKind,
+    SkippedRecipient,
     Status,
     User,
 )
@@ -51,6 +56,12 @@ from webapp.services import statuses, triggers
 log = logging.getLogger("missive.reminders")
 
 EVENT_TYPE = "reminder"
+# Why a queued reminder was withdrawn: stored in English, shown in the reader's language
+# (services.labels.cancel_reason).
+WITHDRAWN_SUBMITTED = "Withdrawn: the application was submitted."
+WITHDRAWN_LEFT = "Withdrawn: the application left the status this reminder is about."
+WITHDRAWN_OFF = "Withdrawn: the reminder was switched off."
+WITHDRAWN_DELETED = "Withdrawn: the reminder was deleted."
 MAX_OFFSET_DAYS = 366
 MAX_TIMES = 20
 
@@ -180,13 +191,20 @@ def save_reminder(actor: User, campaign: Campaign, reminder: Reminder | None,
     if created:
         reminder = Reminder(campaign_id=campaign.id)
         db.session.add(reminder)
-    timing = ("offset_amount", "offset_unit", "status_id", "repeat_every_days", "max_times")
+    timing = ("offset_amount", "offset_unit", "status_id", "also_status_ids",
+              "repeat_every_days", "max_times")
+    had_run = not created and reminder.last_run_at is not None
     if not created and any(getattr(reminder, name) != values[name] for name in timing):
-        # New moments: the next run looks at every one of them (the dedupe key still
-        # refuses what this reminder already sent for the same occurrence).
+        # New moments: the next run looks at every one of them. Nobody is reminded twice for
+        # the same occurrence (its deliveries say who was), even after the outbox purge.
         reminder.last_run_at = None
+    switched_on = not created and values["active"] and not reminder.active
     for name, value in values.items():
         setattr(reminder, name, value)
+    if switched_on and had_run:
+        _start_from_now(reminder)
+    elif not created and not values["active"]:
+        _withdraw_queued(reminder, WITHDRAWN_OFF)
     reminder.updated_at = clock.now()
     db.session.flush()
     db.session.refresh(reminder)
@@ -206,7 +224,9 @@ def set_active(actor: User, campaign: Campaign, reminder: Reminder, active: bool
         return reminder
     reminder.active = active
     if active and reminder.last_run_at is not None:
-        reminder.last_run_at = clock.now()
+        _start_from_now(reminder)
+    else:
+        _withdraw_queued(reminder, WITHDRAWN_OFF)
     audit.record(actor, "reminder.activated" if active else "reminder.deactivated",
                  "reminder", reminder.id, describe(reminder, locale), campaign.id)
     db.session.commit()
@@ -215,11 +235,30 @@ def set_active(actor: User, campaign: Campaign, reminder: Reminder, active: bool
 
 def delete_reminder(actor: User, campaign: Campaign, reminder: Reminder,
                     locale: str = "en") -> None:
-    """Delete a reminder. Emails it already queued stay in the outbox."""
+    """Delete a reminder. Its emails still waiting to be sent are withdrawn; those sent stay
+    in the outbox."""
+    _withdraw_queued(reminder, WITHDRAWN_DELETED)
     audit.record(actor, "reminder.deleted", "reminder", reminder.id,
                  describe(reminder, locale), campaign.id)
     db.session.delete(reminder)
     db.session.commit()
+
+
+def _start_from_now(reminder: Reminder) -> None:
+    """Switched back on (the switch or the edit form), a reminder that has run before does not
+    send what fell due while it was off: its next run starts from now, at the current closing
+    date. One that never ran sends what is due, as its count shows beforehand."""
+    reminder.last_run_at = clock.now()
+    reminder.last_closes_at = reminder.campaign.closes_at
+
+
+def _withdraw_queued(reminder: Reminder, reason: str) -> int:
+    ids = db.session.scalars(sa.select(OutboxMessage.application_id).where(
+        OutboxMessage.event_type == EVENT_TYPE, OutboxMessage.event_id == reminder.id,
+        OutboxMessage.state.in_([OutboxState.PENDING.value, OutboxState.HELD.value]))
+        .distinct()).all()
+    return outbox.withdraw([i for i in ids if i is not None], reason, EVENT_TYPE,
+                           [reminder.id])
 
 
 def copy_reminders(source: Campaign, target: Campaign) -> list[Reminder]:
@@ -247,10 +286,13 @@ class DueEmail:
 
 @dataclass
 class ReminderPlan:
-    """The emails one reminder would queue now, before rendering."""
+    """The emails one reminder would queue now, before rendering; the recipients it leaves
+    out (with the reason); the applications it reminds, per occurrence."""
 
     reminder: Reminder
     emails: list[DueEmail] = field(default_factory=list)
+    skipped: list[tuple[int, triggers.Skip]] = field(default_factory=list)
+    occurrences: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.emails)
@@ -279,11 +321,40 @@ def _stamp(moment: datetime) -> str:
 
 def _key(reminder: Reminder, application_id: int, entry: str, occurrence: int,
          email: str) -> str:
-    return f"reminder:{reminder.id}:{application_id}:{entry}:{occurrence}:{email.lower()}"[:255]
+    # The uid, not the id: SQLite gives a deleted reminder's id to the next one created.
+    return f"reminder:{reminder.uid}:{application_id}:{entry}:{occurrence}:{email.lower()}"[:255]
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def shifted(moment: datetime, days: int = 0, hours: int = 0) -> datetime:
+    """`moment` (naive UTC) moved by `days` calendar days at the same wall-clock time in the
+    platform's time zone (across a change of summer time too), then by `hours` hours."""
+    if days:
+        zone = _zone()
+        local = moment.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+        moment = (local + timedelta(days=days)).replace(tzinfo=zone).astimezone(UTC) \
+            .replace(tzinfo=None)
+    return moment + timedelta(hours=hours)
+
+
+def _offset(reminder: Reminder, sign: int = 1, extra_days: int = 0) -> dict[str, int]:
+    amount = reminder.offset_amount * sign
+    if reminder.offset_unit == OffsetUnit.HOURS:
+        return {"hours": amount, "days": extra_days * sign}
+    return {"days": amount + extra_days * sign}
 
 
 def moment_before_closing(reminder: Reminder) -> datetime:
-    return reminder.campaign.closes_at - reminder.offset
+    """N days before the closing date at the same time of day, or N hours before it."""
+    return shifted(reminder.campaign.closes_at, **_offset(reminder, -1))
+
+
+def _occurrence_moment(reminder: Reminder, entered: datetime, k: int) -> datetime:
+    """Occurrence k (from 1) of a reminder after time in a status."""
+    return shifted(entered, **_offset(reminder, 1, (k - 1) * (reminder.repeat_every_days or 0)))
 
 
 def _occurrence_offsets(reminder: Reminder) -> list[timedelta]:
@@ -291,51 +362,121 @@ def _occurrence_offsets(reminder: Reminder) -> list[timedelta]:
     return [reminder.offset + k * every for k in range(reminder.times)]
 
 
-def _due_applications(reminder: Reminder, now: datetime, since: datetime | None,
-                      as_if_due: bool = False) -> list[tuple[int, str, int]]:
-    """(application id, entry stamp, occurrence) due in (since, now], through the indexes:
-    (campaign, status) for drafts, (campaign, status, entered at) for time in a status."""
-    a = Application.__table__.c
+# A day in the platform's time zone is 23 to 25 hours long: the database narrows the
+# applications by elapsed time with this margin, the exact moments are computed per row.
+SLACK = timedelta(hours=3)
+
+
+def _closing_since(reminder: Reminder) -> datetime | None:
+    """The last run that handled this closing date; None when the date has moved since (the
+    reminder refers to the current closing date: its moment is a new one)."""
+    if reminder.last_closes_at != reminder.campaign.closes_at:
+        return None
+    return reminder.last_run_at
+
+
+def _closing_due(reminder: Reminder, now: datetime, as_if_due: bool = False) -> bool:
     campaign = reminder.campaign
-    if reminder.kind == ReminderKind.BEFORE_CLOSING:
-        moment = moment_before_closing(reminder)
-        if now >= campaign.closes_at or (since is not None and moment <= since):
-            return []  # closed (no late reminder), or its moment was already handled
-        if moment > now and not as_if_due:
-            return []
-        wanted = [statuses.by_code(Status.DRAFT).id, *reminder.also_status_ids]
-        ids = db.session.scalars(sa.select(a.id).where(
-            a.campaign_id == campaign.id, a.status_id.in_(wanted)).order_by(a.id)).all()
-        return [(i, "closing", 1) for i in ids]
+    moment = moment_before_closing(reminder)
+    since = _closing_since(reminder)
+    if now >= campaign.closes_at or (since is not None and moment <= since):
+        return False  # closed (no late reminder), or its moment was already handled
+    return moment <= now or as_if_due
+
+
+def _closing_filter(reminder: Reminder) -> list:
+    """The applications a reminder before the closing date is for: in draft (or a chosen
+    status), not yet reminded before this closing date."""
+    a, d = Application.__table__.c, ReminderDelivery.__table__.c
+    wanted = [statuses.by_code(Status.DRAFT).id, *reminder.also_status_ids]
+    return [a.campaign_id == reminder.campaign_id, a.status_id.in_(wanted),
+            ~sa.exists().where(d.reminder_id == reminder.id, d.application_id == a.id,
+                               d.occurrence == _closing_occurrence(reminder))]
+
+
+def _closing_occurrence(reminder: Reminder) -> str:
+    return f"{_stamp(reminder.campaign.closes_at)}:1"
+
+
+def _in_status_rows(reminder: Reminder, now: datetime, since: datetime | None,
+                    columns: list) -> list:
+    """The applications in the reminder's status whose stay may have an occurrence in
+    (since, now], narrowed by the (campaign, status, entered at) index."""
+    a = Application.__table__.c
     offsets = _occurrence_offsets(reminder)
-    ranges = [a.status_changed_at <= now - offsets[0]] if since is None else [
-        sa.and_(a.status_changed_at > since - off, a.status_changed_at <= now - off)
-        for off in offsets]
+    ranges = [a.status_changed_at <= now - offsets[0] + SLACK] if since is None else [
+        sa.and_(a.status_changed_at > since - off - SLACK,
+                a.status_changed_at <= now - off + SLACK) for off in offsets]
     # No ORDER BY: the planner then has no reason to prefer the (campaign, status, id) index
     # and read every application in the status.
-    rows = sorted(db.session.execute(sa.select(a.id, a.status_changed_at).where(
-        a.campaign_id == campaign.id, a.status_id == reminder.status_id, sa.or_(*ranges),
-    )).all())
+    query = sa.select(a.id, a.status_changed_at, *columns).where(
+        a.campaign_id == reminder.campaign_id, a.status_id == reminder.status_id,
+        sa.or_(*ranges))
+    if columns:
+        query = query.join_from(Application.__table__, User.__table__,
+                                a.candidate_id == User.__table__.c.id)
+    return sorted(db.session.execute(query).all())
+
+
+def _latest_occurrence(reminder: Reminder, entered: datetime, now: datetime,
+                       since: datetime | None) -> int | None:
+    """The latest occurrence whose moment has come (and, after a run, came since it)."""
+    latest = None
+    for k in range(1, reminder.times + 1):
+        moment = _occurrence_moment(reminder, entered, k)
+        if moment > now:
+            break
+        if since is None or moment > since:
+            latest = k
+    return latest
+
+
+def _delivered(reminder: Reminder, application_ids: list[int] | None = None) -> set:
+    """(application id, occurrence) this reminder already reminded."""
+    d = ReminderDelivery.__table__.c
+    query = sa.select(d.application_id, d.occurrence).where(d.reminder_id == reminder.id)
+    if application_ids is None:
+        return set(db.session.execute(query).all())
+    found = set()
+    for start in range(0, len(application_ids), triggers.CHUNK):
+        found.update(db.session.execute(query.where(
+            d.application_id.in_(application_ids[start:start + triggers.CHUNK]))).all())
+    return found
+
+
+def _due_applications(reminder: Reminder, now: datetime, since: datetime | None,
+                      as_if_due: bool = False) -> list[tuple[int, str, int]]:
+    """(application id, entry stamp, occurrence) due in (since, now] and not reminded yet."""
+    a = Application.__table__.c
+    if reminder.kind == ReminderKind.BEFORE_CLOSING:
+        if not _closing_due(reminder, now, as_if_due):
+            return []
+        entry = _stamp(reminder.campaign.closes_at)
+        ids = db.session.scalars(sa.select(a.id).where(*_closing_filter(reminder))
+                                 .order_by(a.id)).all()
+        return [(i, entry, 1) for i in ids]
     due = []
-    for application_id, entered in rows:
-        # The latest occurrence whose moment has come (and, after a run, came since it).
-        latest = max((k for k, off in enumerate(offsets, 1) if entered + off <= now
-                      and (since is None or entered + off > since)), default=None)
+    for application_id, entered in _in_status_rows(reminder, now, since, []):
+        latest = _latest_occurrence(reminder, entered, now, since)
         if latest is not None:
             due.append((application_id, _stamp(entered), latest))
-    return due
+    delivered = _delivered(reminder, [i for i, _entry, _k in due])
+    return [(i, entry, k) for i, entry, k in due if (i, f"{entry}:{k}") not in delivered]
 
 
 def plan_reminder(reminder: Reminder, now: datetime | None = None, *,
                   audience: triggers.CampaignTriggers | None = None,
                   statuses_by_id: dict[int, Status] | None = None,
                   as_if_due: bool = False) -> ReminderPlan:
-    """The emails `reminder` would queue at `now`: due applications, their recipients (access
-    rules and inactive accounts applied by the trigger engine), minus what is already queued.
-    `as_if_due`: a reminder before the closing date counted as if its moment were now."""
+    """The emails `reminder` would queue at `now`: due applications not reminded yet for this
+    occurrence, their recipients (access rules and inactive accounts applied by the trigger
+    engine), minus what is already queued. `as_if_due`: a reminder before the closing date
+    planned as if its moment were now."""
     now = now or clock.now()
     plan = ReminderPlan(reminder)
-    due = _due_applications(reminder, now, reminder.last_run_at, as_if_due)
+    since = (_closing_since(reminder) if reminder.kind == ReminderKind.BEFORE_CLOSING
+             else reminder.last_run_at)
+    due = _due_applications(reminder, now, since, as_if_due)
     if not due:
         return plan
     campaign = reminder.campaign
@@ -350,9 +491,12 @@ def plan_reminder(reminder: Reminder, now: datetime | None = None, *,
                                                 statuses_by_id):
             transition = triggers.Transition(facts, None, facts.status, None)
             entry, k = by_id[facts.id]
-            for recipient in audience.recipients(reminder, transition):
+            plan.occurrences[facts.id] = f"{entry}:{k}"
+            recipients, skipped = audience.resolve(reminder, transition)
+            for recipient in recipients:
                 emails.append(DueEmail(reminder, facts, recipient,
                                        _key(reminder, facts.id, entry, k, recipient.email)))
+            plan.skipped.extend((facts.id, skip) for skip in skipped)
     queued = _existing_keys([e.key for e in emails])
     plan.emails = [e for e in emails if e.key not in queued]
     return plan
@@ -365,6 +509,27 @@ def _existing_keys(keys: list[str]) -> set[str]:
         found.update(db.session.scalars(
             sa.select(column).where(column.in_(keys[start:start + triggers.CHUNK]))))
     return found
+
+
+# --- Withdrawn when their reason goes ---------------------------------------------------------
+
+
+def withdraw_obsolete(campaign_id: int, application_ids: list[int], new_status_id: int,
+                      reason: str = WITHDRAWN_LEFT) -> int:
+    """The applications moved to `new_status_id`: their queued reminders that no longer
+    apply are withdrawn with `reason` (in the caller's transaction). A reminder after time in
+    a status counted a stay that has ended; one before the closing date is for drafts (and
+    its chosen statuses) only."""
+    if not application_ids:
+        return 0
+    draft = statuses.by_code(Status.DRAFT).id
+    obsolete = [r.id for r in db.session.scalars(
+        sa.select(Reminder).where(Reminder.campaign_id == campaign_id))
+        if r.kind == ReminderKind.IN_STATUS
+        or new_status_id not in (draft, *r.also_status_ids)]
+    if not obsolete:
+        return 0
+    return outbox.withdraw(application_ids, reason, EVENT_TYPE, obsolete)
 
 
 # --- The cron job ----------------------------------------------------------------------------
@@ -384,18 +549,21 @@ class RunReport:
     per_audience: dict[str, int] = field(default_factory=dict)
 
 
-def run(now: datetime | None = None, dry_run: bool = False) -> list[RunReport]:
-    """Queue every due reminder's emails: one transaction per campaign, so one campaign's
-    failure leaves the others' rows in place (its own reminders are retried next run)."""
+def run(now: datetime | None = None, dry_run: bool = False,
+        reminder_ids: list[int] | None = None) -> list[RunReport]:
+    """Queue every due reminder's emails (of `reminder_ids` only, when given): one transaction
+    per campaign, so one campaign's failure leaves the others' rows in place (its own
+    reminders are retried next run)."""
     now = now or clock.now()
+    only = [Reminder.id.in_(reminder_ids)] if reminder_ids is not None else []
     campaign_ids = db.session.scalars(
-        sa.select(Reminder.campaign_id).where(Reminder.active.is_(True)).distinct()
+        sa.select(Reminder.campaign_id).where(Reminder.active.is_(True), *only).distinct()
         .order_by(Reminder.campaign_id)).all()
     db.session.rollback()
     reports: list[RunReport] = []
     for campaign_id in campaign_ids:
         try:
-            reports += _run_campaign(campaign_id, now, dry_run)
+            reports += _run_campaign(campaign_id, now, dry_run, only)
             if dry_run:
                 db.session.rollback()
             else:
@@ -410,11 +578,12 @@ def run(now: datetime | None = None, dry_run: bool = False) -> list[RunReport]:
     return reports
 
 
-def _run_campaign(campaign_id: int, now: datetime, dry_run: bool) -> list[RunReport]:
+def _run_campaign(campaign_id: int, now: datetime, dry_run: bool,
+                  only: list) -> list[RunReport]:
     campaign = db.session.get(Campaign, campaign_id)
     reminders = db.session.scalars(
         sa.select(Reminder).where(Reminder.campaign_id == campaign_id,
-                                  Reminder.active.is_(True))
+                                  Reminder.active.is_(True), *only)
         .options(orm.joinedload(Reminder.template).selectinload(EmailTemplate.versions))
         .order_by(Reminder.id)).unique().all()
     audience = triggers.CampaignTriggers(campaign, EventType.SUBMITTED)
@@ -427,6 +596,8 @@ def _run_campaign(campaign_id: int, now: datetime, dry_run: bool) -> list[RunRep
                            per_audience=plan.per_audience())
         if not dry_run:
             report.queued = _insert(_render(plan))
+            _record_skips(plan, now)
+            _record_deliveries(plan, now)
             _mark_run(reminder, now)
         reports.append(report)
     return reports
@@ -459,14 +630,42 @@ def _insert(rows: list[dict]) -> int:
     return inserted
 
 
+def _record_skips(plan: ReminderPlan, now: datetime) -> None:
+    """The recipients left out (a campaign without managers, an inactive account), once per
+    application and occurrence, as a trigger records them."""
+    reminder = plan.reminder
+    rows = [dict(application_id=application_id, trigger_id=None,
+                 template_id=reminder.template_id, event_type=EVENT_TYPE,
+                 event_id=reminder.id, kind=skip.kind.value, user_id=skip.user_id,
+                 email=skip.email, reason=skip.reason.value, created_at=now)
+            for application_id, skip in plan.skipped]
+    for start in range(0, len(rows), triggers.CHUNK):
+        db.session.execute(sa.insert(SkippedRecipient.__table__),
+                           rows[start:start + triggers.CHUNK])
+
+
+def _record_deliveries(plan: ReminderPlan, now: datetime) -> None:
+    """Who this run reminded, per occurrence: kept after the outbox purge."""
+    rows = [dict(reminder_id=plan.reminder.id, application_id=application_id,
+                 occurrence=occurrence, created_at=now)
+            for application_id, occurrence in plan.occurrences.items()]
+    table = ReminderDelivery.__table__
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    for start in range(0, len(rows), triggers.CHUNK):
+        db.session.execute(insert(table).on_conflict_do_nothing(),
+                           rows[start:start + triggers.CHUNK])
+
+
 def _mark_run(reminder: Reminder, now: datetime) -> None:
-    """Remember this run's `now`; an overlapping run that started later keeps its own."""
+    """Remember this run's `now` and the closing date it saw; an overlapping run that started
+    later keeps its own."""
     table = Reminder.__table__
     db.session.execute(
         sa.update(table).where(table.c.id == reminder.id,
                                sa.or_(table.c.last_run_at.is_(None),
                                       table.c.last_run_at < now))
-        .values(last_run_at=now))
+        .values(last_run_at=now, last_closes_at=reminder.campaign.closes_at))
 
 
 # --- What the Emails tab shows: next run, and the count if it ran now -------------------------
@@ -487,31 +686,158 @@ def next_tick(after: datetime) -> datetime | None:
 
 
 @dataclass
+class Count:
+    """What a reminder would queue if it ran now, counted by the database (never by planning
+    every draft): emails, applications, emails per audience."""
+
+    emails: int = 0
+    applications: int = 0
+    audience: dict[str, int] = field(
+        default_factory=lambda: {"candidates": 0, "staff": 0, "addresses": 0})
+
+    def __len__(self) -> int:
+        return self.emails
+
+    def per_audience(self) -> dict[str, int]:
+        return self.audience
+
+
+@dataclass
 class Outlook:
     """A reminder's next run and what it would queue if it ran now."""
 
     reminder: Reminder
     next_run: datetime | None
-    plan: ReminderPlan
+    count: Count
 
 
-def outlook(reminder: Reminder, now: datetime | None = None) -> Outlook:
-    """Counted by the same planning as the cron job. Before its moment, a reminder before the
-    closing date is counted as if the moment were now: who would get it if nothing changes."""
+class _Staff:
+    """A reminder's recipients other than the candidate, which are the same for each of its
+    applications (an application's candidate aside)."""
+
+    def __init__(self, reminder: Reminder):
+        self.id = reminder.id
+        self.to_candidate = self.to_actor = False
+        self.to_managers, self.to_evaluators = reminder.to_managers, reminder.to_evaluators
+        self.extra_addresses = reminder.extra_addresses
+
+
+def _others(reminder: Reminder, audience: triggers.CampaignTriggers,
+            staff_ids: set[int]) -> tuple[set[str], int, int]:
+    """(their addresses, how many are the campaign's staff, how many other addresses)."""
+    anyone = SimpleNamespace(id=0, candidate_id=0, campaign=reminder.campaign, candidate=None)
+    recipients = audience.recipients(_Staff(reminder), triggers.Transition(
+        anyone, None, None, None))
+    staff = sum(1 for r in recipients if r.user_id in staff_ids)
+    return {r.email.lower() for r in recipients}, staff, len(recipients) - staff
+
+
+def inactive_accounts() -> set[int]:
+    """The ids of deactivated accounts (few): their candidates are skipped, not emailed."""
+    return set(db.session.scalars(sa.select(User.id).where(User.active.is_(False))))
+
+
+def count_if_ran_now(reminder: Reminder, now: datetime, audience: triggers.CampaignTriggers,
+                     staff_ids: set[int], inactive: set[int] | None = None) -> Count:
+    """The emails the cron job would queue for `reminder` at `now` (before the closing date:
+    as if its moment were now), per audience. Before the closing date, the drafts are counted
+    on the (campaign, status) index, whatever their number; only the few applications already
+    reminded, or whose candidate is not emailed, are looked at one by one."""
+    a, u = Application.__table__.c, User.__table__.c
+    others, staff, addresses = _others(reminder, audience, staff_ids)
+    inactive = inactive_accounts() if inactive is None else inactive
+    if reminder.kind == ReminderKind.BEFORE_CLOSING:
+        if not _closing_due(reminder, now, as_if_due=True):
+            return Count()
+        *wanted, not_reminded = _closing_filter(reminder)
+        applications = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Application.__table__).where(*wanted))
+        d = ReminderDelivery.__table__.c
+        if applications and db.session.scalar(sa.select(sa.exists().where(
+                d.reminder_id == reminder.id,
+                d.occurrence == _closing_occurrence(reminder)))):
+            applications -= db.session.scalar(
+                sa.select(sa.func.count()).select_from(ReminderDelivery.__table__)
+                .join(Application.__table__, a.id == d.application_id)
+                .where(d.reminder_id == reminder.id,
+                       d.occurrence == _closing_occurrence(reminder), *wanted))
+        unreached = set(inactive)
+        if others:
+            unreached.update(db.session.scalars(sa.select(u.id).where(u.email.in_(others))))
+        left_out, unreached = 0, sorted(unreached) if applications else []
+        for start in range(0, len(unreached), triggers.CHUNK):
+            left_out += db.session.scalar(
+                sa.select(sa.func.count()).select_from(Application.__table__)
+                .where(*wanted, not_reminded,
+                       a.candidate_id.in_(unreached[start:start + triggers.CHUNK])))
+        candidates = applications - left_out
+    else:
+        rows = _in_status_rows(reminder, now, reminder.last_run_at, [u.email, u.active])
+        delivered = _delivered(reminder) if rows else set()
+        applications = candidates = 0
+        for application_id, entered, email, active in rows:
+            k = _latest_occurrence(reminder, entered, now, reminder.last_run_at)
+            if k is None or (application_id, f"{_stamp(entered)}:{k}") in delivered:
+                continue
+            applications += 1
+            candidates += bool(active and email.lower() not in others)
+    if not reminder.to_candidate:
+        candidates = 0
+    reached = applications if others else candidates
+    return Count(emails=applications * len(others) + candidates, applications=reached,
+                 audience={"candidates": candidates, "staff": applications * staff,
+                           "addresses": applications * addresses})
+
+
+def next_moment(reminder: Reminder, now: datetime) -> datetime | None:
+    """When the cron job next has something to look at for `reminder`: before the closing
+    date, its exact moment (or the next tick, to catch up on a missed one); after time in a
+    status, the next tick (each application has its own moment)."""
+    if not reminder.active:
+        return None
+    if reminder.kind != ReminderKind.BEFORE_CLOSING:
+        return next_tick(now)
+    closes = reminder.campaign.closes_at
+    moment = moment_before_closing(reminder)
+    since = _closing_since(reminder)
+    if now >= closes or (since is not None and moment <= since):
+        return None
+    if moment > now:
+        return moment
+    tick = next_tick(now)
+    return tick if tick and tick < closes else None
+
+
+def outlook(reminder: Reminder, now: datetime | None = None, *,
+            audience: triggers.CampaignTriggers | None = None,
+            staff_ids: set[int] | None = None, inactive: set[int] | None = None) -> Outlook:
+    """Counted by the database with the cron job's rules. Before its moment, a reminder
+    before the closing date is counted as if the moment were now: who would get it if
+    nothing changes."""
     now = now or clock.now()
-    next_run = None
-    if reminder.active:
-        if reminder.kind == ReminderKind.BEFORE_CLOSING:
-            moment = moment_before_closing(reminder)
-            done = reminder.last_run_at is not None and reminder.last_run_at >= moment
-            if not done and now < reminder.campaign.closes_at:
-                tick = next_tick(max(moment, now))
-                next_run = tick if tick and tick < reminder.campaign.closes_at else None
-        else:
-            next_run = next_tick(now)
-    return Outlook(reminder, next_run, plan_reminder(reminder, now, as_if_due=True))
+    audience = audience or triggers.CampaignTriggers(reminder.campaign, EventType.SUBMITTED)
+    if staff_ids is None:
+        staff_ids = {m.user_id for m in reminder.campaign.members}
+    return Outlook(reminder, next_moment(reminder, now),
+                   count_if_ran_now(reminder, now, audience, staff_ids, inactive))
 
 
-def outlooks(campaign: Campaign) -> dict[int, Outlook]:
+def outlooks(campaign: Campaign, reminders: list[Reminder] | None = None) -> dict[int, Outlook]:
     now = clock.now()
-    return {r.id: outlook(r, now) for r in reminders_of(campaign)}
+    audience = triggers.CampaignTriggers(campaign, EventType.SUBMITTED)
+    staff_ids = {m.user_id for m in campaign.members}
+    reminders = reminders if reminders is not None else reminders_of(campaign)
+    inactive = inactive_accounts() if reminders else set()
+    return {r.id: outlook(r, now, audience=audience, staff_ids=staff_ids, inactive=inactive)
+            for r in reminders}
+
+
+def due_moments(now: datetime | None = None) -> list[int]:
+    """The active reminders before a closing date whose moment has come and not been handled
+    (between two hourly runs, the worker runs these at once)."""
+    now = now or clock.now()
+    candidates = db.session.scalars(
+        sa.select(Reminder).join(Campaign, Campaign.id == Reminder.campaign_id).where(
+            Reminder.active.is_(True), Reminder.kind == ReminderKind.BEFORE_CLOSING,
+            Campaign.closes_at > now).order_by(Reminder.id)).all()
+    return [r.id for r in candidates if _closing_due(r, now)]

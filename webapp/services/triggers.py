@@ -468,17 +468,4 @@ def cancel_superseded(application_ids: list[int], reason: str) -> int:
     held included: a later decision replaces them (nobody gets "accepted" after "rejected" was
     decided). Rows being sent right now are left alone; acknowledgements of receipt are not
     status emails."""
-    cancelled = 0
-    table = OutboxMessage.__table__
-    for start in range(0, len(application_ids), CHUNK):
-        result = db.session.execute(
-            sa.update(table)
-            .where(table.c.application_id.in_(application_ids[start:start + CHUNK]),
-                   table.c.event_type == EventType.STATUS_CHANGED.value,
-                   table.c.state.in_([OutboxState.PENDING.value, OutboxState.HELD.value]),
-                   table.c.is_test.is_(False))
-            .values(state=OutboxState.CANCELLED.value, cancel_reason=reason,
-                    updated_at=clock.now())
-        )
-        cancelled += result.rowcount
-    return cancelled
+    return outbox.withdraw(application_ids, reason, EventType.STATUS_CHANGED.value)

@@ -324,6 +324,7 @@ def _trigger_form(event: str, **kwargs) -> TriggerForm:
 
 def _emails_context(campaign, **extra) -> dict:
     members = campaign_triggers.members_today(campaign)
+    reminder_list = reminders.reminders_of(campaign)
     return {
         "campaign": campaign, "tab": "emails", "members": members,
         "stats": campaign_triggers.sending_stats(campaign),
@@ -331,8 +332,8 @@ def _emails_context(campaign, **extra) -> dict:
         "nobody_warnings": lambda trigger: campaign_triggers.nobody_warnings(campaign, trigger,
                                                                              members),
         "triggers": campaign_triggers.triggers_of(campaign),
-        "reminders": reminders.reminders_of(campaign),
-        "outlooks": reminders.outlooks(campaign),
+        "reminders": reminder_list,
+        "outlooks": reminders.outlooks(campaign, reminder_list),
         "held_groups": held_emails.groups(campaign.id),
         "reminder_form": None, "release_form": ReleaseHeldForm(),
         "reminder_editing": None, "held_errors": {},
@@ -506,11 +507,14 @@ def _save_reminder(campaign, form: ReminderForm, reminder):
             extra_addresses=form.extra_addresses.data or "", active=form.active.data,
         )
         try:
-            reminders.save_reminder(current_user, campaign, reminder, data, str(get_locale()))
+            saved = reminders.save_reminder(current_user, campaign, reminder, data,
+                                            str(get_locale()))
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
             flash(_("Reminder saved."), "success")
+            for warning in campaign_triggers.nobody_warnings(campaign, saved):
+                flash(warning, "warning")
             return _reminders_response(campaign)
     status = 422 if request.method == "POST" else 200
     context = _emails_context(campaign, reminder_form=form, reminder_editing=editing,

@@ -29,7 +29,8 @@ def login():
     if form.validate_on_submit():
         try:
             user, token = sign_in.sign_in(form.email.data, form.password.data,
-                                          session_cookie.client_address())
+                                          session_cookie.client_address(),
+                                          request.cookies.get(DEVICE_COOKIE))
         except sign_in.SignInBlocked as error:
             apply_errors(form, error)
             status = 429
@@ -37,10 +38,23 @@ def login():
             apply_errors(form, error)
         else:
             session_cookie.begin(user, token)
-            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            response = redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            return _remember_device(response, user)
     if form.errors and status == 200:
         return form_response("auth/login.html", "auth/login.html", form)
     return render_template("auth/login.html", form=form), status
+
+
+DEVICE_COOKIE = "missive_device"
+
+
+def _remember_device(response, user):
+    """This browser signed in to `user`'s account: strangers' guesses will not hold it back."""
+    config = current_app.config
+    response.set_cookie(DEVICE_COOKIE, sign_in.device_token(user),
+                        max_age=config["SIGN_IN_DEVICE_DAYS"] * 86400, httponly=True,
+                        samesite="Lax", secure=bool(config.get("SESSION_COOKIE_SECURE")))
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

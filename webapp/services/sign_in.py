@@ -111,53 +111,63 @@ def _blocked(keys: dict[str, str], now: datetime) -> SignInBlocked | None:
     return SignInBlocked(str(message), row.blocked_until)
 
 
-def _admit(keys: dict[str, str], now: datetime) -> dict[str, int] | None:
-    """Count this attempt as a failure for every key before its password is checked, in one
-    atomic step per key, and commit; returns each key's count with it, or None when a key was
-    already delayed or locked (then nothing is counted).
+@dataclass
+class _Count:
+    failures: int  # with this attempt
+    admitted: bool  # the key was not delayed: the password may be checked
+    locked_now: bool  # this attempt brought the lock (or, for an address, the alert)
 
-    Counting first is what makes the limit hold under concurrency: N simultaneous guesses take
-    the row one after another (PostgreSQL's row lock, SQLite's write lock), each sees the
-    count and the delay its predecessors left, and only those admitted reach the password
-    check. A right password undoes its count afterwards (`_settle`)."""
-    db.session.commit()  # a fresh transaction whose first statement writes (SQLite's lock)
+
+def _count(kind: str, key: str, now: datetime) -> _Count:
+    """Count one attempt for `key`, holding its row until the transaction ends."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    window_start = now - timedelta(hours=current_app.config["SIGN_IN_FAILURE_WINDOW_HOURS"])
     t = SignInThrottle.__table__
-    policies = _policies()
-    counts = {}
-    for kind, key in keys.items():  # always in the same order: no deadlock between two
-        db.session.execute(insert(t).values(key=key, failures=0, last_failure_at=now,
-                                            blocked_until=None)
-                           .on_conflict_do_nothing(index_elements=[t.c.key]))
-        count = sa.case((t.c.last_failure_at < window_start, 1), else_=t.c.failures + 1)
-        policy = policies[kind]
-        top = policy.lock_after or policy.free + 8  # delays stop growing at a minute
-        until = {n: now + delay_after(n, policy) for n in range(policy.free + 1, top + 1)}
-        blocked_until = sa.case(*((count == n, at) for n, at in until.items()),
-                                (count > top, until[top]), else_=sa.null())
-        admitted = db.session.execute(
-            sa.update(t).where(t.c.key == key, sa.or_(t.c.blocked_until.is_(None),
-                                                      t.c.blocked_until <= now))
-            .values(failures=count, last_failure_at=now, blocked_until=blocked_until)
-            .returning(t.c.failures)).scalar_one_or_none()
-        if admitted is None:
-            db.session.rollback()
-            return None
-        counts[kind] = admitted
+    # The first statement writes: SQLite takes its write lock here, PostgreSQL the row's
+    # lock just below, so concurrent attempts on one key go one after another.
+    db.session.execute(insert(t).values(key=key, failures=0, last_failure_at=now,
+                                        blocked_until=None)
+                       .on_conflict_do_nothing(index_elements=[t.c.key]))
+    row = db.session.execute(sa.select(t.c.failures, t.c.last_failure_at, t.c.blocked_until)
+                             .where(t.c.key == key).with_for_update()).one()
+    window_start = now - timedelta(hours=current_app.config["SIGN_IN_FAILURE_WINDOW_HOURS"])
+    failures = 1 if row.last_failure_at < window_start else row.failures + 1
+    blocked = row.blocked_until is not None and row.blocked_until > now
+    policy = _policies()[kind]
+    blocked_until = row.blocked_until
+    if not blocked:
+        delay = delay_after(failures, policy)
+        blocked_until = now + delay if delay else None
+    db.session.execute(sa.update(t).where(t.c.key == key).values(
+        failures=failures, last_failure_at=now, blocked_until=blocked_until))
+    limit = policy.lock_after or policy.alert_after
+    previous = 0 if row.last_failure_at < window_start else row.failures
+    return _Count(failures, not blocked, bool(limit) and previous < limit <= failures)
+
+
+def _admit(keys: dict[str, str], now: datetime) -> dict[str, _Count]:
+    """Count this attempt as a failure for every key before its password is checked, and
+    commit. Every attempt counts, the refused ones too: N simultaneous guesses count as N.
+
+    Counting first is what makes the limit hold under concurrency: simultaneous guesses take
+    the row one after another, each sees the count and the delay its predecessors left, and
+    only those admitted reach the password check. A right password takes its count back
+    afterwards (`_settle`)."""
+    db.session.commit()  # a fresh transaction whose first statement writes (SQLite's lock)
+    counts = {kind: _count(kind, key, now) for kind, key in keys.items()}  # in a fixed order
     db.session.commit()
     return counts
 
 
-def _settle(keys: dict[str, str], counts: dict[str, int], now: datetime) -> bool:
-    """The password was right: take this attempt's count back. Refused (False) when guesses
-    that arrived during the check already delayed the account: a burst that reaches the limit
-    does not let the right password through, whichever of its guesses it was."""
+def _settle(keys: dict[str, str], counts: dict[str, _Count], now: datetime) -> bool:
+    """The password was right: take this attempt's count back. Refused (False) when other
+    guesses came during the check and the account is delayed: a burst that reaches the
+    limit does not let the right password through, whichever of its guesses it was."""
     t = SignInThrottle.__table__
+    mine = counts["account"].failures
     cleared = db.session.execute(sa.delete(t).where(
         t.c.key == keys["account"],
-        sa.not_(sa.and_(t.c.failures > counts["account"], t.c.blocked_until > now))))
+        sa.not_(sa.and_(t.c.failures > mine, t.c.blocked_until > now))))
     if not cleared.rowcount and db.session.get(SignInThrottle, keys["account"]) is not None:
         db.session.commit()
         return False
@@ -167,15 +177,14 @@ def _settle(keys: dict[str, str], counts: dict[str, int], now: datetime) -> bool
     return True
 
 
-def _audit_failure(keys: dict[str, str], counts: dict[str, int], user: User | None) -> None:
-    policies = _policies()
+def _audit(keys: dict[str, str], counts: dict[str, _Count], user: User | None) -> None:
     for kind, key in keys.items():
-        limit = policies[kind].lock_after or policies[kind].alert_after
-        if counts[kind] == limit:
-            action = "locked_account" if kind == "account" else "slowed_address"
+        if counts[kind].locked_now:
+            action = "slowed_address" if kind == "address" else "locked_account"
             audit.record(None, f"sign_in.{action}", "user", user.id if user else None,
-                         f"{key} after {counts[kind]} failed sign-ins")
-            log.warning("Sign-in %s for %s after %s failures", action, key, counts[kind])
+                         f"{key} after {counts[kind].failures} failed sign-ins")
+            log.warning("Sign-in %s for %s after %s failures", action, key,
+                        counts[kind].failures)
 
 
 def check_password(user: User | None, email: str, password: str, client_address: str,
@@ -189,7 +198,9 @@ def check_password(user: User | None, email: str, password: str, client_address:
     now = clock.now()
     keys = _keys(email, client_address, trusted)
     counts = _admit(keys, now)
-    if counts is None:
+    if not all(count.admitted for count in counts.values()):
+        _audit(keys, counts, user)
+        db.session.commit()
         raise _blocked(keys, now) or _blocked_now(keys, now)
     if user is None:
         check_password_hash(_dummy(), password or "")
@@ -198,12 +209,11 @@ def check_password(user: User | None, email: str, password: str, client_address:
         valid = user.check_password(password or "") and user.active
     if valid and _settle(keys, counts, now):
         return True
-    _audit_failure(keys, counts, user)
+    _audit(keys, counts, user)
     db.session.commit()
-    if valid:  # the right password, in a burst that reached the limit
+    if valid or counts["account"].failures >= _policies()["account"].lock_after:
+        # The right password in a burst that reached the limit, or the failure that locked.
         raise _blocked(keys, now) or _blocked_now(keys, now)
-    if counts["account"] >= _policies()["account"].lock_after:
-        raise _blocked(keys, now) or _blocked_now(keys, now)  # this failure locked it
     return False
 
 

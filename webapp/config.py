@@ -39,6 +39,10 @@ class Config:
     SIGN_IN_ADDRESS_ALERT_AFTER = 50  # audited as an attack from that address
     SIGN_IN_DEVICE_DAYS = 180  # a browser that signed in skips strangers' counts this long
     SIGN_IN_LINK_MINUTES = 15
+    # Emails asked for someone else's address (sign-up, "send the link again", "forgot your
+    # password?", sign-in link), counted in the database across processes.
+    MAIL_PER_CLIENT_PER_HOUR = 10
+    MAIL_PER_ADDRESS_PER_DAY = 6
     SIGN_IN_LOCK_MINUTES = 15
     SIGN_IN_FAILURE_WINDOW_HOURS = 24  # failures older than this are forgotten
     # Behind a reverse proxy: how many proxies set X-Forwarded-For (the client address used

@@ -20,7 +20,7 @@ from webapp.core import audit, clock
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import OutboxMessage, Role, User
-from webapp.services import account_emails, sessions, sign_in
+from webapp.services import account_emails, mail_limits, sessions, sign_in
 from webapp.services.users import create_user, find_by_email, password_problems
 
 log = logging.getLogger("missive.accounts")
@@ -162,22 +162,46 @@ def create_with_invitation(email: str, first_name: str, last_name: str,
     return user
 
 
-def request_password_reset(email: str) -> None:
-    """Queue a reset link if the address has an active account, at most once per
-    PASSWORD_RESET_RESEND_SECONDS; says nothing either way (the caller answers the same)."""
-    user = find_by_email(email or "")
-    if user is None or not user.active:
-        log.info("Password reset asked for an unknown or inactive address")
+def _stand_in(email: str) -> User:
+    """An account that does not exist, for doing the same work as for one that does."""
+    user = User(email=(email or "").strip().lower()[:254], first_name="", last_name="",
+                locale=None)
+    user.password_hash = sign_in._dummy()
+    return user
+
+
+def _send_or_pretend(user: User | None, email: str, purpose: str, really: bool) -> None:
+    """Queue the link email for `user` when `really`; otherwise do the same work (a token,
+    the rendering, the row written) and take it back, so that the time an answer takes tells
+    nothing of whether the address has an account."""
+    if really:
+        _send(user, purpose)
         return
+    savepoint = db.session.begin_nested()
+    _send(user if user is not None else _stand_in(email), purpose)
+    db.session.flush()
+    savepoint.rollback()
+
+
+def request_password_reset(email: str, client_address: str = "") -> None:
+    """Queue a reset link if the address has an active account, at most once per
+    PASSWORD_RESET_RESEND_SECONDS and within the limits of mail sent on someone's behalf;
+    says nothing either way (the caller answers the same), and takes the same work either
+    way. Raises TooManyEmails when this client asked for too many. Commits."""
+    allowed = mail_limits.allow(email, client_address)
+    user = find_by_email(email or "")
     now = clock.now()
     wait = timedelta(seconds=current_app.config["PASSWORD_RESET_RESEND_SECONDS"])
-    if user.password_reset_sent_at and now < user.password_reset_sent_at + wait:
-        log.info("Password reset for user %s asked again too soon: not sent", user.id)
-        return
-    user.password_reset_sent_at = now
-    _send(user, RESET)
-    audit.record(None, "account.password_reset_requested", "user", user.id, user.email)
+    really = (allowed and user is not None and user.active
+              and not (user.password_reset_sent_at and now < user.password_reset_sent_at + wait))
+    if really:
+        user.password_reset_sent_at = now
+        audit.record(None, "account.password_reset_requested", "user", user.id, user.email)
+    _send_or_pretend(user, email, RESET, really)
     db.session.commit()
+    if not really:
+        log.info("Password reset not sent (unknown or inactive address, asked again too soon, "
+                 "or over the limit)")
 
 
 def set_password_from_link(token: str, purpose: str, password: str,

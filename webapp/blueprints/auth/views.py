@@ -14,7 +14,7 @@ from webapp.blueprints.auth.forms import (
     SignupForm,
 )
 from webapp.core.errors import ValidationFailed
-from webapp.services import accounts, sessions, sign_in
+from webapp.services import accounts, mail_limits, sessions, sign_in
 from webapp.web import session_cookie
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import form_response, render_page
@@ -123,7 +123,11 @@ def forgot_password():
     """"Forgot your password?": the same answer whether or not the address has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data)
+        try:
+            accounts.request_password_reset(form.email.data, session_cookie.client_address())
+        except mail_limits.TooManyEmails as error:
+            apply_errors(form, error)
+            return render_template("auth/forgot.html", form=form), 429
         flash(_("If an account uses %(email)s, a link to choose a new password is on its way. "
                 "It is valid for %(minutes)d minutes.", email=form.email.data,
                 minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"]), "info")

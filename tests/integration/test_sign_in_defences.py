@@ -193,3 +193,30 @@ def test_a_stranger_s_guesses_do_not_lock_the_owner_s_own_browser(app, client, u
         clock.advance(seconds=61)
     assert attempt(stranger, factories.PASSWORD, address="192.0.2.7").status_code == 429
     assert attempt(client, factories.PASSWORD).status_code == 302
+
+
+def test_a_locked_account_still_signs_in_with_a_link_sent_to_its_address(app, client, users,
+                                                                          smtp, clock):
+    from tests.account_support import received_link
+
+    stranger = app.test_client()
+    for _ in range(10):
+        attempt(stranger, WRONG, address="192.0.2.7")
+        clock.advance(seconds=61)
+    locked = attempt(client, factories.PASSWORD)
+    assert locked.status_code == 429 and "sign in with a link" in text(locked)
+    asked = client.post("/auth/link", data={"email": "manager@example.org"},
+                        follow_redirects=True)
+    assert "a link to sign in is on its way" in text(asked)
+    unknown = client.post("/auth/link", data={"email": "nobody@example.org"})
+    assert unknown.status_code == 303
+    link, message = received_link(app, smtp, "manager@example.org", "/auth/link/")
+    assert message["Subject"] == "Your sign-in link · Missive"
+    assert client.get(link).status_code == 200  # a page with a button: scanners use nothing
+    signed_in = client.post(link)
+    assert signed_in.status_code == 303
+    assert client.get("/campaigns/").status_code == 200
+    client.post("/auth/logout")
+    assert client.post(link).status_code == 400  # once only
+    # The owner proved the address: the password works again, from anywhere.
+    assert attempt(app.test_client(), factories.PASSWORD, address="192.0.2.8").status_code == 302

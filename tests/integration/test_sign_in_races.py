@@ -82,3 +82,14 @@ def test_thirty_simultaneous_wrong_passwords_and_the_right_one_do_not_sign_in(ap
     with serving(app) as port:
         status, _ = post(port, "/auth/login", {**login, "password": factories.PASSWORD})
     assert status == 429
+
+
+def test_the_access_log_names_the_route_of_an_emailed_link_not_its_token(app, users, caplog):
+    token = "eyJ1IjoxfQ.aB3dE-fG_hi.Jk1LmNoPqRsTuVwXyZ"
+    with caplog.at_level("INFO", logger="werkzeug"), serving(app) as port:
+        for path in ("confirm", "reset", "invitation", "link"):
+            post(port, f"/auth/{path}/{token}", {})
+    logged = "\n".join(record.getMessage() for record in caplog.records
+                       if record.name == "werkzeug")
+    assert "/auth/reset/<token>" in logged and "/auth/link/<token>" in logged
+    assert token not in logged and token[:20] not in logged

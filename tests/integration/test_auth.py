@@ -121,6 +121,11 @@ COMMON = b"This password is among the first that attackers try"
     ("qwertyuiop", COMMON),
     ("iloveyou12", COMMON),
     ("LopezLopez1", COMMON),  # the person's own name
+    ("mot de passe", COMMON),  # French, which zxcvbn's lists lack
+    ("Mot de passe 2024 !", COMMON),
+    ("soleil-2024-!?", COMMON),
+    ("let me in now", COMMON),
+    ("Lopez.Ana.2024!!", COMMON),  # the person's names with a suffix, however long
 ])
 def test_sign_up_refuses_a_weak_password_next_to_the_field(client, app, password, message):
     response = client.post("/auth/signup",

@@ -1,6 +1,9 @@
-"""Signing in, defended: failed attempts counted per account and per client address in the
-database (so every web process and machine sees the same counts), growing delays, then a
-temporary lock; every sign-in and lock in the audit trail."""
+"""Signing in, defended: attempts counted per account and per client address in the database
+(so every web process and machine sees the same counts), each counted before its password is
+checked, so simultaneous guesses cannot outrun the limit; growing delays, then a lock of the
+password only (a sign-in link by email still works); a client address is slowed, never
+locked; a browser that signed in to an account before is not held back by strangers' counts.
+Every sign-in and lock in the audit trail."""
 
 import logging
 import math

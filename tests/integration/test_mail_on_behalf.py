@@ -62,3 +62,24 @@ def test_forgot_takes_the_same_work_for_known_and_unknown_addresses(make_app, us
                 times[kind].append(time.perf_counter() - started)
     known, unknown = _quartiles(times["known"]), _quartiles(times["unknown"])
     assert known[0] <= unknown[1] and unknown[0] <= known[1], (known, unknown)
+
+
+def test_sign_ups_with_other_people_s_addresses_are_limited_per_client(make_app, smtp):
+    app = make_app(MAIL_PER_CLIENT_PER_HOUR=3)
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    def sign_up(n, address="10.0.0.1"):
+        return client.post("/auth/signup", environ_base={"REMOTE_ADDR": address}, data={
+            "first_name": "Ana", "last_name": "Lopez", "email": f"victim{n}@example.org",
+            "password": "a-strong-pass-1", "confirm": "a-strong-pass-1"})
+
+    assert [sign_up(n).status_code for n in range(3)] == [303, 303, 303]
+    refused = sign_up(3)
+    assert refused.status_code == 429
+    assert "Too many emails were asked from your connection" in unescape(refused.text)
+    assert sign_up(4, address="10.0.0.2").status_code == 303
+    assert drain_once(app)["sent"] == 4
+    assert sorted(a for m in smtp.messages for a in m.rcpt_tos) == [
+        "victim0@example.org", "victim1@example.org", "victim2@example.org",
+        "victim4@example.org"]

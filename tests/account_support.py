@@ -19,3 +19,11 @@ def received_link(app, smtp, to: str, path: str) -> tuple[str, object]:
     link = re.search(rf"{re.escape(BASE_URL)}({re.escape(path)}[^\s)\"<]+)", text).group(1)
     assert f'href="{BASE_URL}{link}"' in unescape(html)
     return link, message
+
+
+def sign_up(client, data: dict, **kwargs):
+    """Sign up, then sign in with the password chosen (sign-up itself signs nobody in: it
+    answers the same whether or not the address has an account)."""
+    response = client.post("/auth/signup", data=data, **kwargs)
+    client.post("/auth/login", data={"email": data["email"], "password": data["password"]})
+    return response

@@ -36,12 +36,19 @@ class Config:
     INVITATION_LINK_DAYS = 7
     PASSWORD_MIN_SCORE = 3  # zxcvbn's 0-4 scale: 3 is about 10^8 guesses and more
     # Failed sign-ins: free attempts, then delays doubling from 2 s up to a minute, then a
-    # lock; per account (the address typed) and per client address (several people may share
-    # one behind a NAT, hence higher limits).
+    # lock of the password (a sign-in link by email still works); per account (the address
+    # typed) and per client address (several people may share one behind a NAT, hence higher
+    # limits, and delays only: the address is slowed, never locked).
     SIGN_IN_FREE_FAILURES = 3
     SIGN_IN_LOCK_AFTER = 10
     SIGN_IN_ADDRESS_FREE_FAILURES = 10
-    SIGN_IN_ADDRESS_LOCK_AFTER = 50
+    SIGN_IN_ADDRESS_ALERT_AFTER = 50  # audited as an attack from that address
+    SIGN_IN_DEVICE_DAYS = 180  # a browser that signed in skips strangers' counts this long
+    SIGN_IN_LINK_MINUTES = 15
+    # Emails asked for someone else's address (sign-up, "send the link again", "forgot your
+    # password?", sign-in link), counted in the database across processes.
+    MAIL_PER_CLIENT_PER_HOUR = 10
+    MAIL_PER_ADDRESS_PER_DAY = 6
     SIGN_IN_LOCK_MINUTES = 15
     SIGN_IN_FAILURE_WINDOW_HOURS = 24  # failures older than this are forgotten
     # Behind a reverse proxy: how many proxies set X-Forwarded-For (the client address used

@@ -107,6 +107,9 @@ def init_extensions(app: Flask) -> None:
 
 
 def init_logging(app: Flask) -> None:
+    from webapp.core import access_log
+
+    access_log.install()
     if not app.debug and not app.testing:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

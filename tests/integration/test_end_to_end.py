@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from jobs.drain import drain_once
 from tests import factories
+from tests.account_support import sign_up
 from webapp.extensions import db
 from webapp.models import Application, OutboxMessage, Role
 
@@ -29,7 +30,7 @@ def _setup(app):
 
 def test_a_submission_and_a_decision_reach_the_candidate_in_their_language(app, client, smtp):
     campaign_id = _setup(app)
-    client.post("/auth/signup", data={
+    sign_up(client, {
         "first_name": "Élodie", "last_name": "Müller", "email": "elodie@example.org",
         "password": "a-strong-pass-1", "confirm": "a-strong-pass-1"})
     client.post("/language", data={"locale": "fr"})

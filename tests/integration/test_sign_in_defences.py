@@ -32,8 +32,9 @@ def test_failures_bring_growing_delays_and_a_success_resets_the_count(app, clien
     assert blocked.status_code == 429
     assert "Too many failed sign-ins: wait 2 seconds before trying again." in text(blocked)
     clock.advance(seconds=2)
-    assert attempt(client, WRONG).status_code == 422  # the 5th: 4 s
-    clock.advance(seconds=3)
+    # The refused attempt counted too (the 5th): this one is the 6th, 8 s before the next.
+    assert attempt(client, WRONG).status_code == 422
+    clock.advance(seconds=7)
     assert attempt(client, factories.PASSWORD).status_code == 429
     clock.advance(seconds=1)
     assert attempt(client, factories.PASSWORD).status_code == 302
@@ -51,8 +52,8 @@ def test_ten_failures_lock_the_account_for_a_while_with_a_clear_message(app, cli
         clock.advance(seconds=60)  # waits out each delay
     locked = attempt(client, WRONG)
     assert locked.status_code == 429
-    assert ("Too many failed sign-ins: signing in is locked for 15 minutes. You can still ask "
-            "for a new password.") in text(locked)
+    assert ("Too many failed sign-ins: signing in with a password is locked for 15 minutes. "
+            "You can still sign in with a link sent to your address.") in text(locked)
     clock.advance(minutes=14)
     assert attempt(client, factories.PASSWORD).status_code == 429
     clock.advance(minutes=1, seconds=1)
@@ -80,8 +81,8 @@ def test_the_counts_hold_across_two_app_instances_sharing_the_database(make_app,
     assert attempt(second, factories.PASSWORD).status_code == 302
 
 
-def test_one_address_trying_many_accounts_is_slowed_down(make_app, users, clock):
-    app = make_app(SIGN_IN_ADDRESS_FREE_FAILURES=4, SIGN_IN_ADDRESS_LOCK_AFTER=6)
+def test_one_address_trying_many_accounts_is_slowed_down_never_locked(make_app, users, clock):
+    app = make_app(SIGN_IN_ADDRESS_FREE_FAILURES=4, SIGN_IN_ADDRESS_ALERT_AFTER=6)
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     for n in range(4):
@@ -92,13 +93,22 @@ def test_one_address_trying_many_accounts_is_slowed_down(make_app, users, clock)
     other_address = attempt(client, factories.PASSWORD, address="10.0.0.2")
     assert other_address.status_code == 302
     client.post("/auth/logout")
-    clock.advance(seconds=2)
-    attempt(client, WRONG, email="guess10@example.org")
-    locked = attempt(client, factories.PASSWORD)
-    assert locked.status_code == 429 and "locked for 15 minutes" in text(locked)
+    owner = client  # this browser has signed in to the manager's account
+    stranger = app.test_client()
+    stranger.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    for n in range(20):
+        clock.advance(seconds=61)
+        attempt(stranger, WRONG, email=f"guess{10 + n}@example.org")
+    slowed = attempt(stranger, factories.PASSWORD)
+    assert slowed.status_code == 429
+    assert "wait 60 seconds" in text(slowed) and "locked" not in text(slowed)
+    # The address is slowed for whoever guesses from it, not for its people's own browsers.
+    assert attempt(owner, factories.PASSWORD).status_code == 302
+    clock.advance(seconds=60)
+    assert attempt(stranger, factories.PASSWORD).status_code == 302
     with app.app_context():
         actions = db.session.scalars(sa.select(AuditEntry.action)).all()
-        assert "sign_in.locked_address" in actions
+        assert actions.count("sign_in.slowed_address") == 1
 
 
 def test_an_unknown_address_is_answered_like_a_wrong_password(app, client, users):
@@ -154,3 +164,59 @@ def test_control_characters_in_the_address_are_a_wrong_password_not_an_error(cli
         assert response.status_code == 422
     response = client.post("/auth/forgot", data={"email": "a\x00b@example.org"})
     assert response.status_code in (303, 422)
+
+
+def test_change_my_password_checks_the_current_one_behind_the_same_throttle(app, client,
+                                                                              users, clock):
+    """Whoever finds a session left open cannot guess its password on "Change my password"."""
+    assert attempt(client, factories.PASSWORD).status_code == 302
+    new = "violet kettle orbit 7"
+    for _ in range(30):
+        client.post("/auth/password", data={"current": WRONG, "password": new, "confirm": new},
+                    environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    right = client.post("/auth/password", data={"current": factories.PASSWORD,
+                                                "password": new, "confirm": new},
+                        environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert right.status_code == 422
+    assert "Too many failed sign-ins" in text(right)
+    with app.app_context():
+        manager = db.session.scalar(sa.select(User).where(User.email == "manager@example.org"))
+        assert manager.check_password(factories.PASSWORD) and not manager.check_password(new)
+
+
+def test_a_stranger_s_guesses_do_not_lock_the_owner_s_own_browser(app, client, users, clock):
+    assert attempt(client, factories.PASSWORD).status_code == 302
+    client.post("/auth/logout")
+    stranger = app.test_client()
+    for _ in range(10):
+        attempt(stranger, WRONG, address="192.0.2.7")
+        clock.advance(seconds=61)
+    assert attempt(stranger, factories.PASSWORD, address="192.0.2.7").status_code == 429
+    assert attempt(client, factories.PASSWORD).status_code == 302
+
+
+def test_a_locked_account_still_signs_in_with_a_link_sent_to_its_address(app, client, users,
+                                                                          smtp, clock):
+    from tests.account_support import received_link
+
+    stranger = app.test_client()
+    for _ in range(10):
+        attempt(stranger, WRONG, address="192.0.2.7")
+        clock.advance(seconds=61)
+    locked = attempt(client, factories.PASSWORD)
+    assert locked.status_code == 429 and "sign in with a link" in text(locked)
+    asked = client.post("/auth/link", data={"email": "manager@example.org"},
+                        follow_redirects=True)
+    assert "a link to sign in is on its way" in text(asked)
+    unknown = client.post("/auth/link", data={"email": "nobody@example.org"})
+    assert unknown.status_code == 303
+    link, message = received_link(app, smtp, "manager@example.org", "/auth/link/")
+    assert message["Subject"] == "Your sign-in link · Missive"
+    assert client.get(link).status_code == 200  # a page with a button: scanners use nothing
+    signed_in = client.post(link)
+    assert signed_in.status_code == 303
+    assert client.get("/campaigns/").status_code == 200
+    client.post("/auth/logout")
+    assert client.post(link).status_code == 400  # once only
+    # The owner proved the address: the password works again, from anywhere.
+    assert attempt(app.test_client(), factories.PASSWORD, address="192.0.2.8").status_code == 302

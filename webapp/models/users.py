@@ -100,8 +100,9 @@ class UserSession(Base):
 
 
 class SignInThrottle(Base):
-    """Failed sign-ins counted per key ("account:<email>" or "address:<ip>"), shared by every
-    process through the database."""
+    """Counts per key, shared by every process through the database: sign-in attempts
+    ("account:<email>", "trusted:<email>", "address:<ip>") and emails asked on someone's
+    behalf ("mail-client:<ip>", "mail-to:<email>", where `blocked_until` ends the window)."""
 
     __tablename__ = "sign_in_throttles"
 

@@ -22,6 +22,8 @@ log = logging.getLogger("missive.account_emails")
 CONFIRMATION = "account_confirmation"
 PASSWORD_RESET = "password_reset"
 INVITATION = "account_invitation"
+ACCOUNT_EXISTS = "account_exists"
+SIGN_IN_LINK = "sign_in_link"
 
 # key: (name, {locale: (subject, html body)}). The migration that added them keeps its own
 # copy (the confirmation there still greets by name, which is the address until confirmed).
@@ -93,6 +95,52 @@ SYSTEM_TEMPLATES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "<p>The {{ platform_name }} team</p>",
         ),
     }),
+    # Sign-up answers the same whether or not the address has an account; its owner hears of
+    # the attempt here (with the way back in, in case they forgot they had one).
+    ACCOUNT_EXISTS: ("Account: sign-up with an address that has an account", {
+        "fr": (
+            "Tentative d'inscription avec votre adresse · {{ platform_name }}",
+            "<p>Bonjour {{ recipient_name }},</p>"
+            "<p>Quelqu'un a essayé de créer un compte sur {{ platform_name }} avec votre "
+            "adresse, qui a déjà un compte. Aucun compte n'a été créé et le vôtre n'a pas "
+            "changé.</p>"
+            "<p>Si c'était vous et que vous avez oublié votre mot de passe, vous pouvez en "
+            'choisir un nouveau : <a href="{{ action_url }}">{{ action_url }}</a></p>'
+            "<p>Sinon, ignorez ce message.</p>"
+            "<p>L'équipe {{ platform_name }}</p>",
+        ),
+        "en": (
+            "Someone tried to sign up with your address · {{ platform_name }}",
+            "<p>Hello {{ recipient_name }},</p>"
+            "<p>Someone tried to create an account on {{ platform_name }} with your address, "
+            "which already has one. No account was created and yours did not change.</p>"
+            "<p>If it was you and you forgot your password, you can choose a new one: "
+            '<a href="{{ action_url }}">{{ action_url }}</a></p>'
+            "<p>Otherwise, ignore this message.</p>"
+            "<p>The {{ platform_name }} team</p>",
+        ),
+    }),
+    SIGN_IN_LINK: ("Account: sign-in link", {
+        "fr": (
+            "Votre lien de connexion · {{ platform_name }}",
+            "<p>Bonjour {{ recipient_name }},</p>"
+            "<p>Pour vous connecter à {{ platform_name }} sans mot de passe, suivez ce "
+            "lien :</p>"
+            '<p><a href="{{ action_url }}">{{ action_url }}</a></p>'
+            "<p>Ce lien est valable {{ link_expiry }} et ne sert qu'une fois. Si vous n'êtes pas "
+            "à l'origine de cette demande, ignorez ce message.</p>"
+            "<p>L'équipe {{ platform_name }}</p>",
+        ),
+        "en": (
+            "Your sign-in link · {{ platform_name }}",
+            "<p>Hello {{ recipient_name }},</p>"
+            "<p>To sign in to {{ platform_name }} without your password, follow this link:</p>"
+            '<p><a href="{{ action_url }}">{{ action_url }}</a></p>'
+            "<p>This link is valid for {{ link_expiry }} and works once. If you did not ask for "
+            "it, ignore this message.</p>"
+            "<p>The {{ platform_name }} team</p>",
+        ),
+    }),
 }
 
 
@@ -103,6 +151,10 @@ def purposes() -> dict[str, str]:
         PASSWORD_RESET: str(_l("Someone asks for a new password (“Forgot your password?”).")),
         INVITATION: str(_l("An account is created without a password: its owner chooses "
                            "one.")),
+        ACCOUNT_EXISTS: str(_l("Someone signs up with an address that already has an "
+                               "account.")),
+        SIGN_IN_LINK: str(_l("Someone asks for a sign-in link (when the password is locked "
+                             "or forgotten).")),
     }
 
 

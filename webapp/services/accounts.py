@@ -15,12 +15,14 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from werkzeug.security import generate_password_hash
 
 from webapp.core import audit, clock
+from webapp.core.addresses import InvalidAddress, normalize_email
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import OutboxMessage, Role, User
-from webapp.services import account_emails, sessions, sign_in
+from webapp.services import account_emails, mail_limits, sessions, sign_in
 from webapp.services.users import create_user, find_by_email, password_problems
 
 log = logging.getLogger("missive.accounts")
@@ -28,12 +30,13 @@ log = logging.getLogger("missive.accounts")
 CONFIRM = "confirm"
 RESET = "reset"
 INVITE = "invite"
+SIGN_IN = "sign-in"
 
 # Where each link leads (the auth blueprint's routes; a test follows each one).
 PATHS = {CONFIRM: "/auth/confirm/{token}", RESET: "/auth/reset/{token}",
-         INVITE: "/auth/invitation/{token}"}
+         INVITE: "/auth/invitation/{token}", SIGN_IN: "/auth/link/{token}"}
 EMAILS = {CONFIRM: account_emails.CONFIRMATION, RESET: account_emails.PASSWORD_RESET,
-          INVITE: account_emails.INVITATION}
+          INVITE: account_emails.INVITATION, SIGN_IN: account_emails.SIGN_IN_LINK}
 
 
 class LinkProblem(Exception):
@@ -55,7 +58,8 @@ def _valid_for(purpose: str) -> timedelta:
     config = current_app.config
     return {CONFIRM: timedelta(hours=config["CONFIRMATION_LINK_HOURS"]),
             RESET: timedelta(minutes=config["PASSWORD_RESET_LINK_MINUTES"]),
-            INVITE: timedelta(days=config["INVITATION_LINK_DAYS"])}[purpose]
+            INVITE: timedelta(days=config["INVITATION_LINK_DAYS"]),
+            SIGN_IN: timedelta(minutes=config["SIGN_IN_LINK_MINUTES"])}[purpose]
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -66,6 +70,8 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 def _fingerprint(user: User, purpose: str) -> str:
     if purpose == CONFIRM:
         state = f"{user.email}|{user.email_confirmed_at is not None}"
+    elif purpose == SIGN_IN:  # used once: signing in changes the last sign-in's time
+        state = f"{user.password_hash}|{user.last_login_at}"
     else:
         state = user.password_hash
     return hashlib.sha256(f"{purpose}|{state}".encode()).hexdigest()[:24]
@@ -107,21 +113,48 @@ def _send(user: User, purpose: str) -> None:
 
 
 def sign_up_candidate(email: str, first_name: str, last_name: str, password: str,
-                      locale: str | None, client_address: str = "") -> tuple[User, str]:
-    """A candidate creates their own account, unconfirmed, and is signed in; the confirmation
-    email is queued in the same transaction. Returns the user and the session token."""
-    user = create_user(email, first_name, last_name, password, [Role.CANDIDATE], locale)
-    user.confirmation_sent_at = clock.now()
-    _send(user, CONFIRM)
-    audit.record(user, "account.signed_up", "user", user.id, user.email)
-    token = sessions.start(user, client_address)
+                      locale: str | None, client_address: str = "") -> None:
+    """A candidate creates their own account, unconfirmed; the confirmation email is queued in
+    the same transaction, and the person signs in once they have it. For an address that
+    already has an account the answer is the same, and its owner is told of the attempt:
+    sign-up never says which addresses have an account. Commits.
+
+    Raises ValidationFailed for a malformed address or a weak password (answers about what
+    was typed, the same for every address), TooManyEmails when this client asked for too
+    many emails on others' behalf."""
+    errors: dict[str, list[str]] = {}
+    try:
+        email = normalize_email(email)
+    except InvalidAddress:
+        errors["email"] = [str(_l("Enter a valid email address."))]
+    problems = password_problems(password, (email, first_name, last_name))
+    if problems:
+        errors["password"] = problems
+    if errors:
+        raise ValidationFailed(errors)
+    allowed = mail_limits.allow(email, client_address)
+    owner = find_by_email(email)
+    if owner is None:
+        user = create_user(email, first_name, last_name, password, [Role.CANDIDATE], locale,
+                           check_strength=False)
+        user.confirmation_sent_at = clock.now()
+        audit.record(user, "account.signed_up", "user", user.id, user.email)
+        if allowed:
+            _send(user, CONFIRM)
+    else:
+        generate_password_hash(password)  # the cost of creating an account, spent alike
+        audit.record(None, "account.sign_up_for_existing_address", "user", owner.id,
+                     f"from {client_address}")
+        if allowed and owner.active:
+            account_emails.queue(owner, account_emails.ACCOUNT_EXISTS, "/auth/forgot",
+                                 _valid_for(RESET))
     db.session.commit()
-    return user, token
 
 
-def resend_confirmation(user: User) -> None:
+def resend_confirmation(user: User, client_address: str = "") -> None:
     """"Send the link again", at most once per CONFIRMATION_RESEND_SECONDS and
-    CONFIRMATION_MAX_PER_DAY times a day: the address is not yet proved to want our mail."""
+    CONFIRMATION_MAX_PER_DAY times a day, and within the limits of mail sent on someone's
+    behalf: the address is not yet proved to want our mail."""
     if user.email_confirmed:
         raise ValidationFailed(str(_l("Your address is already confirmed.")))
     now = clock.now()
@@ -137,6 +170,10 @@ def resend_confirmation(user: User) -> None:
         OutboxMessage.event_type == account_emails.CONFIRMATION,
         OutboxMessage.created_at >= day_start))
     if sent_today >= current_app.config["CONFIRMATION_MAX_PER_DAY"]:
+        raise ValidationFailed(str(_l("Several links were sent in the last 24 hours: check "
+                                      "your inbox and spam folder, or try again tomorrow.")))
+    if not mail_limits.allow(user.email, client_address):
+        db.session.commit()
         raise ValidationFailed(str(_l("Several links were sent in the last 24 hours: check "
                                       "your inbox and spam folder, or try again tomorrow.")))
     user.confirmation_sent_at = now
@@ -167,22 +204,74 @@ def create_with_invitation(email: str, first_name: str, last_name: str,
     return user
 
 
-def request_password_reset(email: str) -> None:
-    """Queue a reset link if the address has an active account, at most once per
-    PASSWORD_RESET_RESEND_SECONDS; says nothing either way (the caller answers the same)."""
-    user = find_by_email(email or "")
-    if user is None or not user.active:
-        log.info("Password reset asked for an unknown or inactive address")
+def _stand_in(email: str) -> User:
+    """An account that does not exist, for doing the same work as for one that does."""
+    user = User(email=(email or "").strip().lower()[:254], first_name="", last_name="",
+                locale=None)
+    user.password_hash = sign_in._dummy()
+    return user
+
+
+def _send_or_pretend(user: User | None, email: str, purpose: str, really: bool) -> None:
+    """Queue the link email for `user` when `really`; otherwise do the same work (a token,
+    the rendering, the row written) and take it back, so that the time an answer takes tells
+    nothing of whether the address has an account."""
+    if really:
+        _send(user, purpose)
         return
+    savepoint = db.session.begin_nested()
+    _send(user if user is not None else _stand_in(email), purpose)
+    db.session.flush()
+    savepoint.rollback()
+
+
+def request_password_reset(email: str, client_address: str = "") -> None:
+    """Queue a reset link if the address has an active account, at most once per
+    PASSWORD_RESET_RESEND_SECONDS and within the limits of mail sent on someone's behalf;
+    says nothing either way (the caller answers the same), and takes the same work either
+    way. Raises TooManyEmails when this client asked for too many. Commits."""
+    allowed = mail_limits.allow(email, client_address)
+    user = find_by_email(email or "")
     now = clock.now()
     wait = timedelta(seconds=current_app.config["PASSWORD_RESET_RESEND_SECONDS"])
-    if user.password_reset_sent_at and now < user.password_reset_sent_at + wait:
-        log.info("Password reset for user %s asked again too soon: not sent", user.id)
-        return
-    user.password_reset_sent_at = now
-    _send(user, RESET)
-    audit.record(None, "account.password_reset_requested", "user", user.id, user.email)
+    really = (allowed and user is not None and user.active
+              and not (user.password_reset_sent_at and now < user.password_reset_sent_at + wait))
+    if really:
+        user.password_reset_sent_at = now
+        audit.record(None, "account.password_reset_requested", "user", user.id, user.email)
+    _send_or_pretend(user, email, RESET, really)
     db.session.commit()
+    if not really:
+        log.info("Password reset not sent (unknown or inactive address, asked again too soon, "
+                 "or over the limit)")
+
+
+def request_sign_in_link(email: str, client_address: str = "") -> None:
+    """Queue a one-time sign-in link to the address if it has an active account: the way in
+    that strangers' guesses cannot lock, since it only reaches the owner's inbox. Same limits,
+    same answer and same work as "forgot your password?". Commits."""
+    allowed = mail_limits.allow(email, client_address)
+    user = find_by_email(email or "")
+    really = allowed and user is not None and user.active
+    if really:
+        audit.record(None, "account.sign_in_link_requested", "user", user.id, user.email)
+    _send_or_pretend(user, email, SIGN_IN, really)
+    db.session.commit()
+
+
+def sign_in_with_link(token: str, client_address: str = "") -> tuple[User, str]:
+    """Follow a sign-in link: the account's password lock is lifted (its owner proved the
+    address) and a session opens; the link dies. Returns the user and the session's token.
+    Raises LinkProblem. Commits."""
+    user = user_for_token(token, SIGN_IN)
+    user.last_login_at = clock.now()
+    if not user.email_confirmed:
+        user.email_confirmed_at = clock.now()
+    sign_in.clear_account(user.email)
+    audit.record(user, "sign_in.succeeded_with_link", "user", user.id, f"from {client_address}")
+    session_token = sessions.start(user, client_address)
+    db.session.commit()
+    return user, session_token
 
 
 def set_password_from_link(token: str, purpose: str, password: str,
@@ -213,9 +302,17 @@ def change_password(user: User, current: str, new: str,
     returns the user and the new session's token. Commits."""
     user = db.session.get(User, user.id)
     errors: dict[str, list[str]] = {}
-    if not user.check_password(current or ""):
-        errors["current"] = [str(_l("This is not your current password."))]
     problems = password_problems(new, (user.email, user.first_name, user.last_name))
+    # The current password is checked behind the sign-in throttle: whoever finds a session
+    # left open cannot guess it faster than they could at the sign-in page.
+    try:
+        right = sign_in.check_password(user, user.email, current, client_address)
+    except sign_in.SignInBlocked as blocked:
+        errors["current"] = blocked.errors["password"]
+    else:
+        if not right:
+            errors["current"] = [str(_l("This is not your current password."))]
+    user = db.session.get(User, user.id)
     if problems:
         errors["password"] = problems
     if errors:

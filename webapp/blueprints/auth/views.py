@@ -14,7 +14,7 @@ from webapp.blueprints.auth.forms import (
     SignupForm,
 )
 from webapp.core.errors import ValidationFailed
-from webapp.services import accounts, sessions, sign_in
+from webapp.services import accounts, mail_limits, sessions, sign_in
 from webapp.web import session_cookie
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import form_response, render_page
@@ -29,7 +29,8 @@ def login():
     if form.validate_on_submit():
         try:
             user, token = sign_in.sign_in(form.email.data, form.password.data,
-                                          session_cookie.client_address())
+                                          session_cookie.client_address(),
+                                          request.cookies.get(DEVICE_COOKIE))
         except sign_in.SignInBlocked as error:
             apply_errors(form, error)
             status = 429
@@ -37,10 +38,23 @@ def login():
             apply_errors(form, error)
         else:
             session_cookie.begin(user, token)
-            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            response = redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            return _remember_device(response, user)
     if form.errors and status == 200:
         return form_response("auth/login.html", "auth/login.html", form)
     return render_template("auth/login.html", form=form), status
+
+
+DEVICE_COOKIE = "missive_device"
+
+
+def _remember_device(response, user):
+    """This browser signed in to `user`'s account: strangers' guesses will not hold it back."""
+    config = current_app.config
+    response.set_cookie(DEVICE_COOKIE, sign_in.device_token(user),
+                        max_age=config["SIGN_IN_DEVICE_DAYS"] * 86400, httponly=True,
+                        samesite="Lax", secure=bool(config.get("SESSION_COOKIE_SECURE")))
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -59,16 +73,20 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user, token = accounts.sign_up_candidate(
+            accounts.sign_up_candidate(
                 form.email.data, form.first_name.data, form.last_name.data, form.password.data,
                 str(get_locale()), session_cookie.client_address())
+        except mail_limits.TooManyEmails as error:
+            apply_errors(form, error)
+            return render_template("auth/signup.html", form=form), 429
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
-            session_cookie.begin(user, token)
-            # The banner above every page says where the link went and what it is for.
-            flash(_("Welcome, %(name)s!", name=user.first_name), "success")
-            return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            # The same answer whether or not the address already had an account.
+            flash(_("Almost done: we sent a link to %(email)s. Follow it to confirm your "
+                    "address, and sign in with your password.", email=form.email.data),
+                  "success")
+            return redirect(url_for("auth.login", next=request.args.get("next")), 303)
     if form.errors:
         return form_response("auth/signup.html", "auth/signup.html", form)
     return render_template("auth/signup.html", form=form)
@@ -99,7 +117,7 @@ def confirm(token: str):
 def resend_confirmation():
     """"Send the link again" (rate-limited by the service)."""
     try:
-        accounts.resend_confirmation(current_user)
+        accounts.resend_confirmation(current_user, session_cookie.client_address())
     except ValidationFailed as error:
         flash(str(error), "error")
     else:
@@ -112,7 +130,11 @@ def forgot_password():
     """"Forgot your password?": the same answer whether or not the address has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data)
+        try:
+            accounts.request_password_reset(form.email.data, session_cookie.client_address())
+        except mail_limits.TooManyEmails as error:
+            apply_errors(form, error)
+            return render_template("auth/forgot.html", form=form), 429
         flash(_("If an account uses %(email)s, a link to choose a new password is on its way. "
                 "It is valid for %(minutes)d minutes.", email=form.email.data,
                 minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"]), "info")
@@ -120,6 +142,45 @@ def forgot_password():
     if form.errors:
         return form_response("auth/forgot.html", "auth/forgot.html", form)
     return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/link", methods=["GET", "POST"])
+def sign_in_link():
+    """Ask for a one-time sign-in link: the way in while the password is locked or
+    forgotten. The same answer whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.request_sign_in_link(form.email.data, session_cookie.client_address())
+        except mail_limits.TooManyEmails as error:
+            apply_errors(form, error)
+            return render_template("auth/sign_in_link.html", form=form), 429
+        flash(_("If an account uses %(email)s, a link to sign in is on its way. It is valid "
+                "for %(minutes)d minutes.", email=form.email.data,
+                minutes=current_app.config["SIGN_IN_LINK_MINUTES"]), "info")
+        return redirect(url_for("auth.login"), 303)
+    if form.errors:
+        return form_response("auth/sign_in_link.html", "auth/sign_in_link.html", form)
+    return render_template("auth/sign_in_link.html", form=form)
+
+
+@bp.route("/link/<token>", methods=["GET", "POST"])
+def follow_sign_in_link(token: str):
+    """The link of the sign-in email. A GET only shows a button (mail scanners follow links
+    and must not use it up); the POST signs in."""
+    try:
+        user = accounts.user_for_token(token, accounts.SIGN_IN)
+    except accounts.LinkProblem as problem:
+        return _link_problem(str(problem), accounts.SIGN_IN)
+    if request.method == "POST":
+        try:
+            user, session_token = accounts.sign_in_with_link(token,
+                                                             session_cookie.client_address())
+        except accounts.LinkProblem as problem:
+            return _link_problem(str(problem), accounts.SIGN_IN)
+        session_cookie.begin(user, session_token)
+        return _remember_device(redirect(url_for("main.home"), 303), user)
+    return render_template("auth/follow_link.html", account=user)
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -184,6 +245,7 @@ def _new_password(token: str, purpose: str):
 @bp.after_request
 def _no_referrer(response):
     """Pages reached through an emailed link carry its token in their URL: never send it on."""
-    if request.endpoint in ("auth.confirm", "auth.reset_password", "auth.invitation"):
+    if request.endpoint in ("auth.confirm", "auth.reset_password", "auth.invitation",
+                            "auth.follow_sign_in_link"):
         response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -54,6 +54,9 @@ class Handler:
     mail_reply: Callable[[str], str | None] | None = None
     reply_delay: float = 0.0  # seconds before each reply
     pipelining: bool = False  # offer PIPELINING (RFC 2920) in the EHLO reply
+    smtputf8: bool = True  # offer SMTPUTF8 (RFC 6531), as aiosmtpd does
+    dsn: bool = False  # offer DSN (RFC 3461) and keep its parameters in `dsn_options`
+    dsn_options: list[list[str]] = field(default_factory=list)
     ehlo_names: list[str] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)  # every reply line, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,6 +70,10 @@ class Handler:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
+        if not self.smtputf8 and "250-SMTPUTF8" in responses:
+            responses.remove("250-SMTPUTF8")
+        if self.dsn:
+            responses.insert(-1, "250-DSN")
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -162,6 +169,9 @@ class SMTPServer:
             self.handler.replies.clear()
         self.handler.reply_delay = 0.0
         self.handler.pipelining = False
+        self.handler.smtputf8 = True
+        self.handler.dsn = False
+        self.handler.dsn_options.clear()
         self.handler.mail_reply = None
         self.handler.rcpt_reply = None
         self.handler.data_reply = None

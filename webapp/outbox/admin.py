@@ -115,6 +115,8 @@ class Health:
     drains_stalled: bool = False  # a worker is alive, but none finished a drain lately
     drain_error: str = ""  # why the latest drain failed ("" when it finished well)
     paused_until: datetime | None = None  # the relay was unreachable: sending waits till then
+    # Why the pause, when it is the configuration (certificate, login) and not the network.
+    configuration_error: str = ""
 
 
 def health() -> Health:
@@ -152,7 +154,20 @@ def health() -> Health:
         drains_stalled=stalled,
         drain_error=latest.last_drain_error if latest else "",
         paused_until=max(pauses) if pauses else None,
+        configuration_error=_configuration_error(now) if pauses else "",
     )
+
+
+def _configuration_error(now: datetime) -> str:
+    """The latest configuration error (certificate, login) within the longest pause, if no
+    message was sent after it."""
+    a = _attempts.c
+    since = now - timedelta(seconds=current_app.config["OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS"])
+    latest = db.session.execute(
+        sa.select(a.outcome, a.smtp_text).where(a.created_at >= since)
+        .where(a.outcome.in_([Outcome.CONFIGURATION.value, Outcome.SENT.value]))
+        .order_by(a.id.desc()).limit(1)).first()
+    return latest.smtp_text if latest and latest.outcome == Outcome.CONFIGURATION.value else ""
 
 
 def page(flt: Filter, before_id: int | None = None,

@@ -61,6 +61,9 @@ class Outcome(enum.StrEnum):
     SUPPRESSED = "suppressed"  # MAIL_SUPPRESS_SEND: recorded as sent, never handed to SMTP
     TEMPORARY = "temporary"
     PERMANENT = "permanent"
+    # The relay's certificate or our credentials were refused: a configuration error, not
+    # the message's. The row goes back to the queue without spending an attempt.
+    CONFIGURATION = "config"
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,11 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
                   "b_error": f"{result.code} {text}" if result.code else text}
         if result.outcome in (Outcome.SENT, Outcome.SUPPRESSED):
             values.update(b_state=OutboxState.SENT.value, b_sent_at=now, b_error="")
+        elif result.outcome is Outcome.CONFIGURATION:
+            number = row.attempts  # not the message's fault: no attempt spent
+            pause = current_app.config["OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS"]
+            values.update(b_state=OutboxState.PENDING.value, b_attempts=number,
+                          b_next=now + timedelta(seconds=pause))
         elif result.outcome is Outcome.TEMPORARY and number < row.max_attempts:
             values.update(b_state=OutboxState.PENDING.value,
                           b_next=now + timedelta(seconds=backoff_delay(number)))

@@ -11,6 +11,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.core import clock
+from webapp.core.addresses import InvalidAddress, recipient_address
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import OutboxMessage, OutboxPriority, OutboxState
@@ -53,6 +54,11 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
         if "\n" in value or "\r" in value:
             raise ValidationFailed(str(_l("Line break in the %(name)s header.", name=name)),
                                    field=name)
+    try:  # checked and normalised once, here: the worker only reads what this wrote
+        to_addr = recipient_address(to_addr)
+    except InvalidAddress as error:
+        failed_reason = failed_reason or f"Invalid address: {error.address!r} (one address " \
+            "per email, nothing to deliver)"
     limit = current_app.config["MAIL_MAX_BODY_BYTES"]
     if len(body_html.encode()) + len(body_text.encode()) > limit:
         raise ValidationFailed(str(_l("The message body is larger than %(limit)d bytes.",

@@ -7,12 +7,29 @@ and redirect-all applies. A sent message's attempt keeps the relay's own reply (
 """
 
 import smtplib
+import ssl
 
 from webapp.core.addresses import InvalidAddress
+from webapp.outbox import verp
 from webapp.outbox.mime import build_message
 from webapp.outbox.queue import Claimed, Outcome, Result
 from webapp.outbox.settings import Settings
-from webapp.outbox.smtp import Connection
+from webapp.outbox.smtp import Connection, NeedsSMTPUTF8
+
+
+def configuration_error(error: Exception) -> str | None:
+    """What is wrong with the configuration, when `error` says so: the relay's certificate
+    failed verification, or the relay refused our credentials. Retrying cannot help; the
+    sysadmin must act."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"The relay's TLS certificate failed verification: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS with the relay failed: {error}"
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return f"The relay refused the login: {error.smtp_code} {_decode(error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return f"The relay does not offer what the configuration asks: {error}"
+    return None
 
 
 def _decode(text) -> str:
@@ -39,6 +56,11 @@ class Sender:
 
     def _connection_failed(self, row: Claimed, error: Exception) -> Result:
         self.connection.abort()
+        reason = configuration_error(error)
+        if reason is not None:  # pause sending at once, spending no attempt
+            for _ in range(self.breaker.limit):
+                self.breaker.failure()
+            return Result(row, Outcome.CONFIGURATION, None, reason)
         self.breaker.failure()
         return Result(row, Outcome.TEMPORARY, getattr(error, "smtp_code", None),
                       f"{type(error).__name__}: {_decode(getattr(error, 'smtp_error', error))}")
@@ -48,10 +70,23 @@ class Sender:
         message's content (after DATA's 354): the message is only delivered if the content
         follows, so the caller may wait there for the previous outcome's commit while the
         envelope's round trips go on."""
+        settings = self.settings
+        extra = None
+        if settings.bounce_address:
+            extra = {verp.REFERENCE_HEADER: verp.reference(row.id, settings.secret_key)}
         try:
-            envelope_from, recipients, data = build_message(row, self.settings)
+            envelope_from, recipients, data = build_message(row, settings,
+                                                            extra_headers=extra)
         except InvalidAddress as error:
             return Result(row, Outcome.PERMANENT, None, f"Invalid address: {error}")
+        except Exception as error:  # noqa: BLE001 — this message only: the others go on
+            return Result(row, Outcome.PERMANENT, None,
+                          f"Could not build the message: {type(error).__name__}: {error}")
+        envid = ""
+        if settings.bounce_address:
+            envelope_from = verp.bounce_address(settings.bounce_address, row.id,
+                                                settings.secret_key)
+            envid = extra[verp.REFERENCE_HEADER]
         if self.settings.suppress:
             return Result(row, Outcome.SUPPRESSED, None, "MAIL_SUPPRESS_SEND: not handed to SMTP")
         for _ in range(2):
@@ -63,7 +98,13 @@ class Sender:
                 except (OSError, smtplib.SMTPException) as error:  # refused, timeout, TLS
                     return self._connection_failed(row, error)
             try:
-                delivery = self.connection.send(envelope_from, recipients, data, before_body)
+                delivery = self.connection.send(envelope_from, recipients, data, before_body,
+                                                envid=envid)
+            except NeedsSMTPUTF8 as error:
+                return Result(row, Outcome.PERMANENT, None, f"Invalid address: {error}")
+            except UnicodeError as error:  # the connection was dropped: the next starts clean
+                return Result(row, Outcome.PERMANENT, None,
+                              f"Could not encode the envelope: {error}")
             except smtplib.SMTPServerDisconnected as error:
                 self.connection.abort()
                 if reused and not self.connection.body_sent:

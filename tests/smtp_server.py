@@ -124,6 +124,18 @@ class _DelayedSMTP(SMTP):
         line = (status.encode() if isinstance(status, str) else status) + b"\r\n"
         asyncio.get_running_loop().call_later(delay, self._write_late, line)
 
+    def _getparams(self, params):
+        """With `dsn` on, RFC 3461's parameters are accepted and kept (upper-cased, as
+        aiosmtpd reads them), the others go on to aiosmtpd's own checks."""
+        found = super()._getparams(params)
+        handler = self.event_handler
+        if found is not None and getattr(handler, "dsn", False):
+            options = [f"{key}={found.pop(key)}" for key in ("RET", "ENVID", "NOTIFY", "ORCPT")
+                       if key in found]
+            if options:
+                handler.dsn_options.append(options)
+        return found
+
     def _write_late(self, line: bytes) -> None:
         transport = self.transport  # None once the client has gone
         if transport is not None and not transport.is_closing():

@@ -7,8 +7,13 @@ For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
     overview, counters, health, page, export_rows, get, count_matching, filter_choices, Filter
+    per_automatic_email, active_pauses, unknown_messages, suppressed_count,
+    export_suppressed, suppressed_reason       after the relay (delivery)
+    resume, end_suppression                   (each commits, with its audit entry)
+    requeue_for                               a corrected address (caller's transaction)
 For the worker (jobs):
     drain, reap, purge, beat, forget_worker   (each commits its own work)
+    poll_bounces                              read the bounce mailbox, file what came back
 
 Modules: rows (values of a row), queue (claim, record, release, purge), mime (a message's
 bytes, pure), smtp (one connection to the relay), sending (one message: mime over smtp, and
@@ -35,6 +40,18 @@ from webapp.outbox.admin import (
     resend,
     retry_now,
 )
+from webapp.outbox.bounces import poll as poll_bounces
+from webapp.outbox.delivery import (
+    active_pauses,
+    end_suppression,
+    export_suppressed,
+    per_automatic_email,
+    requeue_for,
+    resume,
+    suppressed_count,
+    suppressed_reason,
+    unknown_messages,
+)
 from webapp.outbox.drain import DrainReport, drain
 from webapp.outbox.queue import purge
 from webapp.outbox.queue import release_expired_leases as reap
@@ -45,5 +62,7 @@ __all__ = [
     "CANCELLABLE", "RETRYABLE", "STANDARD_HEADERS", "DrainReport", "Filter", "Health", "beat",
     "bulk_cancel", "bulk_retry", "cancel", "count_matching", "counters", "dedupe_key", "drain",
     "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",
-    "overview", "page", "purge", "reap", "resend", "retry_now",
+    "overview", "page", "poll_bounces", "active_pauses", "end_suppression",
+    "export_suppressed", "per_automatic_email", "requeue_for", "resume", "suppressed_count",
+    "suppressed_reason", "unknown_messages", "purge", "reap", "resend", "retry_now",
 ]

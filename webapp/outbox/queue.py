@@ -74,6 +74,7 @@ class Result:
     outcome: Outcome
     code: int | None = None
     text: str = ""
+    at_rcpt: bool = False  # the relay refused the recipient itself (a 5xx: a hard bounce)
 
 
 def backoff_delay(attempt: int, table=None, jitter: float | None = None,
@@ -187,6 +188,11 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
     connection = db.session.connection()
     connection.execute(_RECORD_OUTCOME, updates)
     connection.execute(_RECORD_ATTEMPT, attempts)
+    refused = [r for r in results if r.at_rcpt and r.outcome is Outcome.PERMANENT]
+    if refused:  # in the same transaction: the address is suppressed as the row fails
+        from webapp.outbox.filing import file_rcpt_refusals
+
+        file_rcpt_refusals(refused)
     db.session.commit()
 
 

@@ -15,6 +15,7 @@ from webapp.core.addresses import InvalidAddress, recipient_address
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import OutboxMessage, OutboxPriority, OutboxState
+from webapp.outbox import suppression
 
 STANDARD_HEADERS = {
     # RFC 3834: tells auto-responders not to answer, and mail clients that no human sent it.
@@ -43,12 +44,14 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
                    template_id: int | None = None, recipient_user_id: int | None = None,
                    is_test: bool = False, failed_reason: str = "",
                    priority: OutboxPriority = OutboxPriority.NORMAL,
-                   not_before: datetime | None = None, held: bool = False) -> dict:
+                   not_before: datetime | None = None, held: bool = False,
+                   transactional: bool = True) -> dict:
     """The column values of one outbox row, checked: no line break in a header, no oversized
     body. A row born `failed` (rendering failed at fire time) carries its reason. `priority`:
     URGENT for account emails, acknowledgements and tests, BULK for a large status change.
     `not_before` delays the first attempt; `held` writes the row in the state the worker never
-    claims."""
+    claims. A recipient on the suppression list gets a row all the same, `suppressed` with the
+    reason, never a silent skip (an unsubscribe counts only when not `transactional`)."""
     for name, value in (("to", to_addr), ("to_name", to_name), ("subject", subject),
                         ("sender", sender), ("reply_to", reply_to), ("cc", cc), ("bcc", bcc)):
         if "\n" in value or "\r" in value:
@@ -59,6 +62,8 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
     except InvalidAddress as error:
         failed_reason = failed_reason or f"Invalid address: {error.address!r} (one address " \
             "per email, nothing to deliver)"
+    suppressed = None if failed_reason else suppression.reason_for(to_addr, transactional)
+    held = held or suppression.trigger_paused(trigger_id)  # paused for its bounce rate
     limit = current_app.config["MAIL_MAX_BODY_BYTES"]
     if len(body_html.encode()) + len(body_text.encode()) > limit:
         raise ValidationFailed(str(_l("The message body is larger than %(limit)d bytes.",
@@ -69,7 +74,9 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
         "priority": OutboxPriority(priority).value,
         "message_id": message_id_for(key),
         "state": OutboxState.FAILED.value if failed_reason
+        else OutboxState.SUPPRESSED.value if suppressed
         else OutboxState.HELD.value if held else OutboxState.PENDING.value,
+        "delivery_detail": suppressed or "",
         "last_error": failed_reason,
         "to_addr": to_addr, "to_name": to_name, "sender": sender, "reply_to": reply_to,
         "cc": cc, "bcc": bcc, "subject": subject, "body_html": body_html,

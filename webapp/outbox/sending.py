@@ -36,9 +36,9 @@ def _decode(text) -> str:
     return text.decode(errors="replace") if isinstance(text, bytes) else str(text)
 
 
-def _classified(row: Claimed, code: int, text) -> Result:
+def _classified(row: Claimed, code: int, text, at_rcpt: bool = False) -> Result:
     outcome = Outcome.PERMANENT if 500 <= code < 600 else Outcome.TEMPORARY
-    return Result(row, outcome, code, _decode(text))
+    return Result(row, outcome, code, _decode(text), at_rcpt)
 
 
 class Abandoned(Exception):
@@ -113,7 +113,7 @@ class Sender:
             except smtplib.SMTPRecipientsRefused as error:
                 code, text = next(iter(error.recipients.values()))
                 self.breaker.success()
-                return _classified(row, code, text)
+                return _classified(row, code, text, at_rcpt=True)
             except smtplib.SMTPResponseException as error:
                 if error.smtp_code == 421:  # the server is closing the connection
                     return self._connection_failed(row, error)

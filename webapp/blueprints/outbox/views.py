@@ -52,7 +52,36 @@ def index():
     overview = outbox.overview(form.to_filter(), before_id=id_or_none(request.args.get("before")))
     held = held_emails.groups() if not is_htmx() else []
     return render_page("outbox/index.html", "outbox/_results.html", **overview,
-                       held_groups=held, **_context(form))
+                       held_groups=held, delivery=_delivery(), **_context(form))
+
+
+def _delivery() -> dict | None:
+    """After the relay: bounces per automatic email, pauses, what was not understood."""
+    if is_htmx():
+        return None
+    return {"per_email": outbox.per_automatic_email(), "pauses": outbox.active_pauses(),
+            "unknown": outbox.unknown_messages(), "suppressed": outbox.suppressed_count()}
+
+
+@bp.route("/pauses/<int:pause_id>/resume", methods=["POST"])
+@role_required(Role.ADMIN)
+def resume_pause(pause_id: int):
+    """Resume an automatic email paused for its bounce rate; its held emails go."""
+    try:
+        released = outbox.resume(current_user, pause_id)
+    except NotFound:
+        abort(404)
+    flash(ngettext("Resumed: %(num)d email released.", "Resumed: %(num)d emails released.",
+                   released), "success")
+    return redirect(url_for("outbox.index"))
+
+
+@bp.route("/suppressed.csv")
+@role_required(Role.ADMIN)
+def suppressed_csv():
+    """The addresses Missive no longer writes to, as a CSV file."""
+    header = (_("Address"), _("Kind"), _("Reason"), _("Source"), _("Since"), _("Until"))
+    return csv_response("suppressed.csv", header, outbox.export_suppressed())
 
 
 @bp.route("/export.csv")

@@ -193,3 +193,20 @@ def test_a_wrong_imap_certificate_is_refused(make_app, imap, tmp_path):
     other.cert_pem.write_to_path(str(wrong))
     app = make_app(**{**imap.settings, "BOUNCE_IMAP_CA_FILE": str(wrong)})
     assert "CERTIFICATE_VERIFY_FAILED" in poll_once(app)["error"]
+
+
+def test_a_mail_to_the_unsubscribe_address_unsubscribes_from_reminders(make_app, smtp, imap):
+    app = make_app(**imap.settings)
+    with app.app_context():
+        outbox.enqueue(key="r", to_addr="camille@example.org", subject="Reminder",
+                       body_html="<p>R</p>", body_text="R", event_type="reminder")
+        db.session.commit()
+    drain_once(app, "w1")
+    [received] = smtp.messages
+    mailto = received["List-Unsubscribe"].split("<mailto:")[1].split("?")[0]
+    imap.append_report((f"From: camille@example.org\r\nTo: {mailto}\r\n"
+                        "Subject: unsubscribe\r\n\r\n").encode())
+    assert poll_once(app)["unsubscribed"] == 1
+    with app.app_context():
+        entry = db.session.scalars(sa.select(Suppression)).one()
+        assert (entry.address, entry.kind) == ("camille@example.org", "unsubscribed")

@@ -17,6 +17,7 @@ class ReportKind(enum.StrEnum):
     DELIVERED = "delivered"  # a success report: ends a soft suppression
     COMPLAINT = "complaint"  # RFC 5965 abuse report: suppressed at once
     AUTO_REPLY = "autoreply"  # out of office and the like: ignored
+    UNSUBSCRIBE = "unsubscribe"  # a mail to the List-Unsubscribe mailto address
     UNKNOWN = "unknown"  # not understood: kept in the mailbox and listed
 
 

@@ -11,6 +11,7 @@ For the app (services and the Outbox page):
     export_suppressed, suppressed_reason       after the relay (delivery)
     resume, end_suppression                   (each commits, with its audit entry)
     requeue_for                               a corrected address (caller's transaction)
+    unsubscribe, unsubscribe_address          one-click unsubscribe (commits, audited)
 For the worker (jobs):
     drain, reap, purge, beat, forget_worker   (each commits its own work)
     poll_bounces                              read the bounce mailbox, file what came back
@@ -51,6 +52,8 @@ from webapp.outbox.delivery import (
     suppressed_count,
     suppressed_reason,
     unknown_messages,
+    unsubscribe,
+    unsubscribe_address,
 )
 from webapp.outbox.drain import DrainReport, drain
 from webapp.outbox.queue import purge
@@ -64,5 +67,6 @@ __all__ = [
     "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",
     "overview", "page", "poll_bounces", "active_pauses", "end_suppression",
     "export_suppressed", "per_automatic_email", "requeue_for", "resume", "suppressed_count",
-    "suppressed_reason", "unknown_messages", "purge", "reap", "resend", "retry_now",
+    "suppressed_reason", "unknown_messages", "unsubscribe", "unsubscribe_address", "purge",
+    "reap", "resend", "retry_now",
 ]

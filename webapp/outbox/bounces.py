@@ -35,6 +35,7 @@ class PollReport:
     delayed: int = 0
     delivered: int = 0
     auto_replies: int = 0
+    unsubscribed: int = 0
     unknown: int = 0
     error: str = ""
 
@@ -139,7 +140,8 @@ def _fetched(data) -> list[tuple[int, bytes]]:
 
 def _count(report: PollReport, kinds: list[str]) -> None:
     names = {"hard": "hard", "soft": "soft", "complaint": "complaints", "delayed": "delayed",
-             "delivered": "delivered", "autoreply": "auto_replies", "unknown": "unknown"}
+             "delivered": "delivered", "autoreply": "auto_replies", "unknown": "unknown",
+             "unsubscribe": "unsubscribed"}
     for kind in set(kinds):
         setattr(report, names[kind], getattr(report, names[kind]) + 1)
 

@@ -137,3 +137,28 @@ def requeue_for(user_id: int, old_address: str, new_address: str,
         .values(to_addr=new, state=OutboxState.PENDING.value, delivery="",
                 delivery_detail="", next_attempt_at=now, updated_at=now))
     return result.rowcount
+
+
+def unsubscribe(token: str, how: str) -> str | None:
+    """One-click unsubscribe from non-transactional mail (idempotent, audited); commits.
+    Returns the address, or None when the token was not made here."""
+    from webapp.models import SuppressionKind
+    from webapp.outbox import one_click as links
+
+    address = links.address_of(token)
+    if address is None:
+        return None
+    found = suppression.lookup(address)
+    if found is None or found[0] != SuppressionKind.UNSUBSCRIBED.value:
+        suppression.suppress(address, SuppressionKind.UNSUBSCRIBED,
+                             "Unsubscribed from reminders", how)
+        audit.record(None, "delivery.unsubscribe", "address", None, f"{address} ({how})")
+    db.session.commit()
+    return address
+
+
+def unsubscribe_address(token: str) -> str | None:
+    """The address an unsubscribe link names (for its confirmation page)."""
+    from webapp.outbox import one_click as links
+
+    return links.address_of(token)

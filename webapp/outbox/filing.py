@@ -23,7 +23,7 @@ from webapp.models import (
     ReportKind,
     SuppressionKind,
 )
-from webapp.outbox import dsn, suppression
+from webapp.outbox import dsn, suppression, verp
 
 log = logging.getLogger("missive.bounces")
 
@@ -43,6 +43,9 @@ def file_message(raw: bytes, *, folder: str | None = None, uidvalidity: int | No
                  uid: int | None = None, secret: str | None = None) -> list[DeliveryReport]:
     """File one message of the bounce mailbox (in the caller's transaction)."""
     secret = secret if secret is not None else str(current_app.config["SECRET_KEY"] or "")
+    unsubscribed = _unsubscribe_request(raw, secret)
+    if unsubscribed is not None:
+        return [unsubscribed]
     parsed = dsn.parse(raw, secret)
     row = _row(parsed.row_id)
     kind = parsed.kind
@@ -69,6 +72,27 @@ def file_message(raw: bytes, *, folder: str | None = None, uidvalidity: int | No
         db.session.flush()
         _apply(report, row)
     return reports
+
+
+_UNSUBSCRIBE_TO = re.compile(rb"^(?:To|Delivered-To|X-Original-To):[^\r\n]*\+unsubscribe-"
+                             rb"(\d{1,18}-[0-9a-fA-F]{16})@", re.IGNORECASE | re.MULTILINE)
+
+
+def _unsubscribe_request(raw: bytes, secret: str) -> DeliveryReport | None:
+    """A mail to the List-Unsubscribe mailto address (bounces+unsubscribe-<ref>@...): the
+    row's recipient is unsubscribed from non-transactional mail."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    match = _UNSUBSCRIBE_TO.search(head)
+    row = _row(verp.row_of(match.group(1).decode(), secret)) if match else None
+    if row is None:
+        return None
+    report = DeliveryReport(kind=ReportKind.UNSUBSCRIBE.value, message_id=row.id,
+                            address=row.to_addr.lower(), reporter="mailto",
+                            created_at=clock.now())
+    db.session.add(report)
+    suppression.suppress(row.to_addr, SuppressionKind.UNSUBSCRIBED,
+                         "Unsubscribed from reminders", "mailto")
+    return report
 
 
 def _recipient_kind(kind: str, recipient: dsn.Recipient) -> str:

@@ -288,7 +288,8 @@ def build_message(row: MessageRow, settings: MessageSettings, now: datetime | No
     headers.append(unstructured("Subject", row.subject))
     headers.append("MIME-Version: 1.0")
     for name, value in (row.headers or {}).items():
-        headers.append(unstructured(name, value))
+        if not extra_headers or name not in extra_headers:
+            headers.append(unstructured(name, value))
     for name, value in (extra_headers or {}).items():
         headers.append(unstructured(name, value))
 

@@ -15,13 +15,27 @@ from webapp.core.addresses import InvalidAddress, recipient_address
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import OutboxMessage, OutboxPriority, OutboxState
-from webapp.outbox import suppression
+from webapp.outbox import one_click, suppression
 
 STANDARD_HEADERS = {
     # RFC 3834: tells auto-responders not to answer, and mail clients that no human sent it.
     "Auto-Submitted": "auto-generated",
     "X-Auto-Response-Suppress": "All",
 }
+
+
+def headers_for(to_addr: str, transactional: bool, campaign_id: int | None,
+                trigger_id: int | None, event_type: str) -> dict:
+    """A row's own headers: the standard ones; Feedback-ID (campaign, automatic email, kind,
+    sender: how mailbox providers group their feedback); one-click unsubscribe for mail that
+    is not transactional."""
+    headers = dict(STANDARD_HEADERS)
+    sender = current_app.config.get("MAIL_FEEDBACK_ID") or "missive"
+    kind = (event_type or "platform").replace(":", "-")
+    headers["Feedback-ID"] = f"{campaign_id or 0}:{trigger_id or 0}:{kind}:{sender}"
+    if not transactional and "@" in to_addr:
+        headers.update(one_click.headers_for(to_addr))
+    return headers
 
 
 def dedupe_key(trigger_id: int | None, event_type: str, event_id: int | str,
@@ -45,7 +59,7 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
                    is_test: bool = False, failed_reason: str = "",
                    priority: OutboxPriority = OutboxPriority.NORMAL,
                    not_before: datetime | None = None, held: bool = False,
-                   transactional: bool = True) -> dict:
+                   transactional: bool | None = None) -> dict:
     """The column values of one outbox row, checked: no line break in a header, no oversized
     body. A row born `failed` (rendering failed at fire time) carries its reason. `priority`:
     URGENT for account emails, acknowledgements and tests, BULK for a large status change.
@@ -62,6 +76,8 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
     except InvalidAddress as error:
         failed_reason = failed_reason or f"Invalid address: {error.address!r} (one address " \
             "per email, nothing to deliver)"
+    if transactional is None:  # reminders are not; acknowledgements, decisions, accounts are
+        transactional = one_click.is_transactional(event_type)
     suppressed = None if failed_reason else suppression.reason_for(to_addr, transactional)
     held = held or suppression.trigger_paused(trigger_id)  # paused for its bounce rate
     limit = current_app.config["MAIL_MAX_BODY_BYTES"]
@@ -80,7 +96,9 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
         "last_error": failed_reason,
         "to_addr": to_addr, "to_name": to_name, "sender": sender, "reply_to": reply_to,
         "cc": cc, "bcc": bcc, "subject": subject, "body_html": body_html,
-        "body_text": body_text, "headers": dict(STANDARD_HEADERS), "locale": locale,
+        "body_text": body_text, "headers": headers_for(to_addr, transactional, campaign_id,
+                                                       trigger_id, event_type),
+        "locale": locale,
         "is_test": is_test, "event_type": event_type, "event_id": event_id,
         "campaign_id": campaign_id, "application_id": application_id,
         "trigger_id": trigger_id, "template_id": template_id,

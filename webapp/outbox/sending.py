@@ -10,7 +10,7 @@ import smtplib
 import ssl
 
 from webapp.core.addresses import InvalidAddress
-from webapp.outbox import verp
+from webapp.outbox import one_click, verp
 from webapp.outbox.mime import build_message
 from webapp.outbox.queue import Claimed, Outcome, Result
 from webapp.outbox.settings import Settings
@@ -73,7 +73,12 @@ class Sender:
         settings = self.settings
         extra = None
         if settings.bounce_address:
-            extra = {verp.REFERENCE_HEADER: verp.reference(row.id, settings.secret_key)}
+            reference = verp.reference(row.id, settings.secret_key)
+            extra = {verp.REFERENCE_HEADER: reference}
+            if row.headers and "List-Unsubscribe" in row.headers:
+                extra["List-Unsubscribe"] = (row.headers["List-Unsubscribe"] + ", "
+                                             + one_click.mailto(settings.bounce_address,
+                                                                  reference))
         try:
             envelope_from, recipients, data = build_message(row, settings,
                                                             extra_headers=extra)

@@ -51,7 +51,7 @@ def upgrade():
     sa.Column('uidvalidity', sa.BigInteger(), nullable=True),
     sa.Column('uid', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint("kind IN ('hard', 'soft', 'delayed', 'delivered', 'complaint', 'autoreply', 'unknown')", name=op.f('ck_delivery_reports_kind_valid')),
+    sa.CheckConstraint("kind IN ('hard', 'soft', 'delayed', 'delivered', 'complaint', 'autoreply', 'unsubscribe', 'unknown')", name=op.f('ck_delivery_reports_kind_valid')),
     sa.ForeignKeyConstraint(['message_id'], ['outbox_messages.id'], name=op.f('fk_delivery_reports_message_id_outbox_messages'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_reports')),
     sa.UniqueConstraint('folder', 'uidvalidity', 'uid', name='mailbox_uid')

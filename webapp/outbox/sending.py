@@ -10,7 +10,7 @@ import smtplib
 import ssl
 
 from webapp.core.addresses import InvalidAddress
-from webapp.outbox import one_click, verp
+from webapp.outbox import dkim, one_click, verp
 from webapp.outbox.mime import build_message
 from webapp.outbox.queue import Claimed, Outcome, Result
 from webapp.outbox.settings import Settings
@@ -87,6 +87,15 @@ class Sender:
         except Exception as error:  # noqa: BLE001 — this message only: the others go on
             return Result(row, Outcome.PERMANENT, None,
                           f"Could not build the message: {type(error).__name__}: {error}")
+        if settings.dkim_domain and settings.dkim_selector and settings.dkim_private_key_file:
+            try:
+                data = dkim.sign(data, settings.dkim_domain, settings.dkim_selector,
+                                 settings.dkim_private_key_file)
+            except Exception as error:  # noqa: BLE001 — the key: a configuration error
+                for _ in range(self.breaker.limit):
+                    self.breaker.failure()
+                return Result(row, Outcome.CONFIGURATION, None,
+                              f"DKIM signing failed: {type(error).__name__}: {error}")
         envid = ""
         if settings.bounce_address:
             envelope_from = verp.bounce_address(settings.bounce_address, row.id,

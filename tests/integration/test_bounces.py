@@ -210,3 +210,21 @@ def test_a_mail_to_the_unsubscribe_address_unsubscribes_from_reminders(make_app,
     with app.app_context():
         entry = db.session.scalars(sa.select(Suppression)).one()
         assert (entry.address, entry.kind) == ("camille@example.org", "unsubscribed")
+
+
+def test_many_bounces_in_one_poll_are_filed_together(make_app, smtp, imap):
+    app = make_app(**imap.settings)
+    sent = [_send(app, smtp, f"gone{n}@example.net", n) for n in range(3)]
+    with app.app_context():  # waiting for the first address: withdrawn when it bounces
+        outbox.enqueue(key="waiting", to_addr="gone0@example.net", subject="Waiting",
+                       body_html="<p>W</p>", body_text="W")
+        db.session.commit()
+    for received in sent:
+        imap.append_report(bounce_messages.postfix(received))
+    imap.append_report(bounce_messages.postfix(sent[0]))  # the same address twice
+    assert poll_once(app)["hard"] == 4
+    with app.app_context():
+        assert sorted(db.session.scalars(sa.select(Suppression.address))) == [
+            "gone0@example.net", "gone1@example.net", "gone2@example.net"]
+        assert db.session.scalar(sa.select(OutboxMessage.state)
+                                 .where(OutboxMessage.dedupe_key == "waiting")) == "suppressed"

@@ -33,8 +33,9 @@ def parse_address_list(text: str) -> list[str]:
 
 
 def recipient_address(address: str) -> str:
-    """The one address of one outbox row, as the SMTP envelope carries it: checked, the domain
-    lower-cased and converted to IDNA (`idn@exämple.org` -> `idn@xn--exmple-cua.org`), so that
+    """The one address of one outbox row, as the SMTP envelope carries it: checked, lower-cased
+    (as user addresses are: one spelling per address, for the suppression list) and its domain
+    converted to IDNA (`idn@exämple.org` -> `idn@xn--exmple-cua.org`), so that
     nothing is left to encode at send time. A local part that needs SMTPUTF8 is kept as it is
     (the relay decides at send time); a list (`a@x.org, b@y.org`) is refused: one row, one
     recipient."""
@@ -46,7 +47,7 @@ def recipient_address(address: str) -> str:
     except EmailNotValidError:
         raise InvalidAddress(address) from None
     domain = result.ascii_domain or result.domain
-    return f"{result.local_part}@{domain.lower()}"
+    return f"{result.local_part}@{domain}".lower()
 
 
 def needs_smtputf8(address: str) -> bool:

@@ -18,7 +18,7 @@ from flask import current_app
 
 from webapp.extensions import db
 from webapp.models import DeliveryReport, ReportKind
-from webapp.outbox.filing import file_message
+from webapp.outbox.filing import file_messages
 from webapp.outbox.smtp import tls_context
 
 log = logging.getLogger("missive.bounces")
@@ -98,10 +98,10 @@ def poll(limit: int | None = None) -> PollReport:
             chunk = uids[start:start + FETCH_CHUNK]
             typ, data = connection.uid("FETCH", ",".join(map(str, chunk)), "(UID BODY.PEEK[])")
             filed = []
-            for uid, raw in _fetched(data):
-                kinds = [r.kind for r in file_message(raw, folder=folder,
-                                                      uidvalidity=uidvalidity, uid=uid,
-                                                      secret=secret)]
+            fetched = _fetched(data)
+            for (uid, _), kinds in zip(fetched, file_messages(
+                    fetched, folder=folder, uidvalidity=uidvalidity, secret=secret),
+                    strict=True):
                 report.read += 1
                 _count(report, kinds)
                 if "unknown" not in kinds:

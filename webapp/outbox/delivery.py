@@ -133,7 +133,7 @@ def requeue_for(user_id: int, old_address: str, new_address: str,
     result = db.session.execute(
         sa.update(OutboxMessage.__table__)
         .where(_m.state == OutboxState.SUPPRESSED.value,
-               sa.or_(_m.recipient_user_id == user_id, sa.func.lower(_m.to_addr) == old))
+               sa.or_(_m.recipient_user_id == user_id, _m.to_addr == old))
         .values(to_addr=new, state=OutboxState.PENDING.value, delivery="",
                 delivery_detail="", next_attempt_at=now, updated_at=now))
     return result.rowcount

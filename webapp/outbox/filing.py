@@ -21,6 +21,7 @@ from webapp.models import (
     OutboxMessage,
     OutboxState,
     ReportKind,
+    Suppression,
     SuppressionKind,
 )
 from webapp.outbox import dsn, suppression, verp
@@ -72,6 +73,90 @@ def file_message(raw: bytes, *, folder: str | None = None, uidvalidity: int | No
         db.session.flush()
         _apply(report, row)
     return reports
+
+
+def file_messages(items: list[tuple[int, bytes]], *, folder: str, uidvalidity: int,
+                  secret: str) -> list[list[str]]:
+    """File a chunk of the mailbox's messages (uid, bytes) in the caller's transaction; returns
+    the kinds filed for each. Plain hard bounces about our rows (nearly all of a big batch)
+    are written with a few statements for the whole chunk; the rest one by one."""
+    parsed = []
+    for uid, raw in items:
+        found = None if _UNSUBSCRIBE_TO.search(raw.split(b"\r\n\r\n", 1)[0]) \
+            else dsn.parse(raw, secret)
+        parsed.append((uid, raw, found))
+    ids = {p.row_id for _, _, p in parsed if p is not None and p.row_id is not None}
+    rows = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids)[start:start + 500]
+        rows.update({row.id: row for row in db.session.execute(
+            sa.select(_m.id, _m.to_addr, _m.trigger_id, _m.delivery).where(_m.id.in_(chunk)))})
+    kinds: list[list[str]] = []
+    hard: list[dict] = []
+    for uid, raw, found in parsed:
+        row = rows.get(found.row_id) if found is not None else None
+        if (found is not None and row is not None and found.kind == "hard"
+                and len(found.recipients) == 1 and found.recipients[0].action == "failed"
+                and found.recipients[0].status.startswith("5")):
+            recipient = found.recipients[0]
+            hard.append({"row": row, "uid": uid, "status": recipient.status[:12],
+                         "diagnostic": recipient.diagnostic[:4000],
+                         "reporter": found.reporter[:255], "subject": found.subject,
+                         "from_header": found.from_header})
+            kinds.append(["hard"])
+        else:
+            kinds.append([r.kind for r in file_message(raw, folder=folder,
+                                                       uidvalidity=uidvalidity, uid=uid,
+                                                       secret=secret)])
+    if hard:
+        _file_hard_bounces(hard, folder, uidvalidity)
+    return kinds
+
+
+def _file_hard_bounces(bounces: list[dict], folder: str, uidvalidity: int) -> None:
+    now = clock.now()
+    db.session.execute(sa.insert(DeliveryReport.__table__), [
+        {"kind": ReportKind.HARD.value, "message_id": b["row"].id,
+         "address": b["row"].to_addr.lower()[:254], "status": b["status"],
+         "diagnostic": b["diagnostic"], "reporter": b["reporter"], "subject": b["subject"],
+         "from_header": b["from_header"], "folder": folder, "uidvalidity": uidvalidity,
+         "uid": b["uid"], "created_at": now} for b in bounces])
+    for b in bounces:
+        b["detail"] = dsn.words(b["status"], b["diagnostic"])[:2000]
+    db.session.execute(
+        sa.update(OutboxMessage.__table__).where(_m.id == sa.bindparam("b_id"))
+        .values(delivery="bounced", delivery_detail=sa.bindparam("b_detail"), updated_at=now),
+        [{"b_id": b["row"].id, "b_detail": b["detail"]} for b in bounces])
+    reasons: dict[str, tuple[str, str]] = {}
+    for b in bounces:
+        reasons.setdefault(b["row"].to_addr.lower(), (f"Bounced: {b['detail']}"[:2000],
+                                                      b["reporter"] or "bounce"))
+    s = Suppression.__table__.c
+    listed: set[str] = set()
+    addresses = list(reasons)
+    for start in range(0, len(addresses), 500):
+        listed.update(db.session.scalars(sa.select(s.address).where(
+            s.address.in_(addresses[start:start + 500]), s.kind == SuppressionKind.HARD.value,
+            suppression.active(now))))
+    new = [address for address in addresses if address not in listed]
+    if new:
+        db.session.execute(sa.insert(Suppression.__table__), [
+            {"address": address, "kind": SuppressionKind.HARD.value,
+             "reason": reasons[address][0], "source": reasons[address][1][:255],
+             "created_at": now, "ended_reason": ""} for address in new])
+        db.session.execute(
+            sa.update(OutboxMessage.__table__)
+            .where(_m.to_addr == sa.bindparam("b_address"),
+                   # no IN in an executemany
+                   sa.or_(_m.state == OutboxState.PENDING.value,
+                          _m.state == OutboxState.HELD.value),
+                   _m.is_test.is_(False))
+            .values(state=OutboxState.SUPPRESSED.value,
+                    delivery_detail=sa.bindparam("b_reason"), updated_at=now),
+            [{"b_address": address, "b_reason": reasons[address][0]} for address in new])
+    suppression.forget()
+    for trigger_id in {b["row"].trigger_id for b in bounces if b["row"].trigger_id}:
+        check_bounce_rate(trigger_id)
 
 
 _UNSUBSCRIBE_TO = re.compile(rb"^(?:To|Delivered-To|X-Original-To):[^\r\n]*\+unsubscribe-"

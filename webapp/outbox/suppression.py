@@ -124,7 +124,7 @@ def suppress(address: str, kind: SuppressionKind, reason: str, source: str = "",
     if kind != SuppressionKind.UNSUBSCRIBED:
         m = OutboxMessage.__table__.c
         db.session.execute(sa.update(OutboxMessage.__table__)
-                           .where(sa.func.lower(m.to_addr) == address,
+                           .where(m.to_addr == address,  # stored lower-cased
                                   m.state.in_([OutboxState.PENDING.value,
                                                OutboxState.HELD.value]),
                                   m.is_test.is_(False))

@@ -72,3 +72,15 @@ def test_the_candidate_corrects_the_address_and_the_held_email_goes_to_it(db, au
 def test_the_correction_needs_a_session(client):
     response = client.post("/my/address", data={"email": "x@example.org"})
     assert response.status_code in (302, 401)
+
+
+def test_a_reset_link_asked_for_a_suppressed_address_says_on_screen_it_will_not_arrive(
+        db, client):
+    _world(db)
+    response = client.post("/auth/forgot", data={"email": "typo@exmaple.org"},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "cannot be delivered" in page and "the address does not exist" in page
+    other = client.post("/auth/forgot", data={"email": "fine@example.org"},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "cannot be delivered" not in other

@@ -17,6 +17,21 @@ def unreachable(user: User) -> str | None:
     return outbox.suppressed_reason(user.email)
 
 
+def notice_for(address: str) -> str | None:
+    """What to say on screen when an urgent email (a confirmation or reset link) was just
+    queued to an address that is suppressed: it will not arrive. Said for any suppressed
+    address, account or not, so it tells nothing about accounts."""
+    try:
+        reason = outbox.suppressed_reason(normalize_email(address))
+    except InvalidAddress:
+        return None
+    if reason is None:
+        return None
+    return str(_l("Emails to %(email)s cannot be delivered (%(reason)s): this one will not "
+                  "arrive either. Contact the platform's team to have the address checked, or "
+                  "use another one.", email=address, reason=reason))
+
+
 def correct_address(user: User, new_email: str) -> int:
     """The person gives a working address: it becomes theirs, and the emails suppressed for
     the old one are queued again to it; commits. Returns how many were queued."""

@@ -113,3 +113,24 @@ def test_a_suppressed_row_shows_in_the_outbox_with_its_label(db, users, auth, cl
     page = client.get("/outbox/?state=suppressed").get_data(as_text=True)
     assert "Later" in page and "Suppressed" in page
     assert outbox.counters()["suppressed"] == 1
+
+
+def test_an_admin_ends_a_suppression_from_the_message_and_it_is_sent(db, users, auth, client,
+                                                                     smtp, app):
+    _report(_sent("gone@example.net", 1), "hard", "5.1.1")
+    later = outbox.enqueue(key="later", to_addr="gone@example.net", subject="Later",
+                           body_html="<p>L</p>", body_text="L")
+    db.session.commit()
+    auth.login_as("manager")
+    assert client.post(f"/outbox/{later.id}/unsuppress").status_code in (302, 403)
+    auth.logout()
+    auth.login_as("admin")
+    page = client.get(f"/outbox/{later.id}").get_data(as_text=True)
+    assert "the address is suppressed" in page and "End the suppression" in page
+    assert client.post(f"/outbox/{later.id}/unsuppress").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, later.id).state == "pending"
+    assert suppression.reason_for("gone@example.net") is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "delivery.unsuppress")) == 1
+    assert client.post(f"/outbox/{later.id}/unsuppress").status_code == 404

@@ -9,7 +9,7 @@ For the app (services and the Outbox page):
     overview, counters, health, page, export_rows, get, count_matching, filter_choices, Filter
     per_automatic_email, active_pauses, unknown_messages, suppressed_count,
     export_suppressed, suppressed_reason       after the relay (delivery)
-    resume, end_suppression                   (each commits, with its audit entry)
+    resume, end_suppression, unsuppress       (each commits, with its audit entry)
     requeue_for                               a corrected address (caller's transaction)
     unsubscribe, unsubscribe_address          one-click unsubscribe (commits, audited)
 For the worker (jobs):
@@ -54,6 +54,7 @@ from webapp.outbox.delivery import (
     unknown_messages,
     unsubscribe,
     unsubscribe_address,
+    unsuppress,
 )
 from webapp.outbox.drain import DrainReport, drain
 from webapp.outbox.queue import purge
@@ -67,6 +68,6 @@ __all__ = [
     "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",
     "overview", "page", "poll_bounces", "active_pauses", "end_suppression",
     "export_suppressed", "per_automatic_email", "requeue_for", "resume", "suppressed_count",
-    "suppressed_reason", "unknown_messages", "unsubscribe", "unsubscribe_address", "purge",
-    "reap", "resend", "retry_now",
+    "suppressed_reason", "unknown_messages", "unsubscribe", "unsubscribe_address", "unsuppress",
+    "purge", "reap", "resend", "retry_now",
 ]

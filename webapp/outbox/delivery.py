@@ -113,6 +113,27 @@ def end_suppression(actor, address: str, reason: str = "Ended by an administrato
     return ended
 
 
+def unsuppress(actor, message_id: int) -> OutboxMessage:
+    """An admin vouches for the address of a suppressed row: its entries end (audited) and the
+    address's suppressed rows are queued again; commits."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.state != OutboxState.SUPPRESSED.value:
+        raise NotFound()
+    address = message.to_addr.lower()
+    ended = suppression.end(address, f"Ended by an administrator (message {message.id})")
+    now = clock.now()
+    queued = db.session.execute(
+        sa.update(OutboxMessage.__table__)
+        .where(_m.to_addr == address, _m.state == OutboxState.SUPPRESSED.value)
+        .values(state=OutboxState.PENDING.value, delivery_detail="", next_attempt_at=now,
+                updated_at=now)).rowcount
+    audit.record(actor, "delivery.unsuppress", "outbox_message", message.id,
+                 f"{address}: {ended} entries ended, {queued} emails queued again",
+                 campaign_id=message.campaign_id)
+    db.session.commit()
+    return message
+
+
 def suppressed_reason(address: str) -> str | None:
     """Why mail to `address` does not go (any entry in force but an unsubscribe), if so."""
     found = suppression.lookup(address) if address else None

@@ -28,6 +28,9 @@ STOP_POLLING = 286  # htmx stops an `every` poll on this status
 #   GET  /outbox/<id>                  one message (page, or its panel for htmx polling)
 #   GET  /outbox/<id>/resend           confirmation: this emails the person again
 #   POST /outbox/<id>/retry|cancel|resend
+#   POST /outbox/<id>/unsuppress       end its address's suppression, queue it again
+#   POST /outbox/pauses/<id>/resume    resume an automatic email paused for its bounces
+#   GET  /outbox/suppressed.csv        the suppressed addresses
 
 
 def _filter_form() -> FilterForm:
@@ -74,6 +77,18 @@ def resume_pause(pause_id: int):
     flash(ngettext("Resumed: %(num)d email released.", "Resumed: %(num)d emails released.",
                    released), "success")
     return redirect(url_for("outbox.index"))
+
+
+@bp.route("/<int:message_id>/unsuppress", methods=["POST"])
+@role_required(Role.ADMIN)
+def unsuppress(message_id: int):
+    """End the suppression of a suppressed email's address and send what it held back."""
+    try:
+        outbox.unsuppress(current_user, message_id)
+    except NotFound:
+        abort(404)
+    flash(_("The address is no longer suppressed; its emails are queued."), "success")
+    return redirect(url_for("outbox.detail", message_id=message_id), 303)
 
 
 @bp.route("/suppressed.csv")

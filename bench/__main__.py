@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench import (
     bulk_status_change,
+    delivery,
     drain,
     latency,
     memory,
@@ -31,7 +32,7 @@ from bench.harness import Figure, table, write_json
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 FIGURES = ("drain", "relay", "enqueue", "latency", "scaling", "memory", "templates",
-           "reminders", "purge")
+           "reminders", "purge", "delivery")
 
 
 def not_measured(name: str, reason: str) -> Figure:
@@ -87,6 +88,8 @@ def main() -> None:
             elif name == "purge":
                 figures += purge.run(server, folder, backends, rounds,
                                      sizes=(10_000, 50_000 if args.quick else 100_000))
+            elif name == "delivery":
+                figures += delivery.run(server, folder, rounds, args.quick)
             timings[name] = round(time.perf_counter() - start, 1)
     print()
     print(table(figures))

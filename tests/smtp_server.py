@@ -57,6 +57,9 @@ class Handler:
     mail_reply: Callable[[str], str | None] | None = None
     reply_delay: float = 0.0  # seconds before each reply
     pipelining: bool = False  # offer PIPELINING (RFC 2920) in the EHLO reply
+    smtputf8: bool = True  # offer SMTPUTF8 (RFC 6531), as aiosmtpd does
+    dsn: bool = False  # offer DSN (RFC 3461) and keep its parameters in `dsn_options`
+    dsn_options: list[list[str]] = field(default_factory=list)
     ehlo_names: list[str] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)  # every reply line, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -70,6 +73,10 @@ class Handler:
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
+        if not self.smtputf8 and "250-SMTPUTF8" in responses:
+            responses.remove("250-SMTPUTF8")
+        if self.dsn:
+            responses.insert(-1, "250-DSN")
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -123,6 +130,18 @@ class _DelayedSMTP(SMTP):
         line = (status.encode() if isinstance(status, str) else status) + b"\r\n"
         asyncio.get_running_loop().call_later(delay, self._write_late, line)
 
+    def _getparams(self, params):
+        """With `dsn` on, RFC 3461's parameters are accepted and kept (upper-cased, as
+        aiosmtpd reads them), the others go on to aiosmtpd's own checks."""
+        found = super()._getparams(params)
+        handler = self.event_handler
+        if found is not None and getattr(handler, "dsn", False):
+            options = [f"{key}={found.pop(key)}" for key in ("RET", "ENVID", "NOTIFY", "ORCPT")
+                       if key in found]
+            if options:
+                handler.dsn_options.append(options)
+        return found
+
     def _write_late(self, line: bytes) -> None:
         transport = self.transport  # None once the client has gone
         if transport is not None and not transport.is_closing():
@@ -168,6 +187,9 @@ class SMTPServer:
             self.handler.replies.clear()
         self.handler.reply_delay = 0.0
         self.handler.pipelining = False
+        self.handler.smtputf8 = True
+        self.handler.dsn = False
+        self.handler.dsn_options.clear()
         self.handler.mail_reply = None
         self.handler.rcpt_reply = None
         self.handler.data_reply = None

@@ -95,6 +95,30 @@ class Config:
     MAIL_REDIRECT_ALL_TO = None
     MAIL_MAX_BODY_BYTES = 512 * 1024
 
+    # Delivery after the relay (see README, "Deliverability"). BOUNCE_ADDRESS set: each message
+    # leaves with the envelope sender bounces+<signed row reference>@domain, and the bounce job
+    # reads that mailbox over IMAP (TLS verified as for the relay) every BOUNCE_POLL_SECONDS.
+    BOUNCE_ADDRESS = None
+    BOUNCE_IMAP_HOST = None
+    BOUNCE_IMAP_PORT = 993
+    BOUNCE_IMAP_SSL = True  # TLS from the first byte; False: STARTTLS
+    BOUNCE_IMAP_USER = None
+    BOUNCE_IMAP_PASSWORD = None
+    BOUNCE_IMAP_FOLDER = "INBOX"
+    BOUNCE_POLL_SECONDS = 300
+    # Soft bounces suppress an address once this many arrive within the window; a soft
+    # suppression ends by itself after SUPPRESSION_SOFT_DAYS.
+    SUPPRESSION_SOFT_LIMIT = 5
+    SUPPRESSION_SOFT_DAYS = 30
+    # An automatic email whose hard bounces pass this share of its last 100 sends is paused.
+    BOUNCE_PAUSE_RATE = 0.05
+    MAIL_FEEDBACK_ID = "missive"  # the sender's part of Feedback-ID (campaign:email:kind:sender)
+    # DKIM signing (all three set): the private key in PEM, the public one published at
+    # <selector>._domainkey.<domain>.
+    DKIM_DOMAIN = None
+    DKIM_SELECTOR = None
+    DKIM_PRIVATE_KEY_FILE = None
+
     # Outbox and worker
     OUTBOX_POLL_SECONDS = 2
     OUTBOX_BATCH_SIZE = 500

@@ -164,8 +164,10 @@ def test_a_relay_whose_certificate_is_for_another_name_gets_nothing(
     with app.app_context():
         assert states() == {"pending": 1}
         attempt = attempts_by_message_id()[message_id]
-        assert attempt.outcome == "temporary"
-        assert "SSLCertVerificationError" in attempt.smtp_text
+        # A configuration error: sending pauses, the message's attempts are not spent.
+        assert attempt.outcome == "config"
+        assert "certificate failed verification" in attempt.smtp_text
+        assert db.session.scalar(sa.select(OutboxMessage.attempts)) == 0
 
 
 def test_with_verification_turned_off_the_same_relay_gets_the_mail(

@@ -14,6 +14,7 @@ class OutboxState(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     HELD = "held"  # written by a trigger that holds its emails for review; never claimed
+    SUPPRESSED = "suppressed"  # the recipient is on the suppression list: never claimed
 
 
 class OutboxPriority(enum.IntEnum):
@@ -102,6 +103,10 @@ class OutboxMessage(TimestampMixin, Base):
     lease_owner: orm.Mapped[str | None] = orm.mapped_column(sa.String(100))
     lease_expires_at: orm.Mapped[datetime | None]
     sent_at: orm.Mapped[datetime | None]
+    # After the relay: "" (nothing heard), bounced, complained, delayed; and why, in the
+    # reporting server's words (for `suppressed` rows: why the address is suppressed).
+    delivery: orm.Mapped[str] = orm.mapped_column(sa.String(12), default="", server_default="")
+    delivery_detail: orm.Mapped[str] = orm.mapped_column(sa.Text, default="", server_default="")
 
     attempt_log: orm.Mapped[list["OutboxAttempt"]] = orm.relationship(
         back_populates="message",

@@ -9,8 +9,14 @@ For the app (services and the Outbox page):
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
     set_renderer, never_rendered, rendering_problem   a failed rendering is rendered again
     overview, counters, health, page, export_rows, get, count_matching, filter_choices, Filter
+    per_automatic_email, active_pauses, unknown_messages, suppressed_count,
+    export_suppressed, suppressed_reason       after the relay (delivery)
+    resume, end_suppression, unsuppress       (each commits, with its audit entry)
+    requeue_for                               a corrected address (caller's transaction)
+    unsubscribe, unsubscribe_address          one-click unsubscribe (commits, audited)
 For the worker (jobs):
     drain, reap, purge, beat, forget_worker   (each commits its own work)
+    poll_bounces                              read the bounce mailbox, file what came back
 
 Modules: rows (values of a row), queue (claim, record, release, purge), mime (a message's
 bytes, pure), smtp (one connection to the relay), sending (one message: mime over smtp, and
@@ -41,6 +47,21 @@ from webapp.outbox.admin import (
     retry_now,
     set_renderer,
 )
+from webapp.outbox.bounces import poll as poll_bounces
+from webapp.outbox.delivery import (
+    active_pauses,
+    end_suppression,
+    export_suppressed,
+    per_automatic_email,
+    requeue_for,
+    resume,
+    suppressed_count,
+    suppressed_reason,
+    unknown_messages,
+    unsubscribe,
+    unsubscribe_address,
+    unsuppress,
+)
 from webapp.outbox.drain import DrainReport, drain
 from webapp.outbox.queue import purge, withdraw
 from webapp.outbox.queue import release_expired_leases as reap
@@ -53,5 +74,7 @@ __all__ = [
     "dedupe_key", "drain",
     "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",
     "never_rendered", "overview", "page", "purge", "reap", "rendering_problem", "resend",
-    "retry_now", "set_renderer", "withdraw",
+    "retry_now", "set_renderer", "withdraw", "poll_bounces", "active_pauses", "end_suppression",
+    "export_suppressed", "per_automatic_email", "requeue_for", "resume", "suppressed_count",
+    "suppressed_reason", "unknown_messages", "unsubscribe", "unsubscribe_address", "unsuppress",
 ]

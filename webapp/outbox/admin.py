@@ -127,6 +127,9 @@ class Health:
     # Live workers that lately could not reach the database: (worker, since, until, error).
     db_outages: tuple[tuple[str, datetime, datetime, str], ...] = ()
 
+    # Why the pause, when it is the configuration (certificate, login) and not the network.
+    configuration_error: str = ""
+
 
 def _idle_leases(live: set[str]) -> tuple[int, datetime | None]:
     """Rows in `sending` whose lease owner (`worker/run`) is no live worker: nobody is
@@ -186,7 +189,20 @@ def health() -> Health:
         idle_leases=idle,
         idle_leases_until=idle_until,
         db_outages=outages,
+        configuration_error=_configuration_error(now) if pauses else "",
     )
+
+
+def _configuration_error(now: datetime) -> str:
+    """The latest configuration error (certificate, login) within the longest pause, if no
+    message was sent after it."""
+    a = _attempts.c
+    since = now - timedelta(seconds=current_app.config["OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS"])
+    latest = db.session.execute(
+        sa.select(a.outcome, a.smtp_text).where(a.created_at >= since)
+        .where(a.outcome.in_([Outcome.CONFIGURATION.value, Outcome.SENT.value]))
+        .order_by(a.id.desc()).limit(1)).first()
+    return latest.smtp_text if latest and latest.outcome == Outcome.CONFIGURATION.value else ""
 
 
 def page(flt: Filter, before_id: int | None = None,

@@ -253,17 +253,18 @@ def _body_part(subtype: str, text: str) -> bytes:
             "Content-Transfer-Encoding: base64\r\n\r\n").encode() + body
 
 
-def build_message(row: MessageRow, settings: MessageSettings,
-                  now: datetime | None = None) -> tuple[str, list[str], bytes]:
+def build_message(row: MessageRow, settings: MessageSettings, now: datetime | None = None,
+                  extra_headers: dict | None = None) -> tuple[str, list[str], bytes]:
     """Envelope sender, envelope recipients and the message's bytes. Built at send time, so
-    that `Date` is the sending time and redirect-all applies to rows queued before it."""
+    that `Date` is the sending time and redirect-all applies to rows queued before it.
+    `extra_headers` go after the row's own."""
     sender_name, sender_addr = _parsed_sender(row.sender or settings.default_sender)
     if not sender_addr:
         raise InvalidAddress(row.sender or settings.default_sender)
     to = _addresses(row.to_addr)
     cc = _addresses(row.cc) if row.cc else []
     bcc = _addresses(row.bcc) if row.bcc else []
-    if not to:
+    if len(to) != 1:  # one row, one recipient: "a, b" would reach two people
         raise InvalidAddress(row.to_addr)
     recipients = to + cc + bcc
     headers = [
@@ -287,6 +288,9 @@ def build_message(row: MessageRow, settings: MessageSettings,
     headers.append(unstructured("Subject", row.subject))
     headers.append("MIME-Version: 1.0")
     for name, value in (row.headers or {}).items():
+        if not extra_headers or name not in extra_headers:
+            headers.append(unstructured(name, value))
+    for name, value in (extra_headers or {}).items():
         headers.append(unstructured(name, value))
 
     parts = []

@@ -65,6 +65,9 @@ class Outcome(enum.StrEnum):
     # Not a delivery attempt: a never-rendered row rendered again (retry or resend), noted in
     # its attempts so the page says so.
     RENDERED = "rendered"
+    # The relay's certificate or our credentials were refused: a configuration error, not
+    # the message's. The row goes back to the queue without spending an attempt.
+    CONFIGURATION = "config"
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Result:
     outcome: Outcome
     code: int | None = None
     text: str = ""
+    at_rcpt: bool = False  # the relay refused the recipient itself (a 5xx: a hard bounce)
 
 
 def backoff_delay(attempt: int, table=None, jitter: float | None = None,
@@ -166,6 +170,11 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
                   "b_error": f"{result.code} {text}" if result.code else text}
         if result.outcome in (Outcome.SENT, Outcome.SUPPRESSED):
             values.update(b_state=OutboxState.SENT.value, b_sent_at=now, b_error="")
+        elif result.outcome is Outcome.CONFIGURATION:
+            number = row.attempts  # not the message's fault: no attempt spent
+            pause = current_app.config["OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS"]
+            values.update(b_state=OutboxState.PENDING.value, b_attempts=number,
+                          b_next=now + timedelta(seconds=pause))
         elif result.outcome is Outcome.TEMPORARY and number < row.max_attempts:
             values.update(b_state=OutboxState.PENDING.value,
                           b_next=now + timedelta(seconds=backoff_delay(number)))
@@ -183,6 +192,11 @@ def record_results(results: list[Result], worker: str, now: datetime | None = No
     connection = db.session.connection()
     connection.execute(_RECORD_OUTCOME, updates)
     connection.execute(_RECORD_ATTEMPT, attempts)
+    refused = [r for r in results if r.at_rcpt and r.outcome is Outcome.PERMANENT]
+    if refused:  # in the same transaction: the address is suppressed as the row fails
+        from webapp.outbox.filing import file_rcpt_refusals
+
+        file_rcpt_refusals(refused)
     db.session.commit()
 
 

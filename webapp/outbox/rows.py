@@ -11,9 +11,11 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.core import clock
+from webapp.core.addresses import InvalidAddress, recipient_address
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import OutboxMessage, OutboxPriority, OutboxState
+from webapp.outbox import one_click, suppression
 
 STANDARD_HEADERS = {
     # RFC 3834: tells auto-responders not to answer, and mail clients that no human sent it.
@@ -23,6 +25,20 @@ STANDARD_HEADERS = {
 
 
 KEY_LENGTH = 255  # outbox_messages.dedupe_key
+
+
+def headers_for(to_addr: str, transactional: bool, campaign_id: int | None,
+                trigger_id: int | None, event_type: str) -> dict:
+    """A row's own headers: the standard ones; Feedback-ID (campaign, automatic email, kind,
+    sender: how mailbox providers group their feedback); one-click unsubscribe for mail that
+    is not transactional."""
+    headers = dict(STANDARD_HEADERS)
+    sender = current_app.config.get("MAIL_FEEDBACK_ID") or "missive"
+    kind = (event_type or "platform").replace(":", "-")
+    headers["Feedback-ID"] = f"{campaign_id or 0}:{trigger_id or 0}:{kind}:{sender}"
+    if not transactional and "@" in to_addr:
+        headers.update(one_click.headers_for(to_addr))
+    return headers
 
 
 def dedupe_key(trigger_id: int | None, event_type: str, event_id: int | str,
@@ -49,17 +65,28 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
                    template_id: int | None = None, recipient_user_id: int | None = None,
                    is_test: bool = False, failed_reason: str = "",
                    priority: OutboxPriority = OutboxPriority.NORMAL,
-                   not_before: datetime | None = None, held: bool = False) -> dict:
+                   not_before: datetime | None = None, held: bool = False,
+                   transactional: bool | None = None) -> dict:
     """The column values of one outbox row, checked: no line break in a header, no oversized
     body. A row born `failed` (rendering failed at fire time) carries its reason. `priority`:
     URGENT for account emails, acknowledgements and tests, BULK for a large status change.
     `not_before` delays the first attempt; `held` writes the row in the state the worker never
-    claims."""
+    claims. A recipient on the suppression list gets a row all the same, `suppressed` with the
+    reason, never a silent skip (an unsubscribe counts only when not `transactional`)."""
     for name, value in (("to", to_addr), ("to_name", to_name), ("subject", subject),
                         ("sender", sender), ("reply_to", reply_to), ("cc", cc), ("bcc", bcc)):
         if "\n" in value or "\r" in value:
             raise ValidationFailed(str(_l("Line break in the %(name)s header.", name=name)),
                                    field=name)
+    try:  # checked and normalised once, here: the worker only reads what this wrote
+        to_addr = recipient_address(to_addr)
+    except InvalidAddress as error:
+        failed_reason = failed_reason or f"Invalid address: {error.address!r} (one address " \
+            "per email, nothing to deliver)"
+    if transactional is None:  # reminders are not; acknowledgements, decisions, accounts are
+        transactional = one_click.is_transactional(event_type)
+    suppressed = None if failed_reason else suppression.reason_for(to_addr, transactional)
+    held = held or suppression.trigger_paused(trigger_id)  # paused for its bounce rate
     limit = current_app.config["MAIL_MAX_BODY_BYTES"]
     if len(body_html.encode()) + len(body_text.encode()) > limit:
         raise ValidationFailed(str(_l("The message body is larger than %(limit)d bytes.",
@@ -70,11 +97,15 @@ def message_values(*, key: str, to_addr: str, subject: str, body_html: str, body
         "priority": OutboxPriority(priority).value,
         "message_id": message_id_for(key),
         "state": OutboxState.FAILED.value if failed_reason
+        else OutboxState.SUPPRESSED.value if suppressed
         else OutboxState.HELD.value if held else OutboxState.PENDING.value,
+        "delivery_detail": suppressed or "",
         "last_error": failed_reason,
         "to_addr": to_addr, "to_name": to_name, "sender": sender, "reply_to": reply_to,
         "cc": cc, "bcc": bcc, "subject": subject, "body_html": body_html,
-        "body_text": body_text, "headers": dict(STANDARD_HEADERS), "locale": locale,
+        "body_text": body_text, "headers": headers_for(to_addr, transactional, campaign_id,
+                                                       trigger_id, event_type),
+        "locale": locale,
         "is_test": is_test, "event_type": event_type, "event_id": event_id,
         "campaign_id": campaign_id, "application_id": application_id,
         "trigger_id": trigger_id, "template_id": template_id,

@@ -7,22 +7,39 @@ and redirect-all applies. A sent message's attempt keeps the relay's own reply (
 """
 
 import smtplib
+import ssl
 
 from webapp.core.addresses import InvalidAddress
+from webapp.outbox import dkim, one_click, verp
 from webapp.outbox.mime import build_message
 from webapp.outbox.queue import Claimed, Outcome, Result
 from webapp.outbox.rows import unrendered
 from webapp.outbox.settings import Settings
-from webapp.outbox.smtp import Connection
+from webapp.outbox.smtp import Connection, NeedsSMTPUTF8
+
+
+def configuration_error(error: Exception) -> str | None:
+    """What is wrong with the configuration, when `error` says so: the relay's certificate
+    failed verification, or the relay refused our credentials. Retrying cannot help; the
+    sysadmin must act."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"The relay's TLS certificate failed verification: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS with the relay failed: {error}"
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return f"The relay refused the login: {error.smtp_code} {_decode(error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return f"The relay does not offer what the configuration asks: {error}"
+    return None
 
 
 def _decode(text) -> str:
     return text.decode(errors="replace") if isinstance(text, bytes) else str(text)
 
 
-def _classified(row: Claimed, code: int, text) -> Result:
+def _classified(row: Claimed, code: int, text, at_rcpt: bool = False) -> Result:
     outcome = Outcome.PERMANENT if 500 <= code < 600 else Outcome.TEMPORARY
-    return Result(row, outcome, code, _decode(text))
+    return Result(row, outcome, code, _decode(text), at_rcpt)
 
 
 NEVER_RENDERED = ("Not sent: the message was never rendered (it has no body). Retry it to "
@@ -44,6 +61,11 @@ class Sender:
 
     def _connection_failed(self, row: Claimed, error: Exception) -> Result:
         self.connection.abort()
+        reason = configuration_error(error)
+        if reason is not None:  # pause sending at once, spending no attempt
+            for _ in range(self.breaker.limit):
+                self.breaker.failure()
+            return Result(row, Outcome.CONFIGURATION, None, reason)
         self.breaker.failure()
         return Result(row, Outcome.TEMPORARY, getattr(error, "smtp_code", None),
                       f"{type(error).__name__}: {_decode(getattr(error, 'smtp_error', error))}")
@@ -55,10 +77,37 @@ class Sender:
         envelope's round trips go on."""
         if unrendered(row.body_html, row.body_text):
             return Result(row, Outcome.PERMANENT, None, NEVER_RENDERED)
+        settings = self.settings
+        extra = None
+        if settings.bounce_address:
+            reference = verp.reference(row.id, settings.secret_key)
+            extra = {verp.REFERENCE_HEADER: reference}
+            if row.headers and "List-Unsubscribe" in row.headers:
+                extra["List-Unsubscribe"] = (row.headers["List-Unsubscribe"] + ", "
+                                             + one_click.mailto(settings.bounce_address,
+                                                                  reference))
         try:
-            envelope_from, recipients, data = build_message(row, self.settings)
+            envelope_from, recipients, data = build_message(row, settings,
+                                                            extra_headers=extra)
         except InvalidAddress as error:
             return Result(row, Outcome.PERMANENT, None, f"Invalid address: {error}")
+        except Exception as error:  # noqa: BLE001 — this message only: the others go on
+            return Result(row, Outcome.PERMANENT, None,
+                          f"Could not build the message: {type(error).__name__}: {error}")
+        if settings.dkim_domain and settings.dkim_selector and settings.dkim_private_key_file:
+            try:
+                data = dkim.sign(data, settings.dkim_domain, settings.dkim_selector,
+                                 settings.dkim_private_key_file)
+            except Exception as error:  # noqa: BLE001 — the key: a configuration error
+                for _ in range(self.breaker.limit):
+                    self.breaker.failure()
+                return Result(row, Outcome.CONFIGURATION, None,
+                              f"DKIM signing failed: {type(error).__name__}: {error}")
+        envid = ""
+        if settings.bounce_address:
+            envelope_from = verp.bounce_address(settings.bounce_address, row.id,
+                                                settings.secret_key)
+            envid = extra[verp.REFERENCE_HEADER]
         if self.settings.suppress:
             return Result(row, Outcome.SUPPRESSED, None, "MAIL_SUPPRESS_SEND: not handed to SMTP")
         for _ in range(2):
@@ -70,7 +119,13 @@ class Sender:
                 except (OSError, smtplib.SMTPException) as error:  # refused, timeout, TLS
                     return self._connection_failed(row, error)
             try:
-                delivery = self.connection.send(envelope_from, recipients, data, before_body)
+                delivery = self.connection.send(envelope_from, recipients, data, before_body,
+                                                envid=envid)
+            except NeedsSMTPUTF8 as error:
+                return Result(row, Outcome.PERMANENT, None, f"Invalid address: {error}")
+            except UnicodeError as error:  # the connection was dropped: the next starts clean
+                return Result(row, Outcome.PERMANENT, None,
+                              f"Could not encode the envelope: {error}")
             except smtplib.SMTPServerDisconnected as error:
                 self.connection.abort()
                 if reused and not self.connection.body_sent:
@@ -79,7 +134,7 @@ class Sender:
             except smtplib.SMTPRecipientsRefused as error:
                 code, text = next(iter(error.recipients.values()))
                 self.breaker.success()
-                return _classified(row, code, text)
+                return _classified(row, code, text, at_rcpt=True)
             except smtplib.SMTPResponseException as error:
                 if error.smtp_code == 421:  # the server is closing the connection
                     return self._connection_failed(row, error)

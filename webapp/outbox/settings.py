@@ -48,6 +48,12 @@ class Settings:
     ca_file: str | None = None
     tls_verify: bool = True
     ehlo_name: str | None = None
+    bounce_address: str | None = None  # VERP: envelope sender bounces+<ref>@domain
+    secret_key: str = ""  # signs the VERP reference
+    feedback_id: str = ""  # the sender's part of Feedback-ID
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key_file: str | None = None
 
     CONFIG_KEYS = {
         "server": "MAIL_SERVER", "port": "MAIL_PORT", "use_tls": "MAIL_USE_TLS",
@@ -66,6 +72,9 @@ class Settings:
         "breaker_max_pause": "OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS",
         "pace_window": "OUTBOX_PACE_WINDOW_SECONDS", "pace_min_gain": "OUTBOX_PACE_MIN_GAIN",
         "ca_file": "MAIL_CA_FILE", "tls_verify": "MAIL_TLS_VERIFY", "ehlo_name": "MAIL_EHLO_NAME",
+        "bounce_address": "BOUNCE_ADDRESS", "secret_key": "SECRET_KEY",
+        "feedback_id": "MAIL_FEEDBACK_ID", "dkim_domain": "DKIM_DOMAIN",
+        "dkim_selector": "DKIM_SELECTOR", "dkim_private_key_file": "DKIM_PRIVATE_KEY_FILE",
     }
 
     @classmethod
@@ -82,4 +91,6 @@ class Settings:
         values["tls_verify"] = values["tls_verify"] is not False  # off only when said so
         values["ehlo_name"] = values["ehlo_name"] or default_ehlo_name(
             merged.get("MAIL_MESSAGE_ID_DOMAIN") or "") or None
+        values["secret_key"] = str(values["secret_key"] or "")
+        values["feedback_id"] = values["feedback_id"] or ""
         return cls(**values)

@@ -38,6 +38,14 @@ class ConnectionSettings(Protocol):
     ehlo_name: str | None  # None: smtplib's choice (socket.getfqdn())
 
 
+class NeedsSMTPUTF8(ValueError):
+    """An address with a non-ASCII local part, for a relay that does not offer SMTPUTF8."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__(f"{address!r} needs SMTPUTF8, which the relay does not offer")
+
+
 @dataclass(frozen=True)
 class Reply:
     """An SMTP reply: its code and its text (without the code, lines joined by newlines)."""
@@ -123,7 +131,7 @@ class Connection:
         return tls_context(self.settings.ca_file, self.settings.tls_verify is not False)
 
     def send(self, sender: str, recipients: list[str], data: bytes,
-             before_body: Callable[[], None] | None = None) -> Delivery:
+             before_body: Callable[[], None] | None = None, envid: str = "") -> Delivery:
         """Hand one message to the relay; raise smtplib's exceptions as `sendmail` does.
 
         `before_body` is called once the relay is ready for the content (after DATA's 354):
@@ -134,10 +142,22 @@ class Connection:
             self.open()
         host = self.host
         self.body_sent = False
-        if host.has_extn("pipelining"):
-            refused = self._envelope_pipelined(sender, recipients, len(data))
-        else:
-            refused = self._envelope(sender, recipients, len(data))
+        mail_options, rcpt_options = self._options(sender, recipients, len(data), envid)
+        try:
+            if host.has_extn("pipelining"):
+                refused = self._envelope_pipelined(sender, recipients, mail_options,
+                                                   rcpt_options)
+            else:
+                refused = self._envelope(sender, recipients, mail_options, rcpt_options)
+        except (OSError, smtplib.SMTPException):
+            raise
+        except Exception:
+            # Not the relay's doing (an address that cannot be encoded, a bug): whatever was
+            # said of this transaction is undone, so the next message starts clean.
+            self.abort()
+            raise
+        finally:
+            host.command_encoding = "ascii"
         if before_body is not None:
             try:
                 before_body()
@@ -153,17 +173,35 @@ class Connection:
         return Delivery(Reply(code, _text(raw)),
                         {address: Reply(c, _text(r)) for address, (c, r) in refused.items()})
 
-    def _envelope(self, sender: str, recipients: list[str], size: int) -> dict:
+    def _options(self, sender: str, recipients: list[str], size: int,
+                 envid: str) -> tuple[list[str], list[str]]:
+        """MAIL and RCPT parameters: SIZE; SMTPUTF8 when an address needs it (refused before
+        a word is said when the relay does not offer it); DSN on failure, headers only, with
+        the row's reference (RFC 3461) when the relay offers DSN."""
+        host = self.host
+        mail_options = [f"SIZE={size}"] if host.has_extn("size") else []
+        rcpt_options: list[str] = []
+        if not sender.isascii() or not all(address.isascii() for address in recipients):
+            if not host.has_extn("smtputf8"):
+                raise NeedsSMTPUTF8(next(a for a in [sender, *recipients] if not a.isascii()))
+            mail_options.append("SMTPUTF8")
+            host.command_encoding = "utf-8"
+        if envid and host.has_extn("dsn"):
+            mail_options += ["RET=HDRS", f"ENVID={envid}"]
+            rcpt_options.append("NOTIFY=FAILURE")
+        return mail_options, rcpt_options
+
+    def _envelope(self, sender: str, recipients: list[str], mail_options: list[str],
+                  rcpt_options: list[str]) -> dict:
         """MAIL, RCPT and DATA one at a time, each waiting for its reply: the relay's 354 ends
         it. Returns the recipients refused while others were accepted."""
         host = self.host
-        options = [f"SIZE={size}"] if host.has_extn("size") else []
-        code, raw = host.mail(sender, options)
+        code, raw = host.mail(sender, mail_options)
         if code != 250:
             self._refused(code, raw, smtplib.SMTPSenderRefused, sender)
         refused = {}
         for recipient in recipients:
-            code, raw = host.rcpt(recipient)
+            code, raw = host.rcpt(recipient, rcpt_options)
             if code not in (250, 251):
                 refused[recipient] = (code, raw)
             if code == 421:
@@ -178,14 +216,19 @@ class Connection:
             self._refused(code, raw, smtplib.SMTPDataError)
         return refused
 
-    def _envelope_pipelined(self, sender: str, recipients: list[str], size: int) -> dict:
+    def _envelope_pipelined(self, sender: str, recipients: list[str], mail_options: list[str],
+                            rcpt_options: list[str]) -> dict:
         """RFC 2920: MAIL, every RCPT and DATA in one write, then their replies: one round trip
         instead of two plus one per recipient."""
         host = self.host
-        size_option = f" SIZE={size}" if host.has_extn("size") else ""
-        commands = [f"MAIL FROM:{smtplib.quoteaddr(sender)}{size_option}",
-                    *(f"RCPT TO:{smtplib.quoteaddr(address)}" for address in recipients), "DATA"]
-        host.send("\r\n".join(commands) + "\r\n")
+        mail = "".join(" " + option for option in mail_options)
+        rcpt = "".join(" " + option for option in rcpt_options)
+        commands = [f"MAIL FROM:{smtplib.quoteaddr(sender)}{mail}",
+                    *(f"RCPT TO:{smtplib.quoteaddr(address)}{rcpt}" for address in recipients),
+                    "DATA"]
+        # Encoded as a whole before anything is written: an address that cannot be is refused
+        # with nothing said.
+        host.send(("\r\n".join(commands) + "\r\n").encode(host.command_encoding))
         mail = host.getreply()
         rcpts = [host.getreply() for _ in recipients]
         data = host.getreply()

@@ -14,7 +14,7 @@ from webapp.blueprints.auth.forms import (
     SignupForm,
 )
 from webapp.core.errors import ValidationFailed
-from webapp.services import accounts, mail_limits, sessions, sign_in
+from webapp.services import accounts, delivery, mail_limits, sessions, sign_in
 from webapp.web import session_cookie
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import form_response, render_page
@@ -122,6 +122,8 @@ def resend_confirmation():
         flash(str(error), "error")
     else:
         flash(_("We sent a new link to %(email)s.", email=current_user.email), "success")
+        if notice := delivery.notice_for(current_user.email):  # it will not arrive
+            flash(notice, "error")
     return redirect(safe_next(request.form.get("next"), url_for("main.home")), 303)
 
 
@@ -138,6 +140,8 @@ def forgot_password():
         flash(_("If an account uses %(email)s, a link to choose a new password is on its way. "
                 "It is valid for %(minutes)d minutes.", email=form.email.data,
                 minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"]), "info")
+        if notice := delivery.notice_for(form.email.data):  # it will not arrive
+            flash(notice, "error")
         return redirect(url_for("auth.login"), 303)
     if form.errors:
         return form_response("auth/forgot.html", "auth/forgot.html", form)

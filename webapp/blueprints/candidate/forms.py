@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import Length
+from wtforms.validators import DataRequired, Length
 
 from webapp.services.applications import TITLE_MAX, Answers
 from webapp.web.forms import Form, NoNewline
@@ -22,3 +22,10 @@ class ApplicationForm(Form):
 
 class ConfirmForm(Form):
     """A confirmation button: only the CSRF token travels."""
+
+
+class AddressForm(Form):
+    """A corrected email address, after mail to the old one could not be delivered."""
+
+    email = StringField(_l("Your correct email address"),
+                        validators=[DataRequired(), Length(max=254), NoNewline()])

@@ -1,13 +1,14 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from webapp.blueprints.candidate import bp
-from webapp.blueprints.candidate.forms import ApplicationForm, ConfirmForm
+from webapp.blueprints.candidate.forms import AddressForm, ApplicationForm, ConfirmForm
 from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import Application, Role
-from webapp.services import applications
+from webapp.services import applications, delivery
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import client_redirect, form_response, is_htmx, render_page
@@ -15,6 +16,7 @@ from webapp.web.htmx import client_redirect, form_response, is_htmx, render_page
 # /apply/                          open campaigns
 # /apply/<campaign>/start          start (or resume) my application
 # /my/applications                 my applications
+# /my/address                      correct my address after mail to it bounced (POST)
 # /my/applications/<id>            my application: the form while a draft, read-only after
 # /my/applications/<id>/submit     the confirmed submission (POST)
 # /my/applications/<id>/receipt    the receipt: reference and printable summary
@@ -51,7 +53,30 @@ def start(campaign_id: int):
 def my_applications():
     """The signed-in person's applications."""
     return render_template("candidate/my_applications.html",
-                           applications=applications.my_applications(current_user))
+                           applications=applications.my_applications(current_user),
+                           unreachable=delivery.unreachable(current_user),
+                           address_form=AddressForm())
+
+
+@bp.route("/my/address", methods=["POST"])
+@login_required
+def correct_address():
+    """Mail to my address bounced: give the right one; what was held back goes to it."""
+    form = AddressForm()
+    if form.validate():
+        try:
+            queued = delivery.correct_address(current_user, form.email.data)
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(ngettext("Your address is now %(email)s; %(num)d email held back goes to it.",
+                           "Your address is now %(email)s; %(num)d emails held back go to it.",
+                           queued, email=current_user.email), "success")
+            return redirect(url_for("candidate.my_applications"), 303)
+    return render_template("candidate/my_applications.html",
+                           applications=applications.my_applications(current_user),
+                           unreachable=delivery.unreachable(current_user),
+                           address_form=form), 422
 
 
 @bp.route("/my/applications/<int:application_id>", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from webapp.web.forms import BoundedDateField, Form, optional_id
 STATE_LABELS = {
     "pending": _l("Pending"), "sending": _l("Sending"), "sent": _l("Sent"),
     "failed": _l("Failed"), "cancelled": _l("Cancelled"), "held": _l("Held"),
+    "suppressed": _l("Suppressed"),
 }
 
 

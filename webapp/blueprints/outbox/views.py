@@ -28,6 +28,9 @@ STOP_POLLING = 286  # htmx stops an `every` poll on this status
 #   GET  /outbox/<id>                  one message (page, or its panel for htmx polling)
 #   GET  /outbox/<id>/resend           confirmation: this emails the person again
 #   POST /outbox/<id>/retry|cancel|resend
+#   POST /outbox/<id>/unsuppress       end its address's suppression, queue it again
+#   POST /outbox/pauses/<id>/resume    resume an automatic email paused for its bounces
+#   GET  /outbox/suppressed.csv        the suppressed addresses
 
 
 def _filter_form() -> FilterForm:
@@ -52,7 +55,48 @@ def index():
     overview = outbox.overview(form.to_filter(), before_id=id_or_none(request.args.get("before")))
     held = held_emails.groups() if not is_htmx() else []
     return render_page("outbox/index.html", "outbox/_results.html", **overview,
-                       held_groups=held, **_context(form))
+                       held_groups=held, delivery=_delivery(), **_context(form))
+
+
+def _delivery() -> dict | None:
+    """After the relay: bounces per automatic email, pauses, what was not understood."""
+    if is_htmx():
+        return None
+    return {"per_email": outbox.per_automatic_email(), "pauses": outbox.active_pauses(),
+            "unknown": outbox.unknown_messages(), "suppressed": outbox.suppressed_count()}
+
+
+@bp.route("/pauses/<int:pause_id>/resume", methods=["POST"])
+@role_required(Role.ADMIN)
+def resume_pause(pause_id: int):
+    """Resume an automatic email paused for its bounce rate; its held emails go."""
+    try:
+        released = outbox.resume(current_user, pause_id)
+    except NotFound:
+        abort(404)
+    flash(ngettext("Resumed: %(num)d email released.", "Resumed: %(num)d emails released.",
+                   released), "success")
+    return redirect(url_for("outbox.index"))
+
+
+@bp.route("/<int:message_id>/unsuppress", methods=["POST"])
+@role_required(Role.ADMIN)
+def unsuppress(message_id: int):
+    """End the suppression of a suppressed email's address and send what it held back."""
+    try:
+        outbox.unsuppress(current_user, message_id)
+    except NotFound:
+        abort(404)
+    flash(_("The address is no longer suppressed; its emails are queued."), "success")
+    return redirect(url_for("outbox.detail", message_id=message_id), 303)
+
+
+@bp.route("/suppressed.csv")
+@role_required(Role.ADMIN)
+def suppressed_csv():
+    """The addresses Missive no longer writes to, as a CSV file."""
+    header = (_("Address"), _("Kind"), _("Reason"), _("Source"), _("Since"), _("Until"))
+    return csv_response("suppressed.csv", header, outbox.export_suppressed())
 
 
 @bp.route("/export.csv")

@@ -164,7 +164,8 @@ def test_the_detail_shows_headers_html_sandboxed_text_and_attempts(client, auth,
     page = client.get(f"/outbox/{failed_id}").get_data(as_text=True)
     assert "550" in page and "5.1.1 No such user" in page
     assert "Auto-Submitted" in page
-    assert re.search(r'<iframe[^>]*sandbox srcdoc="&lt;p&gt;Hi \d&lt;/p&gt;"', page)
+    assert re.search(r'<iframe[^>]*sandbox srcdoc="&lt;meta http-equiv=&#34;Content-Security-Policy'
+                     r'[^"]*&lt;p&gt;Hi \d&lt;/p&gt;"', page)
     assert client.get("/outbox/99999").status_code == 404
 
 

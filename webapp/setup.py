@@ -15,7 +15,6 @@ from webapp.config import DEV_SECRET_KEY
 from webapp.extensions import babel, csrf, db, login_manager, mail, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
-SESSION_TOKEN_KEY = "sid"
 
 
 def init_config(app: Flask) -> None:
@@ -68,12 +67,13 @@ def init_extensions(app: Flask) -> None:
 
     from webapp.models import User
     from webapp.services import sessions
+    from webapp.web import session_cookie
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         # The cookie names a server-side session: signed out, expired or revoked, it is
         # refused even if the cookie itself is a faithful copy.
-        return sessions.user_for(user_id, session.get(SESSION_TOKEN_KEY))
+        return sessions.user_for(user_id, session_cookie.token())
 
 
 def init_logging(app: Flask) -> None:

@@ -181,17 +181,17 @@ def init_security(app: Flask) -> None:
 
 
 def _back_url() -> str | None:
-    """The page the user came from, for a "go back" link: only a path on this site, and never
-    the page that failed."""
+    """The page the user came from, for a "go back" link: only a path on this site that
+    `safe_next` accepts, and never the page that failed."""
     from urllib.parse import urlsplit
+
+    from webapp.web.redirects import safe_next
 
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
         return None
-    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return None
-    return None if path == request.full_path.rstrip("?") else path
+    path = safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""), "")
+    return None if not path or path == request.full_path.rstrip("?") else path
 
 
 def init_template_globals(app: Flask) -> None:

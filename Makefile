@@ -29,9 +29,11 @@ run: setup
 worker: setup
 	$(FLASK) worker
 
+# Tests run in parallel, one worker per core (TEST_WORKERS=0: in this process, e.g. to debug).
+TEST_WORKERS ?= auto
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

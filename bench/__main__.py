@@ -1,10 +1,15 @@
 """`make bench`: every figure of the benchmark, each beside a baseline measured in the same run.
 
-    .venv/bin/python -m bench [--quick] [--only drain,relay,enqueue,...,templates,reminders,purge]
+    .venv/bin/python -m bench [--quick] [--only drain,relay,...] [--json PATH]
 
 PostgreSQL rows need BENCH_POSTGRES_URL (or TEST_POSTGRES_URL): a server where the bench may
 create and drop a throwaway database. The table is printed and written to
 bench/results/latest.json.
+
+`--quick` runs every figure on small sizes and one round, in seconds: a smoke run whose
+numbers mean nothing, which `make test` runs (tests/integration/test_bench_quick.py) so that
+the benchmark cannot break unnoticed. Every figure is registered below with `@figure`, the
+one list of what the bench runs; a module of bench/ that no figure uses fails that test.
 """
 
 import argparse
@@ -13,6 +18,8 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import (
@@ -26,84 +33,168 @@ from bench import (
     reminders,
     scaling,
     template_budget,
+    wire,
 )
 from bench.common import CountingServer, postgres_url
 from bench.harness import Figure, table, write_json
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-FIGURES = ("drain", "relay", "enqueue", "latency", "scaling", "memory", "templates",
-           "reminders", "purge", "delivery")
+# Modules that measure nothing themselves: what the figures share.
+HELPERS = ("__main__", "baselines", "common", "harness")
+NO_POSTGRES = "not measured: set BENCH_POSTGRES_URL (or TEST_POSTGRES_URL)"
 
 
-def not_measured(name: str, reason: str) -> Figure:
-    return Figure(name, "", [float("nan")], reason, [float("nan")], notes=[reason])
+@dataclass
+class Bench:
+    """What a figure gets: the counting SMTP server, a folder for SQLite files, the backends
+    to measure on, and whether this is a quick run."""
+
+    server: CountingServer
+    folder: Path
+    backends: list[str]
+    quick: bool
+    plans: dict = field(default_factory=dict)  # the scaling figure's query plans
+
+    @property
+    def rounds(self) -> int:
+        return 1 if self.quick else 3
+
+    def size(self, full, quick):
+        """`full` in a real run, `quick` in a quick one."""
+        return quick if self.quick else full
+
+    def unmeasured_postgres(self, name: str) -> list[Figure]:
+        """A row saying why the PostgreSQL figure `name` is missing, if it is."""
+        if "postgresql" in self.backends:
+            return []
+        return [Figure(name, "", [float("nan")], NO_POSTGRES, [float("nan")],
+                       notes=[NO_POSTGRES])]
+
+
+FIGURES: dict[str, Callable[[Bench], list[Figure]]] = {}
+MODULES: dict[str, object] = {}  # figure name -> the bench module it runs
+
+
+def figure(name: str, module):
+    """Register a figure: `make bench` runs them in this file's order."""
+    def register(run: Callable[[Bench], list[Figure]]):
+        FIGURES[name] = run
+        MODULES[name] = module
+        return run
+    return register
+
+
+@figure("drain", drain)
+def _drain(b: Bench) -> list[Figure]:
+    return (drain.run(b.server, b.folder, b.backends, b.rounds, n=b.size(5000, 50))
+            + b.unmeasured_postgres("drain, PostgreSQL"))
+
+
+@figure("relay", relay)
+def _relay(b: Bench) -> list[Figure]:
+    return relay.run(b.server, b.folder, rounds=b.size(2, 1), quick=b.quick)
+
+
+@figure("enqueue", bulk_status_change)
+def _enqueue(b: Bench) -> list[Figure]:
+    return (bulk_status_change.run(b.server, b.folder, b.backends, b.rounds,
+                                   sizes=b.size((1000, 10000), (100, 500)))
+            + b.unmeasured_postgres("bulk status change, PostgreSQL"))
+
+
+@figure("latency", latency)
+def _latency(b: Bench) -> list[Figure]:
+    return latency.run(b.server, b.folder, rounds=1, submissions=b.size(50, 5))
+
+
+@figure("scaling", scaling)
+def _scaling(b: Bench) -> list[Figure]:
+    found, plans = scaling.run(b.server, b.folder, requests=b.size(20, 2),
+                               sizes=b.size((1_000, 1_000_000), (100, 2_000)))
+    b.plans = plans
+    return found
+
+
+@figure("memory", memory)
+def _memory(b: Bench) -> list[Figure]:
+    return memory.run(b.server, b.folder, rounds=1, n=b.size(50_000, 500))
+
+
+@figure("templates", template_budget)
+def _templates(b: Bench) -> list[Figure]:
+    return template_budget.run(b.rounds)
+
+
+@figure("reminders", reminders)
+def _reminders(b: Bench) -> list[Figure]:
+    return reminders.run(b.server, b.folder, b.backends, b.rounds,
+                         sizes=b.size((1_000, 100_000), (100, 2_000)), due=b.size(1_000, 50))
+
+
+@figure("emails-tab", reminders)
+def _emails_tab(b: Bench) -> list[Figure]:
+    return reminders.run_emails_tab(b.server, b.folder, b.backends,
+                                    sizes=b.size((100, 50_000), (20, 500)),
+                                    requests=b.size(reminders.TAB_REQUESTS, 2))
+
+
+@figure("purge", purge)
+def _purge(b: Bench) -> list[Figure]:
+    return purge.run(b.server, b.folder, b.backends, b.rounds,
+                     sizes=b.size((10_000, 100_000), (500, 5_000)))
+
+
+@figure("delivery", delivery)
+def _delivery(b: Bench) -> list[Figure]:
+    n = b.size(10_000, 200)
+    return (delivery.bounce_filing(b.server, b.folder, b.rounds, n)
+            + delivery.suppression_overhead(b.server, b.folder, b.rounds, n)
+            + delivery.dkim_drain(b.server, b.folder, b.rounds, b.size(2_000, 100)))
+
+
+@figure("wire", wire)
+def _wire(b: Bench) -> list[Figure]:
+    return wire.figures(b.server, n=b.size(wire.N, 100), rounds=b.size(wire.ROUNDS, 1))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and rows (a smoke run)")
-    parser.add_argument("--only", default=",".join(FIGURES))
+    parser.add_argument("--quick", action="store_true",
+                        help="every figure on small sizes, one round: a smoke run")
+    parser.add_argument("--only", default=",".join(FIGURES),
+                        help="figures to run, comma-separated: " + ",".join(FIGURES))
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the table")
     args = parser.parse_args()
     only = set(args.only.split(","))
-    rounds = 1 if args.quick else 3
+    unknown = only - set(FIGURES)
+    if unknown:
+        parser.error(f"no figure named {', '.join(sorted(unknown))}")
     pg = postgres_url()
-    backends = ["sqlite"] + (["postgresql"] if pg else [])
-    no_pg = "not measured: set BENCH_POSTGRES_URL (or TEST_POSTGRES_URL)"
     folder = Path(tempfile.mkdtemp(prefix="missive-bench-"))
     figures: list[Figure] = []
-    plans: dict = {}
     timings: dict[str, float] = {}
     with CountingServer() as server:
-        for name in FIGURES:
+        bench = Bench(server, folder, ["sqlite"] + (["postgresql"] if pg else []), args.quick)
+        for name, run in FIGURES.items():
             if name not in only:
                 continue
             start = time.perf_counter()
             print(f"… {name}", flush=True)
-            if name == "drain":
-                figures += drain.run(server, folder, backends, rounds,
-                                     n=1000 if args.quick else 5000)
-                if not pg:
-                    figures.append(not_measured("drain, PostgreSQL", no_pg))
-            elif name == "relay":
-                figures += relay.run(server, folder, rounds=1 if args.quick else 2,
-                                     quick=args.quick)
-            elif name == "enqueue":
-                figures += bulk_status_change.run(server, folder, backends, rounds)
-                if not pg:
-                    figures.append(not_measured("bulk status change, PostgreSQL", no_pg))
-            elif name == "latency":
-                figures += latency.run(server, folder, rounds=1)
-            elif name == "scaling":
-                found, plans = scaling.run(server, folder, requests=10 if args.quick else 20,
-                                           sizes=(1_000, 100_000 if args.quick else 1_000_000))
-                figures += found
-            elif name == "memory":
-                figures += memory.run(server, folder, rounds=1,
-                                      n=5_000 if args.quick else 50_000)
-            elif name == "templates":
-                figures += template_budget.run(rounds)
-            elif name == "reminders":
-                figures += reminders.run(server, folder, backends, rounds)
-                figures += reminders.run_emails_tab(server, folder, backends, quick=args.quick)
-            elif name == "purge":
-                figures += purge.run(server, folder, backends, rounds,
-                                     sizes=(10_000, 50_000 if args.quick else 100_000))
-            elif name == "delivery":
-                figures += delivery.run(server, folder, rounds, args.quick)
+            figures += run(bench)
             timings[name] = round(time.perf_counter() - start, 1)
     print()
     print(table(figures))
-    for figure in figures:
-        for note in figure.notes:
-            print(f"  {figure.name}: {note}")
+    for found in figures:
+        for note in found.notes:
+            print(f"  {found.name}: {note}")
     meta = {"when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                        f"{platform.python_version()}",
-            "rounds": rounds, "quick": args.quick, "seconds": timings,
+            "rounds": bench.rounds, "quick": args.quick, "seconds": timings,
             "postgresql": bool(pg), "smtp_server": "aiosmtpd in a separate process",
-            "query_plans": plans}
-    write_json(figures, RESULTS, meta)
-    print(f"\nWritten to {RESULTS}; seconds per figure: {timings}")
+            "query_plans": bench.plans}
+    write_json(figures, args.json, meta)
+    print(f"\nWritten to {args.json}; seconds per figure: {timings}")
 
 
 if __name__ == "__main__":

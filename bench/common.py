@@ -189,9 +189,19 @@ def worker_env(url: str, smtp_port: int, **settings) -> dict:
 
 
 def signed_in(app, user_id: int):
-    """A test client with a Flask-Login session (signing in would time password hashing)."""
+    """A test client signed in as `user_id` the way the sign-in form leaves it: a server-side
+    session and its token in the cookie (posting the form would time password hashing)."""
+    from webapp.extensions import db
+    from webapp.models import User
+    from webapp.services import sessions
+    from webapp.web import session_cookie
+
+    with app.app_context():
+        token = sessions.start(db.session.get(User, user_id))
+        db.session.commit()
     client = app.test_client()
     with client.session_transaction() as session:
+        session[session_cookie.SESSION_TOKEN_KEY] = token
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
     return client

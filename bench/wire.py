@@ -1,5 +1,5 @@
 """The wire: what building a message costs beside sending it, and what PIPELINING saves.
-`python -m bench.wire`.
+`python -m bench.wire` alone, or `make bench`'s figure "wire".
 
 Per message, medians of 5 rounds: the outbox's builder (a typical acknowledgement, and one with
 a 5,000-character subject and a long non-ASCII name to fold), the same message through the
@@ -9,16 +9,16 @@ exchange there is: a real relay is a round trip away).
 
 Then one `webapp.outbox.smtp.Connection` against the test server (in this process) holding
 each reply back 5 ms, as a relay a round trip away: messages per second without and with
-PIPELINING offered.
+PIPELINING offered, medians of 3 rounds.
 """
 
 import smtplib
-import statistics
 import time
 from dataclasses import dataclass, field, replace
 
 from bench import baselines
 from bench.common import CountingServer
+from bench.harness import Figure, table
 from tests.smtp_server import SMTPServer
 from webapp.outbox.mime import build_message
 from webapp.outbox.smtp import Connection
@@ -50,43 +50,58 @@ class Settings:
     redirect_all_to: str | None = None
 
 
-def per_message(action, n: int = N) -> float:
-    """Median microseconds per call over ROUNDS rounds of n calls."""
+def per_message(action, n: int = N, rounds: int = ROUNDS) -> list[float]:
+    """Microseconds per call, one value per round of n calls."""
     results = []
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         start = time.perf_counter()
         for i in range(n):
             action(i)
         results.append((time.perf_counter() - start) / n * 1e6)
-    return statistics.median(results)
+    return results
 
 
-def main() -> None:
+def figures(server: CountingServer, n: int = N, rounds: int = ROUNDS) -> list[Figure]:
+    """The builder beside `EmailMessage`, an SMTP exchange beside the builder, and one
+    connection to a relay 5 ms away with and without PIPELINING."""
     config = Settings()
     typical = Row()
     folded = Row(subject=" ".join(f"mot{i} été" for i in range(700))[:5000],
                  to_name="Éléonore-Marie de la Rochefoucauld-Montmorency Saint-Exupéry "
                          "van der Berghe Łukasz Ødegård")
-    figures = {
-        "outbox builder, typical message": per_message(lambda i: build_message(typical, config)),
-        # A subject of its own each time: the builder keeps recent subjects folded.
-        "outbox builder, 5,000-char subject + long name": per_message(
-            lambda i: build_message(replace(folded, subject=f"{i} {folded.subject}"), config),
-            n=N // 4),
-        "EmailMessage + policy.SMTP, typical message": per_message(baselines.build),
-    }
+    builder = per_message(lambda i: build_message(typical, config), n, rounds)
+    # A subject of its own each time: the builder keeps recent subjects folded.
+    long = per_message(
+        lambda i: build_message(replace(folded, subject=f"{i} {folded.subject}"), config),
+        max(1, n // 4), rounds)
+    stdlib = per_message(baselines.build, n, rounds)
     prebuilt = build_message(typical, config)[2]
-    with CountingServer() as server, smtplib.SMTP("127.0.0.1", server.port, timeout=30) as smtp:
-        figures["one SMTP exchange on loopback (smtplib, prebuilt)"] = per_message(
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as smtp:
+        exchange = per_message(
             lambda i: smtp.sendmail(baselines.SENDER, [baselines.recipient(i)], prebuilt),
-            n=N // 4)
-    width = max(map(len, figures))
-    for name, value in figures.items():
-        print(f"{name:<{width}}  {value:8.1f} µs/message")
-    print()
-    for pipelining in (False, True):
-        rate = delayed_rate(prebuilt, pipelining)
-        print(f"one connection, replies 5 ms late, PIPELINING {'offered' if pipelining else 'not offered':<11}  {rate:6.1f} msgs/s")  # noqa: E501
+            max(1, n // 4), rounds)
+    server.reset()
+    delayed = max(10, n // 20)
+    plain = [delayed_rate(prebuilt, False, delayed) for _ in range(min(rounds, 3))]
+    pipelined = [delayed_rate(prebuilt, True, delayed) for _ in range(min(rounds, 3))]
+    email_message = "EmailMessage + policy.SMTP, typical message"
+    return [
+        Figure("message builder, typical message", "µs/message", builder, email_message,
+               stdlib, higher_is_better=False),
+        Figure("message builder, 5,000-char subject + long name", "µs/message", long,
+               email_message, stdlib, higher_is_better=False),
+        Figure("one SMTP exchange on loopback (smtplib, prebuilt)", "µs/message", exchange,
+               "message builder, typical message", builder, higher_is_better=False,
+               notes=["the cheapest exchange there is: a real relay is a round trip away"]),
+        Figure("one outbox connection, replies 5 ms late, PIPELINING offered", "msgs/s",
+               pipelined, "PIPELINING not offered", plain,
+               notes=[f"{delayed} messages over one webapp.outbox.smtp.Connection"]),
+    ]
+
+
+def main() -> None:
+    with CountingServer() as server:
+        print(table(figures(server)))
 
 
 @dataclass

@@ -23,6 +23,8 @@ from webapp.services.applications import new_reference
 from webapp.services.statuses import by_code, ensure_default_statuses
 
 PASSWORD = "correct horse 42"
+# Werkzeug's scrypt at a 32nd of its default cost (32768): tests hash and check many passwords.
+PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 _counter = itertools.count(1)
 
 
@@ -48,7 +50,7 @@ def make_user(role: Role | str = Role.CANDIDATE, email: str | None = None,
                 email_confirmed_at=clock.now() if confirmed else None)
     # Hashing is deliberately slow; tests reuse one hash for the shared password.
     if PASSWORD not in _password_hash_cache:
-        user.set_password(PASSWORD)
+        user.set_password(PASSWORD, PASSWORD_HASH_METHOD)
         _password_hash_cache[PASSWORD] = user.password_hash
     user.password_hash = _password_hash_cache[PASSWORD]
     user.role_rows = [UserRole(role=role.value)]

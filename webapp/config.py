@@ -35,6 +35,9 @@ class Config:
     PASSWORD_RESET_RESEND_SECONDS = 120  # a reset email per account at most this often
     INVITATION_LINK_DAYS = 7
     PASSWORD_MIN_SCORE = 3  # zxcvbn's 0-4 scale: 3 is about 10^8 guesses and more
+    # Werkzeug's hashing method for new passwords: "scrypt" is its default, scrypt:32768:8:1
+    # (about 64 MB and 50 ms a hash). A hash is checked with the cost it was made with.
+    PASSWORD_HASH_METHOD = "scrypt"
     # Failed sign-ins: free attempts, then delays doubling from 2 s up to a minute, then a
     # lock of the password (a sign-in link by email still works); per account (the address
     # typed) and per client address (several people may share one behind a NAT, hence higher

@@ -12,10 +12,9 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from webapp.config import DEV_SECRET_KEY
-from webapp.extensions import babel, csrf, db, login_manager, mail, migrate
+from webapp.extensions import babel, csrf, db, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
-SESSION_TOKEN_KEY = "sid"
 
 
 def init_config(app: Flask) -> None:
@@ -87,7 +86,6 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
-    mail.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -98,12 +96,13 @@ def init_extensions(app: Flask) -> None:
 
     # A never-rendered row is rendered again by the services that wrote it, never sent as is.
     outbox.set_renderer(app, render_again.render_again)
+    from webapp.web import session_cookie
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         # The cookie names a server-side session: signed out, expired or revoked, it is
         # refused even if the cookie itself is a faithful copy.
-        return sessions.user_for(user_id, session.get(SESSION_TOKEN_KEY))
+        return sessions.user_for(user_id, session_cookie.token())
 
 
 def init_logging(app: Flask) -> None:
@@ -229,17 +228,17 @@ def init_request_budget(app: Flask) -> None:
 
 
 def _back_url() -> str | None:
-    """The page the user came from, for a "go back" link: only a path on this site, and never
-    the page that failed."""
+    """The page the user came from, for a "go back" link: only a path on this site that
+    `safe_next` accepts, and never the page that failed."""
     from urllib.parse import urlsplit
+
+    from webapp.web.redirects import safe_next
 
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
         return None
-    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return None
-    return None if path == request.full_path.rstrip("?") else path
+    path = safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""), "")
+    return None if not path or path == request.full_path.rstrip("?") else path
 
 
 def init_template_globals(app: Flask) -> None:

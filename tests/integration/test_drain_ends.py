@@ -64,12 +64,13 @@ def test_a_database_error_at_the_third_outcome_commit_ends_the_drain_and_loses_n
     with app.app_context():
         ids = queue_messages(40)
         engine = db.engine
-    with caplog.at_level(logging.ERROR, logger="missive.mailer"), FailingCommit(engine, 3):
+    with caplog.at_level(logging.ERROR, logger="missive.outbox"), FailingCommit(engine, 3):
         first = _drain_within_bound(app)
 
     assert isinstance(first.get("error"), sa.exc.OperationalError)
     [logged] = [r for r in caplog.records if r.getMessage().startswith("Drain by w1 failed")]
     assert logged.exc_info and "server closed the connection" in logged.getMessage()
+    assert logged.name == "missive.outbox"  # the package's logger, like its queue's
     with app.app_context():
         left = states()
         # The outcomes already known were recorded; nothing is left leased to the dead run.

@@ -92,6 +92,23 @@ def test_create_user_command(app):
         user = db.session.scalar(sa.select(User).where(User.email == "boss@example.org"))
         assert user.roles == {"admin"}
         assert user.check_password("long-enough-1")
+        # Hashed as PASSWORD_HASH_METHOD says (the tests' cheaper scrypt)...
+        method = app.config["PASSWORD_HASH_METHOD"]
+        assert user.password_hash.startswith(f"{method}$")
+
+
+def test_passwords_are_hashed_by_default_with_werkzeugs_full_cost_scrypt(tmp_path, monkeypatch):
+    # ...and everywhere else with werkzeug's default, scrypt at full cost.
+    monkeypatch.setenv("MISSIVE_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missive.db"})
+    from webapp.services.users import hash_method
+
+    with app.app_context():
+        assert hash_method() == "scrypt"
+    user = User()
+    user.set_password("long-enough-1", "scrypt")
+    assert user.password_hash.startswith("scrypt:32768:8:1$")
 
 
 def _schema(url: str) -> dict:

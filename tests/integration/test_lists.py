@@ -200,6 +200,10 @@ def test_the_403_page_offers_a_way_back(client, auth):
     assert "Go to the home page" in html and "Sign in with another account" in html
     elsewhere = client.get("/outbox/", headers={"Referer": "http://evil.example/x"})
     assert "Back to the previous page" not in elsewhere.get_data(as_text=True)
+    # A path that a `next` target could not be either (it reads as //evil.example once
+    # decoded).
+    encoded = client.get("/outbox/", headers={"Referer": "http://localhost/%2F%2Fevil.example"})
+    assert "Back to the previous page" not in encoded.get_data(as_text=True)
     fragment = client.get("/outbox/", headers={"HX-Request": "true"})
     assert fragment.status_code == 403 and "<html" not in fragment.get_data(as_text=True)
 

@@ -95,6 +95,22 @@ def test_bad_reminder_input_is_refused_next_to_the_field(app, client, auth, setu
     assert _reminders(app) == []
 
 
+def test_a_reminder_without_recipients_is_refused_inside_the_recipients_fieldset(
+        app, client, auth, setup):
+    auth.login_as("manager")
+    response = client.post(f"/campaigns/{setup['campaign']}/emails/reminders/new", headers=HX,
+                           data={"kind": "before_closing", "template_id": setup["template"],
+                                 "offset_amount": "3", "offset_unit": "days", "active": "y"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    fieldset = html[html.index('<fieldset class="recipients'):]
+    fieldset = fieldset[:fieldset.index("</fieldset>")]
+    assert 'aria-describedby="recipients-reminder-errors"' in fieldset
+    assert "Choose at least one recipient." in fieldset
+    assert html.count("Choose at least one recipient.") == 1
+    assert _reminders(app) == []
+
+
 def test_plain_requests_redirect_and_edit_toggle_delete_are_audited(app, client, auth, setup):
     auth.login_as("manager")
     campaign = setup["campaign"]

@@ -1,8 +1,10 @@
+import re
+
 import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from webapp.models import AuditEntry, Status
+from webapp.models import AuditEntry, Status, User
 
 ROUTES = [("get", "/statuses/"), ("post", "/statuses/"), ("get", "/statuses/1"),
           ("post", "/statuses/1"), ("post", "/statuses/3/delete")]
@@ -83,3 +85,17 @@ def test_bad_input_is_refused_next_to_the_field_and_changes_nothing(
     assert message in response.get_data(as_text=True)
     assert f'id="{field}-errors"' in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Status.id))) == count
+
+
+@pytest.mark.parametrize("locale,badge,plain", [("fr", "Envoyé", "Submitted"),
+                                                ("en", "Submitted", "Envoyé")])
+def test_the_status_badges_read_in_the_readers_language(auth, client, db, locale, badge, plain):
+    manager = db.session.scalar(sa.select(User).where(User.email == "manager@example.org"))
+    manager.locale = locale
+    db.session.commit()
+    auth.login_as("manager")
+    html = client.get("/statuses/").get_data(as_text=True)
+    row = html[html.index(f'<tr id="status-{_status(db, "submitted").id}"'):]
+    row = row[:row.index("</tr>")]
+    assert re.search(rf'class="badge status-badge"[^>]*>{badge}</span>', row)
+    assert f">{plain}</span>" not in row and plain in row

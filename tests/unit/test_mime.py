@@ -117,6 +117,16 @@ def test_a_text_and_html_message_reads_back_with_its_headers_and_both_parts():
     assert message.defects == []
 
 
+def test_text_parts_end_their_lines_with_crlf_inside_the_base64_too():
+    """RFC 2046 4.1.1: the line breaks of a text part are CRLF, in its decoded content."""
+    _, _, data = built(Row(body_text="Bonjour,\n\nà bientôt.\r\nLa suite\rfin\n",
+                           body_html="<p>a</p>\n<p>b</p>"))
+    text, html = parsed(data).iter_parts()
+    expected = "Bonjour,\r\n\r\nà bientôt.\r\nLa suite\r\nfin\r\n"
+    assert text.get_payload(decode=True) == expected.encode()
+    assert html.get_payload(decode=True) == b"<p>a</p>\r\n<p>b</p>"
+
+
 def test_an_html_only_message_is_a_single_part():
     _, _, data = built(Row(body_text="", body_html="<p>Édition 2027</p>"))
     message = parsed(data)

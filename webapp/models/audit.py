@@ -23,9 +23,13 @@ class AuditEntry(Base):
     campaign_id: orm.Mapped[int | None] = orm.mapped_column(
         sa.ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
+    # Written once, when the action happens, and shown as it is: a name or an address, or a
+    # one-line description (a trigger's or reminder's: names, status labels in the language of
+    # the person who acted, recipient codes and a few English words).
     summary: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
-    # Ids and codes rather than words, so each reader sees the entry in their own language
-    # (a trigger's entry: {"before": {...}, "after": {...}}).
+    # Only trigger entries fill it: the trigger before and after, by ids and codes (with the
+    # template's name, in case it is deleted), so that the Emails tab's history reads in each
+    # reader's language ({"before": {...}, "after": {...}}). Other entries leave it empty.
     details: orm.Mapped[dict] = orm.mapped_column(sa.JSON, default=dict)
     created_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
 

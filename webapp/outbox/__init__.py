@@ -1,7 +1,10 @@
 """The outbox engine: every email is a row here before it is sent.
 
 The package sits below services: it imports models and `webapp.core`, never services or
-blueprints. What the rest of the app uses is named here; its modules are its own business.
+blueprints. What the rest of the app uses is named here: the import contract `outbox-api`
+(pyproject.toml) keeps services, views and jobs out of its modules. Its table is not kept as
+well: some services still read and write `OutboxMessage` rows themselves (triggers, reminders
+and held emails insert, cancel and release them) rather than through this API.
 
 For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)

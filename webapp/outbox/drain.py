@@ -1,8 +1,10 @@
 """How outbox rows reach the SMTP server: the drain.
 
-A run claims batches of due rows and sends them over `OUTBOX_SMTP_CONNECTIONS` SMTP connections
-(one per sending thread, kept for the whole run, so never more than one per batch). Outcomes go
-back to the calling thread, which commits whatever has arrived as one group. A message's
+A run claims batches of due rows and sends them from sender threads, each holding at most one
+SMTP connection at a time: it is reused for message after message, and reopened by its thread
+when the relay drops it. The run starts with up to four senders and doubles them while the
+outcome rate grows, up to `OUTBOX_SMTP_CONNECTIONS`, retiring a doubling that did not pay.
+Outcomes go back to the calling thread, which commits whatever has arrived as one group. A message's
 content goes out only when fewer than OUTBOX_UNRECORDED_MAX earlier messages of its connection
 await that commit: with 1 (the default), a crash can resend only the message each connection
 had in flight. The wait sits after the server's 354 (DATA accepted), so the next message's
@@ -31,7 +33,7 @@ from webapp.outbox.queue import Claimed, Outcome, Result
 from webapp.outbox.sending import Abandoned, Sender
 from webapp.outbox.settings import Settings
 
-log = logging.getLogger("missive.mailer")
+log = logging.getLogger("missive.outbox")
 
 
 @dataclass
@@ -120,9 +122,9 @@ def _close_circuit(worker: str) -> None:
 
 
 class _Run:
-    """One drain run. Sender threads, each with one SMTP connection kept for the whole run, take
-    rows from a work queue that this (the caller's) thread fills batch after batch; this thread
-    also commits the outcomes the senders hand back, whatever has arrived as one group.
+    """One drain run. Sender threads, each with its SMTP connection (reopened when dropped),
+    take rows from a work queue that this (the caller's) thread fills batch after batch; this
+    thread also commits the outcomes the senders hand back, whatever has arrived as one group.
 
     A sender may run ahead of the commits by at most `unrecorded_max` messages: that is how many
     of its messages a crash can leave sent but not marked sent. The next batch is claimed while

@@ -2,7 +2,8 @@
 
 A pure module (no Flask, no database): `build_message(row, settings)` returns the envelope
 sender, the envelope recipients and the message, for the one shape the outbox sends
-(multipart/alternative of base64 UTF-8 text and HTML, or a single part).
+(multipart/alternative of base64 UTF-8 text and HTML, or a single part; their line breaks
+CRLF, as RFC 2046 wants of text, whatever the row holds).
 
 Headers follow RFC 5322 and RFC 2047: folded at whitespace so that no line exceeds 78
 characters where it can be folded (never 998); text that cannot be folded there (non-ASCII,
@@ -247,8 +248,15 @@ def _date(now: datetime | None) -> str:
     return stamp[:-3] + "+0000"
 
 
+def _crlf(text: str) -> str:
+    """Line breaks as CRLF, the only form RFC 2046 (4.1.1) allows in a text part."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\n", "\r\n")
+
+
 def _body_part(subtype: str, text: str) -> bytes:
-    body = base64.encodebytes(text.encode()).replace(b"\n", b"\r\n")
+    body = base64.encodebytes(_crlf(text).encode()).replace(b"\n", b"\r\n")
     return (f"Content-Type: text/{subtype}; charset=\"utf-8\"\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\n").encode() + body
 

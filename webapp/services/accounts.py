@@ -23,7 +23,7 @@ from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import OutboxMessage, Role, User
 from webapp.services import account_emails, mail_limits, sessions, sign_in
-from webapp.services.users import create_user, find_by_email, password_problems
+from webapp.services.users import create_user, find_by_email, hash_method, password_problems
 
 log = logging.getLogger("missive.accounts")
 
@@ -283,7 +283,7 @@ def set_password_from_link(token: str, purpose: str, password: str,
     problems = password_problems(password, (user.email, user.first_name, user.last_name))
     if problems:
         raise ValidationFailed({"password": problems})
-    user.set_password(password)
+    user.set_password(password, hash_method())
     if not user.email_confirmed:
         user.email_confirmed_at = clock.now()
     ended = sessions.end_all(user)
@@ -317,7 +317,7 @@ def change_password(user: User, current: str, new: str,
         errors["password"] = problems
     if errors:
         raise ValidationFailed(errors)
-    user.set_password(new)
+    user.set_password(new, hash_method())
     ended = sessions.end_all(user)
     audit.record(user, "account.password_changed", "user", user.id,
                  f"{ended} session(s) ended")

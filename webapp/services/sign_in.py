@@ -22,20 +22,20 @@ from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import SignInThrottle, User
 from webapp.services import sessions
-from webapp.services.users import find_by_email
+from webapp.services.users import find_by_email, hash_method
 
 log = logging.getLogger("missive.sign_in")
 
-_dummy_hash: str | None = None
+_dummy_hashes: dict[str, str] = {}
 
 
 def _dummy() -> str:
-    """A hash of nothing anyone knows, checked when the address is unknown, so that an unknown
-    address costs the same time as a wrong password."""
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = generate_password_hash("not a password: timing only")
-    return _dummy_hash
+    """A hash of nothing anyone knows, made like new passwords' hashes, checked when the
+    address is unknown, so that an unknown address costs the same time as a wrong password."""
+    method = hash_method()
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash("not a password: timing only", method)
+    return _dummy_hashes[method]
 
 
 class SignInBlocked(ValidationFailed):

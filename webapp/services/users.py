@@ -24,6 +24,11 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256  # hashing a megabyte would be a denial of service
 
 
+def hash_method() -> str:
+    """How new passwords are hashed: werkzeug's method and cost, PASSWORD_HASH_METHOD."""
+    return current_app.config["PASSWORD_HASH_METHOD"]
+
+
 def find_by_email(email: str) -> User | None:
     email = (email or "").strip().lower()
     if not email or len(email) > 254 or any(ord(c) < 0x20 for c in email):
@@ -128,7 +133,8 @@ def create_user(
         raise ValidationFailed(errors)
     user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip(),
                 locale=locale)
-    user.set_password(password if password is not None else secrets.token_urlsafe(32))
+    user.set_password(password if password is not None else secrets.token_urlsafe(32),
+                      hash_method())
     if confirmed:
         user.email_confirmed_at = clock.now()
     user.role_rows = [UserRole(role=Role(role).value) for role in roles]

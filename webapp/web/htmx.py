@@ -21,7 +21,10 @@ def render_page(page: str, partial: str | None = None, **context) -> str:
 
 
 def form_response(page: str, partial: str, form, **context) -> tuple[str, int]:
-    """Re-render an invalid form: 422, which base.html tells htmx to swap."""
+    """A refused form shown again with its errors: `render_page` (the partial for htmx, else
+    the page) with status 422, which base.html's htmx configuration swaps in as htmx 2 swaps
+    no other 4xx. Where a page has no partial of its own, callers pass the page twice. The
+    caller decides the form was refused: nothing here checks `form.errors`."""
     return render_page(page, partial, form=form, **context), 422
 
 

@@ -3,8 +3,7 @@
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 
-from webapp.setup import SESSION_TOKEN_KEY
-
+SESSION_TOKEN_KEY = "sid"  # the cookie's key for the server-side session's token
 KEPT = ("locale",)  # what survives a sign-in or sign-out: the language chosen
 
 
@@ -30,6 +29,11 @@ def end() -> str | None:
     logout_user()
     _reset()
     return token
+
+
+def token() -> str | None:
+    """The server-side session token the cookie carries, if any."""
+    return session.get(SESSION_TOKEN_KEY)
 
 
 def client_address() -> str:

@@ -510,7 +510,8 @@ def _save_reminder(campaign, form: ReminderForm, reminder):
             saved = reminders.save_reminder(current_user, campaign, reminder, data,
                                             str(get_locale()))
         except ValidationFailed as error:
-            apply_errors(form, error)
+            form.recipient_errors = []  # the recipients fieldset's own messages
+            apply_errors(form, error, lists={"recipients": form.recipient_errors})
         else:
             flash(_("Reminder saved."), "success")
             for warning in campaign_triggers.nobody_warnings(campaign, saved):

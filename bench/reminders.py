@@ -81,11 +81,13 @@ def populate(app, n: int, due: int = DUE):
 
 def _one_round(app, now, due: int = DUE) -> float:
     from webapp.extensions import db
-    from webapp.models import OutboxMessage, Reminder
+    from webapp.models import OutboxMessage, Reminder, ReminderDelivery
     from webapp.services import reminders
 
     with app.app_context():
+        # Each round starts from nobody reminded: the outbox and the durable deliveries.
         db.session.execute(sa.delete(OutboxMessage))
+        db.session.execute(sa.delete(ReminderDelivery))
         db.session.execute(sa.update(Reminder).values(
             last_run_at=now - timedelta(hours=1)))
         db.session.commit()

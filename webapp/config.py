@@ -53,6 +53,15 @@ class Config:
     MAX_QUERY_VALUE_LENGTH = 1000  # each value of a query string
     MAX_QUERY_VALUES = 50
 
+    # Documents: where files are kept ("filesystem": STORAGE_PATH, by default
+    # <instance>/files, content-addressed), the largest file a campaign may ask for, and the
+    # most one application may hold in all. An upload's body past DOCUMENTS_MAX_FILE_MB is
+    # refused before it is read; a document's own limit is checked while it is copied.
+    STORAGE_BACKEND = "filesystem"
+    STORAGE_PATH = None
+    DOCUMENTS_MAX_FILE_MB = 20
+    DOCUMENTS_MAX_APPLICATION_MB = 50
+
     # A new campaign gets an active acknowledgement-of-receipt trigger.
     DEFAULT_ACKNOWLEDGEMENT_TRIGGER = True
     DEFAULT_ACKNOWLEDGEMENT_TEMPLATE = "Accusé de réception"

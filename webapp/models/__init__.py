@@ -4,6 +4,7 @@ from webapp.models.applications import Application, Status, StatusChange
 from webapp.models.audit import AuditEntry
 from webapp.models.base import Base, utcnow
 from webapp.models.campaigns import Campaign, CampaignMember, MemberRole
+from webapp.models.documents import ApplicationDocument, DocumentKind, RequestedDocument
 from webapp.models.emails import (
     EmailTemplate,
     EmailTemplateVersion,
@@ -24,6 +25,7 @@ from webapp.models.reminders import OffsetUnit, Reminder, ReminderKind
 from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
 __all__ = [
+    "ApplicationDocument", "DocumentKind", "RequestedDocument",
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
     "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder", "ReminderKind",

@@ -62,6 +62,14 @@ class Config:
     DOCUMENTS_MAX_FILE_MB = 20
     DOCUMENTS_MAX_APPLICATION_MB = 50
 
+    # Letters (PDF): the page around every letter. The logo is a PNG or JPEG file the app
+    # reads itself (a letter template can name no image); the address and signature may hold
+    # several lines.
+    LETTER_LOGO_PATH = None
+    LETTER_ADDRESS = ""
+    LETTER_SIGNATURE = ""
+    LETTER_FOOTER = ""
+
     # A new campaign gets an active acknowledgement-of-receipt trigger.
     DEFAULT_ACKNOWLEDGEMENT_TRIGGER = True
     DEFAULT_ACKNOWLEDGEMENT_TEMPLATE = "Accusé de réception"

@@ -97,3 +97,45 @@ def test_such_a_template_is_refused_when_saved_with_a_clear_message():
     assert problems and "cannot show images" in problems[0]
     assert letters.source_problems('<a href="file:///etc/passwd">x</a>')
     assert letters.source_problems("<p>Chère {{ candidate_name }}</p>") == []
+
+
+# --- letter templates, on their screens ---------------------------------------------------
+
+LETTER = {"name": "Lettre d’acceptation", "default_locale": "fr",
+          "title_fr": "Acceptation de votre dossier {{ application_reference }}",
+          "body_fr": "<p>Chère {{ candidate_name }}, votre dossier est accepté.</p>",
+          "title_en": "", "body_en": "", "preview_locale": "fr"}
+
+
+def test_a_manager_writes_a_letter_template_and_previews_it(client, auth, app):
+    auth.login_as("manager")
+    assert client.get("/letter-templates/new").status_code == 200
+    created = client.post("/letter-templates/new", data=LETTER)
+    assert created.status_code == 303
+    assert "Lettre d’acceptation" in client.get("/letter-templates/").get_data(as_text=True)
+    preview = client.post("/letter-templates/preview.pdf", data=LETTER)
+    assert preview.status_code == 200 and preview.mimetype == "application/pdf"
+    assert "votre dossier est accepté" in _text(preview.data)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ('<p>Hi</p><img src="file:///etc/passwd">', "cannot show images"),
+    ('<p><a href="file:///etc/passwd">x</a></p>', "cannot link to files"),
+    ("<p>{{ secret_key }}</p>", "Unknown placeholder: secret_key"),
+])
+def test_a_bad_letter_template_is_refused_next_to_its_body(client, auth, app, body, message):
+    auth.login_as("manager")
+    response = client.post("/letter-templates/new", data=LETTER | {"body_fr": body})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert "Lettre d’acceptation" not in client.get("/letter-templates/").get_data(as_text=True)
+    preview = client.post("/letter-templates/preview.pdf", data=LETTER | {"body_fr": body})
+    assert preview.status_code == 422
+
+
+def test_only_platform_managers_edit_letter_templates(client, auth):
+    for role in ("candidate", "evaluator"):
+        auth.login_as(role)
+        assert client.get("/letter-templates/").status_code == 403
+        assert client.post("/letter-templates/new", data=LETTER).status_code == 403
+        auth.logout()

@@ -10,6 +10,7 @@ def register_blueprints(app: Flask) -> None:
     from webapp.blueprints.candidate import bp as candidate
     from webapp.blueprints.documents import bp as documents
     from webapp.blueprints.email_templates import bp as email_templates
+    from webapp.blueprints.letters import bp as letters
     from webapp.blueprints.mailbox import bp as mailbox
     from webapp.blueprints.main import bp as main
     from webapp.blueprints.outbox import bp as outbox
@@ -23,5 +24,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(applications, url_prefix="/applications")
     app.register_blueprint(outbox, url_prefix="/outbox")
     app.register_blueprint(statuses, url_prefix="/statuses")
+    app.register_blueprint(letters, url_prefix="/letter-templates")
     app.register_blueprint(documents)  # /campaigns/<id>/documents, /my/…, /applications/…
     app.register_blueprint(mailbox, url_prefix="/mailbox")  # development mail catcher only

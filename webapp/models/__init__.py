@@ -14,6 +14,7 @@ from webapp.models.emails import (
     SkipReason,
     Trigger,
 )
+from webapp.models.letters import LetterTemplate
 from webapp.models.outbox import (
     OutboxAttempt,
     OutboxMessage,
@@ -25,7 +26,7 @@ from webapp.models.reminders import OffsetUnit, Reminder, ReminderKind
 from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
 __all__ = [
-    "ApplicationDocument", "DocumentKind", "RequestedDocument",
+    "ApplicationDocument", "DocumentKind", "LetterTemplate", "RequestedDocument",
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
     "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder", "ReminderKind",

@@ -18,10 +18,15 @@ from datetime import date
 from pathlib import Path
 
 import nh3
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 
+from webapp.core import audit
+from webapp.core.errors import NotFound, ValidationFailed
+from webapp.extensions import db
+from webapp.models import LetterTemplate, User
 from webapp.services import templating
 from webapp.services.templating import RenderContext, TemplateProblem
 
@@ -160,3 +165,104 @@ def render_pdf(body_html: str, ctx: RenderContext, layout: Layout,
     except Exception as error:  # noqa: BLE001 — a letter that cannot be laid out is a problem
         raise LetterProblem(str(_l("The letter could not be made into a PDF: %(reason)s",
                                    reason=str(error) or type(error).__name__))) from error
+
+
+# --- letter templates (platform managers) -------------------------------------------------
+
+NAME_MAX = 200
+
+
+@dataclass
+class LetterValues:
+    name: str
+    default_locale: str
+    title_fr: str
+    title_en: str
+    body_fr: str
+    body_en: str
+
+
+def all_letters() -> list[LetterTemplate]:
+    return list(db.session.scalars(sa.select(LetterTemplate).order_by(
+        sa.func.lower(LetterTemplate.name))))
+
+
+def get_letter(letter_id: int) -> LetterTemplate:
+    letter = db.session.get(LetterTemplate, letter_id)
+    if letter is None:
+        raise NotFound()
+    return letter
+
+
+def _checked(values: LetterValues, letter: LetterTemplate | None) -> dict:
+    errors: dict[str, list[str]] = {}
+    name = " ".join((values.name or "").split())
+    if not name:
+        errors["name"] = [str(_l("This field is required."))]
+    elif len(name) > NAME_MAX:
+        errors["name"] = [str(_l("At most %(n)d characters.", n=NAME_MAX))]
+    else:
+        taken = db.session.scalar(sa.select(LetterTemplate.id).where(
+            sa.func.lower(LetterTemplate.name) == name.lower()))
+        if taken is not None and (letter is None or taken != letter.id):
+            errors["name"] = [str(_l("Another letter template already has this name."))]
+    bodies = {"fr": values.body_fr or "", "en": values.body_en or ""}
+    if not any(body.strip() for body in bodies.values()):
+        errors["body_fr"] = [str(_l("Write the letter in at least one language."))]
+    for locale, body in bodies.items():
+        problems = source_problems(body) + (templating.find_problems(body) if body else [])
+        if problems:
+            errors[f"body_{locale}"] = problems
+    for locale in ("fr", "en"):
+        title = getattr(values, f"title_{locale}") or ""
+        problems = templating.find_problems(title) if title else []
+        if problems:
+            errors[f"title_{locale}"] = problems
+    if errors:
+        raise ValidationFailed(errors)
+    return {"name": name, "default_locale": "en" if values.default_locale == "en" else "fr",
+            "title_fr": (values.title_fr or "").strip(),
+            "title_en": (values.title_en or "").strip(),
+            "body_fr": clean(bodies["fr"]) if bodies["fr"].strip() else "",
+            "body_en": clean(bodies["en"]) if bodies["en"].strip() else ""}
+
+
+def save_letter(actor: User, letter: LetterTemplate | None,
+                values: LetterValues) -> LetterTemplate:
+    """Create (letter None) or change a letter template; refused, naming the problem, when a
+    placeholder is unknown or the text names an image or a file."""
+    clean_values = _checked(values, letter)
+    created = letter is None
+    if created:
+        letter = LetterTemplate(**clean_values)
+        db.session.add(letter)
+    else:
+        for key, value in clean_values.items():
+            setattr(letter, key, value)
+    db.session.flush()
+    audit.record(actor, "letter_template.created" if created else "letter_template.updated",
+                 "letter_template", letter.id, letter.name)
+    db.session.commit()
+    return letter
+
+
+def delete_letter(actor: User, letter: LetterTemplate) -> None:
+    audit.record(actor, "letter_template.deleted", "letter_template", letter.id, letter.name)
+    db.session.delete(letter)
+    db.session.commit()
+
+
+def preview_pdf(values: LetterValues, locale: str) -> bytes:
+    """The letter with example values, as a reader of `locale` would get it."""
+    probe = LetterTemplate(default_locale=values.default_locale,
+                           title_fr=values.title_fr or "", title_en=values.title_en or "",
+                           body_fr=values.body_fr or "", body_en=values.body_en or "")
+    title, body = probe.version_for(locale)
+    problems = source_problems(body)
+    if problems:
+        raise ValidationFailed({f"body_{locale}": problems})
+    ctx = templating.context_for(None, "", "", locale)
+    ctx.sample = templating.sample_values(locale)
+    ctx.recipient_name = ctx.sample.get("recipient_name") or ctx.sample.get("candidate_name", "")
+    rendered_title = templating.render(title, ctx, html=False) if title else ""
+    return render_pdf(body, ctx, layout_from_config(), title=rendered_title)

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -22,7 +22,7 @@ class RequestedDocumentForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kinds.choices = kind_choices()
+        self.kinds.choices = [SelectChoice(value, label) for value, label in kind_choices()]
 
     def values(self) -> RequestedValues:
         return RequestedValues(name_fr=self.name_fr.data or "", name_en=self.name_en.data or "",

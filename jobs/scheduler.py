@@ -11,7 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
-from jobs import accounts, drain, reminders
+from jobs import accounts, documents, drain, reminders
 from webapp import outbox
 
 log = logging.getLogger("missive.worker")
@@ -55,6 +55,9 @@ def build_scheduler(app: Flask, worker: str,
     scheduler.add_job(accounts.purge, CronTrigger.from_crontab(config["OUTBOX_PURGE_CRON"],
                                                                 timezone="UTC"),
                       args=(app,), id="accounts-purge")
+    scheduler.add_job(documents.purge, CronTrigger.from_crontab(config["OUTBOX_PURGE_CRON"],
+                                                                 timezone="UTC"),
+                      args=(app,), id="documents-purge")
     scheduler.add_job(drain.heartbeat, "interval", args=(app, worker), id="heartbeat",
                       seconds=config["OUTBOX_HEARTBEAT_SECONDS"], next_run_time=_now_aware())
     return scheduler

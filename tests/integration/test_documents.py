@@ -293,3 +293,25 @@ def test_the_application_page_links_each_file_and_the_zip(client, auth, world, a
     assert sorted(archive.namelist()) == ["Budget-budget.pdf", "CV-cv.pdf"]
     assert archive.read("CV-cv.pdf") == PDF
     response.close()
+
+
+def test_the_purge_removes_a_replaced_file_and_keeps_the_given_ones(client, auth, world, app):
+    import os
+    import time
+
+    from jobs import documents as documents_job
+
+    auth.login_as("candidate")
+    _upload(client, world)
+    first = _given(app)[0].sha256
+    _upload(client, world, data=PDF + b"% second\n", name="cv-v2.pdf")
+    second = _given(app)[0].sha256
+    assert sorted(_stored(app)) == sorted([first, second])
+    # A file younger than a day may be an upload being committed: kept.
+    assert documents_job.purge(app) == 0
+    store = storage.from_config(app.config, app.instance_path)
+    old = time.time() - 2 * 24 * 3600
+    for sha256 in (first, second):
+        os.utime(store._path(sha256), (old, old))
+    assert documents_job.purge(app) == 1
+    assert _stored(app) == [second]

@@ -315,3 +315,18 @@ def test_the_purge_removes_a_replaced_file_and_keeps_the_given_ones(client, auth
         os.utime(store._path(sha256), (old, old))
     assert documents_job.purge(app) == 1
     assert _stored(app) == [second]
+
+
+def test_the_demo_call_asks_for_a_cv_and_a_budget(app, db):
+    from webapp.models import Campaign, LetterTemplate
+    from webapp.services import demo, documents
+
+    demo.seed_demo()
+    demo.seed_demo()  # idempotent
+    campaign = _db.session.scalar(sa.select(Campaign).where(
+        Campaign.label == "Bourses de recherche 2027"))
+    asked = [(r.name_fr, r.required, r.kind_list) for r in
+             documents.requested_documents(campaign)]
+    assert asked == [("CV", True, ["pdf"]),
+                     ("Budget prévisionnel", False, ["pdf", "spreadsheet"])]
+    assert _db.session.scalar(sa.select(sa.func.count(LetterTemplate.id))) == 1

@@ -14,7 +14,7 @@ from webapp.models.emails import (
     SkipReason,
     Trigger,
 )
-from webapp.models.letters import LetterTemplate
+from webapp.models.letters import EmailTemplateAttachment, LetterTemplate, OutboxAttachment
 from webapp.models.outbox import (
     OutboxAttempt,
     OutboxMessage,
@@ -26,7 +26,8 @@ from webapp.models.reminders import OffsetUnit, Reminder, ReminderKind
 from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
 __all__ = [
-    "ApplicationDocument", "DocumentKind", "LetterTemplate", "RequestedDocument",
+    "ApplicationDocument", "DocumentKind", "EmailTemplateAttachment", "LetterTemplate",
+    "OutboxAttachment", "RequestedDocument",
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
     "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder", "ReminderKind",

@@ -5,6 +5,7 @@ blueprints. What the rest of the app uses is named here; its modules are its own
 
 For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)
+    add_attachments, attachments_of       the files a row carries, frozen at queue time
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
     overview, counters, health, page, export_rows, get, count_matching, filter_choices, Filter
 For the worker (jobs):
@@ -35,6 +36,8 @@ from webapp.outbox.admin import (
     resend,
     retry_now,
 )
+from webapp.outbox.attachments import add as add_attachments
+from webapp.outbox.attachments import of_messages as attachments_of
 from webapp.outbox.drain import DrainReport, drain
 from webapp.outbox.queue import purge
 from webapp.outbox.queue import release_expired_leases as reap
@@ -42,7 +45,8 @@ from webapp.outbox.rows import STANDARD_HEADERS, dedupe_key, enqueue, message_va
 from webapp.outbox.workers import beat, forget_worker
 
 __all__ = [
-    "CANCELLABLE", "RETRYABLE", "STANDARD_HEADERS", "DrainReport", "Filter", "Health", "beat",
+    "CANCELLABLE", "RETRYABLE", "STANDARD_HEADERS", "DrainReport", "Filter", "Health",
+    "add_attachments", "attachments_of", "beat",
     "bulk_cancel", "bulk_retry", "cancel", "count_matching", "counters", "dedupe_key", "drain",
     "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",
     "overview", "page", "purge", "reap", "resend", "retry_now",

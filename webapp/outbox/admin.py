@@ -25,6 +25,7 @@ from webapp.models import (
     Trigger,
     WorkerHeartbeat,
 )
+from webapp.outbox import attachments
 from webapp.outbox.queue import Outcome
 from webapp.outbox.rows import STANDARD_HEADERS, message_values
 
@@ -278,6 +279,7 @@ def resend(actor, message_id: int) -> OutboxMessage:
     copy = OutboxMessage(**values, resent_from_id=original.id)
     db.session.add(copy)
     db.session.flush()
+    attachments.copy(original.id, copy.id)  # the same stored bytes as the first send
     audit.record(actor, "outbox.resend", "outbox_message", copy.id,
                  f"Resend of message {original.id} to {original.to_addr}", original.campaign_id)
     db.session.commit()

@@ -9,6 +9,8 @@ and redirect-all applies. A sent message's attempt keeps the relay's own reply (
 import smtplib
 
 from webapp.core.addresses import InvalidAddress
+from webapp.core.storage import StorageError
+from webapp.outbox import attachments
 from webapp.outbox.mime import build_message
 from webapp.outbox.queue import Claimed, Outcome, Result
 from webapp.outbox.settings import Settings
@@ -50,8 +52,12 @@ class Sender:
         envelope's round trips go on."""
         try:
             envelope_from, recipients, data = build_message(row, self.settings)
+            if row.attachments:
+                data = attachments.wrap(data, row.attachments, row.store)
         except InvalidAddress as error:
             return Result(row, Outcome.PERMANENT, None, f"Invalid address: {error}")
+        except StorageError as error:  # a frozen attachment is gone: it cannot come back
+            return Result(row, Outcome.PERMANENT, None, f"Attachment unavailable: {error}")
         if self.settings.suppress:
             return Result(row, Outcome.SUPPRESSED, None, "MAIL_SUPPRESS_SEND: not handed to SMTP")
         for _ in range(2):

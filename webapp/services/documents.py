@@ -29,6 +29,7 @@ from webapp.models import (
     ApplicationDocument,
     Campaign,
     DocumentKind,
+    OutboxAttachment,
     RequestedDocument,
     Status,
     User,
@@ -403,8 +404,10 @@ def _zip_chunks(store_: storage.Storage, files: list, chunk: int) -> Iterator[by
 
 
 def referenced_hashes() -> set[str]:
-    """Every stored file a row still names (the purge keeps these)."""
-    return set(db.session.scalars(sa.select(ApplicationDocument.sha256).distinct()))
+    """Every stored file a row still names (the purge keeps these): given documents, and the
+    files frozen on outbox messages (a resend sends them again)."""
+    return set(db.session.scalars(sa.select(ApplicationDocument.sha256).distinct())) | set(
+        db.session.scalars(sa.select(OutboxAttachment.sha256).distinct()))
 
 
 def purge_unreferenced(keep: set[str] | None = None) -> int:

@@ -26,8 +26,14 @@ from fpdf import FPDF
 from webapp.core import audit
 from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
-from webapp.models import LetterTemplate, User
-from webapp.services import templating
+from webapp.models import (
+    DocumentKind,
+    EmailTemplate,
+    EmailTemplateAttachment,
+    LetterTemplate,
+    User,
+)
+from webapp.services import documents, templating
 from webapp.services.templating import RenderContext, TemplateProblem
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
@@ -247,6 +253,15 @@ def save_letter(actor: User, letter: LetterTemplate | None,
 
 
 def delete_letter(actor: User, letter: LetterTemplate) -> None:
+    """Refused while an email template attaches it, naming them."""
+    users = list(db.session.scalars(sa.select(EmailTemplate.name).join(
+        EmailTemplateAttachment, EmailTemplateAttachment.template_id == EmailTemplate.id)
+        .where(EmailTemplateAttachment.letter_template_id == letter.id)
+        .order_by(EmailTemplate.name)))
+    if users:
+        raise ValidationFailed(str(_l("This letter is attached to these email templates: "
+                                      "%(names)s. Remove it from them first.",
+                                      names=", ".join(users))))
     audit.record(actor, "letter_template.deleted", "letter_template", letter.id, letter.name)
     db.session.delete(letter)
     db.session.commit()
@@ -266,3 +281,101 @@ def preview_pdf(values: LetterValues, locale: str) -> bytes:
     ctx.recipient_name = ctx.sample.get("recipient_name") or ctx.sample.get("candidate_name", "")
     rendered_title = templating.render(title, ctx, html=False) if title else ""
     return render_pdf(body, ctx, layout_from_config(), title=rendered_title)
+
+
+# --- what an email template attaches, frozen when its email is queued ---------------------
+
+
+def attachment_rules(template_id: int) -> list[EmailTemplateAttachment]:
+    return list(db.session.scalars(sa.select(EmailTemplateAttachment).where(
+        EmailTemplateAttachment.template_id == template_id).order_by(EmailTemplateAttachment.id)))
+
+
+def set_attachments(actor: User, template: EmailTemplate, letter_ids: list[int],
+                    kinds: list[str]) -> None:
+    """What `template`'s emails attach from now on: these letters, and the candidate's
+    documents of these kinds. Emails already queued keep what they had."""
+    known_kinds = {kind.value for kind in DocumentKind}
+    letters = {letter.id for letter in all_letters()}
+    if any(k not in known_kinds for k in kinds) or any(i not in letters for i in letter_ids):
+        raise ValidationFailed(str(_l("Choose among the letters and types offered.")))
+    db.session.execute(sa.delete(EmailTemplateAttachment).where(
+        EmailTemplateAttachment.template_id == template.id))
+    db.session.add_all([EmailTemplateAttachment(template_id=template.id, letter_template_id=i)
+                        for i in sorted(set(letter_ids))] +
+                       [EmailTemplateAttachment(template_id=template.id, document_kind=k)
+                        for k in sorted(set(kinds))])
+    audit.record(actor, "email_template.attachments", "email_template", template.id,
+                 template.name)
+    db.session.commit()
+
+
+def _file_name(name: str, reference: str) -> str:
+    clean_name = " ".join(name.replace("/", "-").replace("\\", "-").split())[:150]
+    return f"{clean_name} - {reference}.pdf"
+
+
+def freeze_attachments(template_id: int, application, locale: str, *, old_status=None,
+                       new_status=None, actor=None) -> list[dict]:
+    """The files an email of `template_id` about `application` carries, in the reader's
+    `locale`: each chosen letter rendered now and stored by hash, and the candidate's
+    documents of the chosen kinds. Raises TemplateProblem when a letter cannot be made (the
+    email is then stored failed with that reason; the event goes on)."""
+    rules = attachment_rules(template_id)
+    if not rules or application is None:
+        return []
+    specs: list[dict] = []
+    kinds = [rule.document_kind for rule in rules if rule.document_kind]
+    if kinds:
+        types = {mime for kind in kinds for mime in documents.KINDS[kind][1]}
+        specs.extend(dict(sha256=d.sha256, filename=d.filename, content_type=d.content_type,
+                          size=d.size)
+                     for d in documents.documents_of(application.id) if d.content_type in types)
+    letter_rules = [rule for rule in rules if rule.letter_template_id]
+    if letter_rules:
+        ctx = templating.context_for(application, "", "", locale, old_status=old_status,
+                                     new_status=new_status, actor=actor)
+        ctx.recipient_name = templating.PLACEHOLDERS["candidate_name"].resolve(ctx)
+        reference = templating.PLACEHOLDERS["application_reference"].resolve(ctx)
+        layout = layout_from_config()
+        for rule in letter_rules:
+            letter = rule.letter
+            title, body = letter.version_for(locale)
+            try:
+                pdf = render_pdf(body, ctx, layout,
+                                 title=templating.render(title, ctx, html=False) if title else "")
+            except TemplateProblem as error:
+                raise LetterProblem(str(_l("The letter “%(name)s” could not be made: "
+                                           "%(reason)s", name=letter.name, reason=error))) \
+                    from error
+            stored = documents.store().put(io.BytesIO(pdf))
+            specs.append(dict(sha256=stored.sha256, filename=_file_name(letter.name, reference),
+                              content_type="application/pdf", size=stored.size))
+    return specs
+
+
+@dataclass
+class AttachmentChoice:
+    template: EmailTemplate
+    letter_ids: set[int]
+    kinds: set[str]
+
+
+def attachment_overview() -> list[AttachmentChoice]:
+    """Each campaign email template with what it attaches (system emails attach nothing)."""
+    templates = list(db.session.scalars(sa.select(EmailTemplate).where(
+        EmailTemplate.system_key.is_(None)).order_by(sa.func.lower(EmailTemplate.name))))
+    rules: dict[int, list[EmailTemplateAttachment]] = {}
+    for rule in db.session.scalars(sa.select(EmailTemplateAttachment)):
+        rules.setdefault(rule.template_id, []).append(rule)
+    return [AttachmentChoice(t, {r.letter_template_id for r in rules.get(t.id, [])
+                                 if r.letter_template_id},
+                             {r.document_kind for r in rules.get(t.id, []) if r.document_kind})
+            for t in templates]
+
+
+def campaign_template(template_id: int) -> EmailTemplate:
+    template = db.session.get(EmailTemplate, template_id)
+    if template is None or template.system_key:
+        raise NotFound()
+    return template

@@ -43,7 +43,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import permissions, templating
+from webapp.services import letters, permissions, templating
 
 log = logging.getLogger("missive.triggers")
 
@@ -336,7 +336,7 @@ def render_rows(plan: Plan, event_ids: dict[int, int],
             key=outbox.dedupe_key(trigger.id, trigger.event, event_id, email.recipient.email),
             event_type=trigger.event, event_id=event_id, trigger_id=trigger.id,
             old_status=transition.old_status, new_status=transition.new_status,
-            actor=transition.actor, priority=priority, **timing))
+            actor=transition.actor, priority=priority, with_attachments=True, **timing))
     return rows
 
 
@@ -350,7 +350,8 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
                trigger_id: int | None = None, old_status: Status | None = None,
                new_status: Status | None = None, actor: User | None = None,
                not_before=None, held: bool = False,
-               priority: OutboxPriority = OutboxPriority.NORMAL) -> dict:
+               priority: OutboxPriority = OutboxPriority.NORMAL,
+               with_attachments: bool = False) -> dict:
     """One outbox row: `template` rendered for `recipient` in their language (or the
     template's), stored failed with the error when rendering fails."""
     languages = current_app.config["LANGUAGES"]
@@ -375,8 +376,16 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
         rendered = templating.render_email(version.subject, version.body_html,
                                            text_source(version.body_html, version.body_text),
                                            ctx)
-        return outbox.message_values(subject=rendered.subject, body_html=rendered.html,
-                                     body_text=rendered.text, **common)
+        # The template's letters are rendered now, once, and stored by hash (a letter that
+        # cannot be made fails this email with the reason, like a template error).
+        frozen = letters.freeze_attachments(
+            template.id, application, version.locale, old_status=old_status,
+            new_status=new_status, actor=actor) if with_attachments else []
+        values = outbox.message_values(subject=rendered.subject, body_html=rendered.html,
+                                       body_text=rendered.text, **common)
+        if frozen:
+            values["attachments"] = frozen
+        return values
     except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
         log.warning("Template %s could not render for application %s (%s %s): %s",
                     template.id, application.id, event_type, event_id, error)
@@ -387,8 +396,10 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
 
 def insert_rows(rows: list[dict]) -> Outcome:
     """Insert rendered rows in the caller's transaction, many per statement."""
+    frozen = {row["message_id"]: row.pop("attachments") for row in rows if "attachments" in row}
     for start in range(0, len(rows), CHUNK):
         db.session.execute(sa.insert(OutboxMessage.__table__), rows[start:start + CHUNK])
+    outbox.add_attachments(frozen)
     failed = sum(1 for row in rows if row["state"] == OutboxState.FAILED.value)
     return Outcome(queued=len(rows) - failed, failed=failed)
 

@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.services.documents import kind_choices
 from webapp.services.letters import NAME_MAX, LetterValues
 from webapp.web.forms import Form, NoNewline
 
@@ -29,3 +31,18 @@ class LetterForm(Form):
 
 class DeleteForm(Form):
     """A button: only the CSRF token travels."""
+
+
+class AttachmentsForm(Form):
+    letters = SelectMultipleField(_l("Letters"), coerce=int, validate_choice=True,
+                                  widget=ListWidget(prefix_label=False),
+                                  option_widget=CheckboxInput())
+    kinds = SelectMultipleField(_l("The candidate's documents of these types"),
+                                validate_choice=True, widget=ListWidget(prefix_label=False),
+                                option_widget=CheckboxInput())
+
+    def set_choices(self, letters, prefix: str) -> "AttachmentsForm":
+        self.letters.choices = [SelectChoice(letter.id, letter.name) for letter in letters]
+        self.kinds.choices = [SelectChoice(v, label) for v, label in kind_choices()]
+        self.letters.id, self.kinds.id = f"{prefix}-letters", f"{prefix}-kinds"
+        return self

@@ -98,6 +98,10 @@ class Config:
     MAIL_MAX_PER_MINUTE = None
     MAIL_REDIRECT_ALL_TO = None
     MAIL_MAX_BODY_BYTES = 512 * 1024
+    # Attachments: past this size on the wire (bodies and files, x1.37 for base64; 10 MB is
+    # the common relay limit), an email carries signed download links valid this many days.
+    MAIL_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+    MAIL_ATTACHMENT_LINK_DAYS = 30
 
     # Outbox and worker
     OUTBOX_POLL_SECONDS = 2

@@ -195,3 +195,69 @@ def test_the_purge_keeps_the_files_frozen_on_emails(app, world, smtp):
         os.utime(store._path(sha256), (old, old))
     assert documents_job.purge(app) == 0
     assert set(store.all_hashes()) == frozen
+
+
+def _login(client, email):
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"email": email, "password": factories.PASSWORD})
+
+
+def test_the_files_an_email_carried_are_listed_and_served_to_who_may_read_them(app, world,
+                                                                              smtp, client):
+    _accept(world)
+    drain_once(app)
+    row = _db.session.scalar(sa.select(OutboxMessage))
+    reference = world["application"].reference
+    letter_name = f"Lettre d’acceptation - {reference}.pdf"
+    sent = _files(smtp.messages[0].data)
+    url = f"/emails/{row.id}/attachments/1"
+    # The Outbox page (admin) and the application's email history (staff).
+    _login(client, "root@example.org")
+    detail = client.get(f"/outbox/{row.id}").get_data(as_text=True)
+    frozen = _db.session.scalars(sa.select(OutboxAttachment).order_by(
+        OutboxAttachment.position)).all()
+    assert letter_name in detail and frozen[1].sha256[:12] in detail
+    response = client.get(url)
+    assert response.data == sent[letter_name]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    response.close()
+    _login(client, "boss@example.org")
+    history = client.get(f"/applications/{world['application'].id}").get_data(as_text=True)
+    assert letter_name in history
+    # The candidate sees the letters they received on their application.
+    _login(client, "zoe@example.org")
+    page = client.get(f"/my/applications/{world['application'].id}").get_data(as_text=True)
+    assert "Letters received" in page or "Courriers reçus" in page
+    assert letter_name in page
+    response = client.get(url)
+    assert response.status_code == 200 and response.data == sent[letter_name]
+    response.close()
+    # Another candidate, another campaign's manager.
+    factories.make_user(Role.CANDIDATE, email="other@example.org")
+    factories.make_user(Role.MANAGER, email="elsewhere@example.org")
+    _db.session.commit()
+    _login(client, "other@example.org")
+    assert client.get(url).status_code == 404
+    _login(client, "elsewhere@example.org")
+    assert client.get(url).status_code == 403
+
+
+def test_over_the_size_budget_the_email_carries_signed_links(app, world, smtp, client):
+    app.config["MAIL_MAX_MESSAGE_BYTES"] = 3000
+    _accept(world)
+    assert all(a.as_link for a in _db.session.scalars(sa.select(OutboxAttachment)))
+    drain_once(app)
+    [received] = smtp.messages
+    assert received.message.get_content_type() != "multipart/mixed"
+    assert list(received.message.iter_attachments()) == []
+    text = received.message.get_body(("plain",)).get_content()
+    assert "trop volumineux" in text
+    links = re.findall(r"http://missive\.test(/files/\S+)", text)
+    assert len(links) == 2
+    response = client.get(links[0])
+    assert response.status_code == 200 and response.data == PDF
+    response.close()
+    assert client.get(links[0][:-3] + "xyz").status_code == 404
+    _login(client, "root@example.org")
+    row = _db.session.scalar(sa.select(OutboxMessage))
+    assert "sent as a download link" in client.get(f"/outbox/{row.id}").get_data(as_text=True)

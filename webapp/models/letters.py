@@ -72,3 +72,6 @@ class OutboxAttachment(Base):
     filename: orm.Mapped[str] = orm.mapped_column(sa.String(200))
     content_type: orm.Mapped[str] = orm.mapped_column(sa.String(120))
     size: orm.Mapped[int] = orm.mapped_column(sa.BigInteger)
+    # Over the size budget (MAIL_MAX_MESSAGE_BYTES) the email carries a signed, expiring
+    # download link to the file instead of the file.
+    as_link: orm.Mapped[bool] = orm.mapped_column(default=False)

@@ -27,6 +27,7 @@ class Attached:
     filename: str
     content_type: str
     size: int
+    as_link: bool = False
 
 
 def add(frozen: dict[str, list[dict]]) -> int:
@@ -51,11 +52,11 @@ def of_messages(message_ids: list[int]) -> dict[int, list[Attached]]:
         return found
     for row in db.session.execute(
             sa.select(_table.c.message_id, _table.c.sha256, _table.c.filename,
-                      _table.c.content_type, _table.c.size)
+                      _table.c.content_type, _table.c.size, _table.c.as_link)
             .where(_table.c.message_id.in_(message_ids))
             .order_by(_table.c.message_id, _table.c.position, _table.c.id)):
         found.setdefault(row.message_id, []).append(
-            Attached(row.sha256, row.filename, row.content_type, row.size))
+            Attached(row.sha256, row.filename, row.content_type, row.size, row.as_link))
     return found
 
 
@@ -64,12 +65,15 @@ def copy(original_id: int, copy_id: int) -> None:
     for position, item in enumerate(of_messages([original_id]).get(original_id, [])):
         db.session.execute(sa.insert(_table).values(
             message_id=copy_id, position=position, sha256=item.sha256, filename=item.filename,
-            content_type=item.content_type, size=item.size))
+            content_type=item.content_type, size=item.size, as_link=item.as_link))
 
 
 def attach(claimed: list) -> list:
-    """The claimed rows, each with its attachments and the store that holds them."""
-    found = of_messages([row.id for row in claimed])
+    """The claimed rows, each with the files it carries and the store that holds them (a file
+    sent as a link is in the body already)."""
+    found = {message_id: [item for item in items if not item.as_link]
+             for message_id, items in of_messages([row.id for row in claimed]).items()}
+    found = {message_id: items for message_id, items in found.items() if items}
     if not found:
         return claimed
     store = storage.from_config(current_app.config, current_app.instance_path)

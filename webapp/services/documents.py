@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from webapp import outbox
 from webapp.core import audit, clock, storage, text
 from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.extensions import db
@@ -30,6 +31,7 @@ from webapp.models import (
     Campaign,
     DocumentKind,
     OutboxAttachment,
+    OutboxMessage,
     RequestedDocument,
     Status,
     User,
@@ -420,3 +422,48 @@ def purge_unreferenced(keep: set[str] | None = None) -> int:
             store().delete(sha256)
             removed += 1
     return removed
+
+
+# --- files carried by emails --------------------------------------------------------------
+
+
+def message_attachments(message_ids: list[int]) -> dict:
+    """The files each message carries, by message id (for the pages that list emails)."""
+    return outbox.attachments_of(message_ids)
+
+
+def message_attachment(user: User, message_id: int, position: int):
+    """One file an email carried, for admins, the application's assigned staff, and the
+    person the email was addressed to; (attachment, open stream)."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    allowed = permissions.can_watch_outbox(user) or message.recipient_user_id == user.id
+    if not allowed and message.application_id is not None:
+        application = db.session.get(Application, message.application_id)
+        allowed = application is not None and permissions.can_read_documents(
+            user, application.campaign)
+    if not allowed:
+        if user.is_staff:
+            raise NotAllowed()
+        raise NotFound()
+    items = message_attachments([message.id]).get(message.id, [])
+    if not 0 <= position < len(items):
+        raise NotFound()
+    return items[position], store().open(items[position].sha256)
+
+
+def letters_received(application: Application) -> list[tuple]:
+    """The letters (PDF attachments) of the emails sent to the candidate about their
+    application: (message, position, attachment), newest first."""
+    messages = list(db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.application_id == application.id,
+                                       OutboxMessage.recipient_user_id
+                                       == application.candidate_id,
+                                       OutboxMessage.state == "sent")
+        .order_by(OutboxMessage.id.desc())))
+    found = message_attachments([m.id for m in messages])
+    given = {d.sha256 for d in documents_of(application)}
+    return [(message, position, item) for message in messages
+            for position, item in enumerate(found.get(message.id, []))
+            if item.sha256 not in given]

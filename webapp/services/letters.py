@@ -11,6 +11,7 @@ A DejaVu Sans font is embedded (fpdf2's own fonts are Latin-1 only): accents and
 scripts survive.
 """
 
+import html
 import io
 import re
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from pathlib import Path
 import nh3
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from webapp.core import audit
 from webapp.core.errors import NotFound, ValidationFailed
@@ -379,3 +382,54 @@ def campaign_template(template_id: int) -> EmailTemplate:
     if template is None or template.system_key:
         raise NotFound()
     return template
+
+
+# --- the size budget ----------------------------------------------------------------------
+
+BASE64_GROWTH = 1.37  # base64 and its line breaks
+LINK_SALT = "missive.attachment-link"
+
+
+def encoded_size(body_html: str, body_text: str, specs: list[dict]) -> int:
+    """What the message weighs on the wire, about: bodies and files in base64."""
+    return int((len(body_html.encode()) + len(body_text.encode())
+                + sum(spec["size"] for spec in specs)) * BASE64_GROWTH) + 4096
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
+
+
+def link_token(spec: dict) -> str:
+    return _serializer().dumps([spec["sha256"], spec["filename"], spec["content_type"]])
+
+
+def read_link_token(token: str) -> tuple[str, str, str]:
+    """(sha256, filename, content type) of a signed link still valid; NotFound otherwise."""
+    max_age = int(current_app.config["MAIL_ATTACHMENT_LINK_DAYS"]) * 24 * 3600
+    try:
+        sha256, filename, content_type = _serializer().loads(token, max_age=max_age)
+    except (BadSignature, ValueError, TypeError) as error:
+        raise NotFound() from error
+    return sha256, filename, content_type
+
+
+def fit_to_budget(values: dict, specs: list[dict], locale: str) -> list[dict]:
+    """Over MAIL_MAX_MESSAGE_BYTES, the files go as signed, expiring download links added to
+    both bodies, each marked `as_link` (the Outbox page says so); nothing is dropped."""
+    budget = int(current_app.config["MAIL_MAX_MESSAGE_BYTES"])
+    if encoded_size(values["body_html"], values["body_text"], specs) <= budget:
+        return specs
+    base = current_app.config["BASE_URL"].rstrip("/")
+    days = int(current_app.config["MAIL_ATTACHMENT_LINK_DAYS"])
+    with force_locale(locale):
+        intro = str(_l("The attached files were too large for an email. Download them from "
+                       "these links (valid %(days)d days):", days=days))
+    links = [(spec["filename"], f"{base}/files/{link_token(spec)}") for spec in specs]
+    values["body_html"] += "<p>" + html.escape(intro) + "</p><ul>" + "".join(
+        f'<li><a href="{html.escape(url)}">{html.escape(name)}</a></li>'
+        for name, url in links) + "</ul>"
+    if values["body_text"]:
+        values["body_text"] += "\n\n" + intro + "\n" + "".join(
+            f"- {name}: {url}\n" for name, url in links)
+    return [spec | {"as_link": True} for spec in specs]

@@ -384,7 +384,7 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
         values = outbox.message_values(subject=rendered.subject, body_html=rendered.html,
                                        body_text=rendered.text, **common)
         if frozen:
-            values["attachments"] = frozen
+            values["attachments"] = letters.fit_to_budget(values, frozen, version.locale)
         return values
     except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
         log.warning("Template %s could not render for application %s (%s %s): %s",

@@ -9,6 +9,8 @@ Routes:
     /my/applications/<id>/documents/<rid>/remove    take it back while a draft (POST)
     /applications/<id>/documents/<did>              download one file
     /applications/<id>/documents.zip                all of an application's files
+    /emails/<mid>/attachments/<n>                   a file an email carried
+    /files/<token>                                  a file behind an email's signed link
 """
 
 from flask import (
@@ -31,8 +33,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from webapp.blueprints.documents import bp
 from webapp.blueprints.documents.forms import ActionForm, RequestedDocumentForm, UploadForm
 from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.core.storage import StorageError
 from webapp.models import Role
-from webapp.services import campaigns, documents
+from webapp.services import campaigns, documents, letters
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import is_htmx, render_page
@@ -46,7 +49,9 @@ FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the CSRF token around th
 def document_helpers():
     return {"document_slots": documents.slots, "document_kinds_label": documents.kinds_label,
             "document_accept": documents.accepted_extensions,
-            "staff_documents": _staff_documents}
+            "staff_documents": _staff_documents,
+            "message_attachments": documents.message_attachments,
+            "letters_received": documents.letters_received}
 
 
 @bp.app_template_filter("filesize")
@@ -265,4 +270,33 @@ def download_zip(application_id: int):
                         mimetype="application/zip")
     response.headers["Content-Disposition"] = \
         f'attachment; filename="{documents.zip_name(application)}"'
+    return _private(response)
+
+
+@bp.route("/emails/<int:message_id>/attachments/<int:position>")
+@login_required
+def email_attachment(message_id: int, position: int):
+    """A file an email carried: the very bytes it was sent with."""
+    try:
+        item, stream = documents.message_attachment(current_user, message_id, position)
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    response = send_file(stream, mimetype=item.content_type, as_attachment=True,
+                         download_name=item.filename, max_age=0, conditional=False, etag=False)
+    return _private(response)
+
+
+@bp.route("/files/<token>")
+def signed_file(token: str):
+    """A file an email linked to instead of attaching it: the signed, expiring link is the
+    permission."""
+    try:
+        sha256, filename, content_type = letters.read_link_token(token)
+        stream = documents.store().open(sha256)
+    except (NotFound, StorageError):
+        abort(404)
+    response = send_file(stream, mimetype=content_type, as_attachment=True,
+                         download_name=filename, max_age=0, conditional=False, etag=False)
     return _private(response)

@@ -2,7 +2,7 @@
 
 Revision ID: b8d4f2a6c1e9
 Revises: e7a1c9d2f3b4
-Create Date: 2026-12-03 09:04:24.779934
+Create Date: 2026-12-03 09:09:39.294844
 
 """
 from alembic import op
@@ -91,6 +91,7 @@ def upgrade():
     sa.Column('filename', sa.String(length=200), nullable=False),
     sa.Column('content_type', sa.String(length=120), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('as_link', sa.Boolean(), nullable=False),
     sa.CheckConstraint('size >= 0', name=op.f('ck_outbox_attachments_size_not_negative')),
     sa.ForeignKeyConstraint(['message_id'], ['outbox_messages.id'], name=op.f('fk_outbox_attachments_message_id_outbox_messages'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_attachments'))

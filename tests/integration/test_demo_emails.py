@@ -79,6 +79,12 @@ def test_the_demo_emails_read_correctly_in_their_text_part(app, smtp):
             "recherche 2027 » a désormais le statut Accepté.") in flat
     assert re.search(r"dans votre dossier \(http://missive\.test/my/applications/\d+\)\.", flat)
     assert flat.startswith("Bonjour Camille Martin,")
+    accepted_email = next(r for r in smtp.messages
+                          if r["Subject"] == "Décision sur votre candidature : Accepté")
+    [letter] = list(accepted_email.message.iter_attachments())
+    assert letter.get_filename() == \
+        f"Lettre d'acceptation - {references['camille@example.org']}.pdf"
+    assert letter.get_content().startswith(b"%PDF-")
 
     to, text = by_subject["Decision on your application: Rejected"]
     assert to == ["sam@example.org"]

@@ -11,6 +11,7 @@ from webapp.models import (
     Campaign,
     DocumentKind,
     EmailTemplate,
+    EmailTemplateAttachment,
     EmailTemplateVersion,
     EventType,
     LetterTemplate,
@@ -94,10 +95,12 @@ def _campaign(label, opens_at, closes_at, users) -> Campaign:
         managers=[users[Role.MANAGER]], evaluators=[users[Role.EVALUATOR]],
     )
     template = _decision_template()
+    accepted = _accepted_template()
     for code in DECISION_STATUSES:
         status = db.session.scalar(sa.select(Status).where(Status.code == code))
         db.session.add(Trigger(campaign_id=campaign.id, event=EventType.STATUS_CHANGED,
-                               to_status_id=status.id, template_id=template.id,
+                               to_status_id=status.id,
+                               template_id=(accepted if code == "accepted" else template).id,
                                to_candidate=True, active=True))
     db.session.commit()
     return campaign
@@ -139,6 +142,23 @@ def _acceptance_letter() -> LetterTemplate:
         db.session.add(letter)
         db.session.flush()
     return letter
+
+
+ACCEPTED_TEMPLATE = "Accepté"
+
+
+def _accepted_template() -> EmailTemplate:
+    """The decision email, for acceptances: it attaches the acceptance letter."""
+    template = find_by_name(ACCEPTED_TEMPLATE)
+    if template is None:
+        template = EmailTemplate(name=ACCEPTED_TEMPLATE, default_locale="fr", versions=[
+            EmailTemplateVersion(locale=locale, subject=subject, body_html=body)
+            for locale, (subject, body) in DECISION.items()])
+        db.session.add(template)
+        db.session.flush()
+        db.session.add(EmailTemplateAttachment(template_id=template.id,
+                                               letter_template_id=_acceptance_letter().id))
+    return template
 
 
 def _decision_template() -> EmailTemplate:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench import (
+    attachments,
     bulk_status_change,
     drain,
     latency,
@@ -30,7 +31,7 @@ from bench.harness import Figure, table, write_json
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 FIGURES = ("drain", "relay", "enqueue", "latency", "scaling", "memory", "templates",
-           "reminders")
+           "reminders", "attachments")
 
 
 def not_measured(name: str, reason: str) -> Figure:
@@ -82,6 +83,8 @@ def main() -> None:
                 figures += template_budget.run(rounds)
             elif name == "reminders":
                 figures += reminders.run(server, folder, backends, rounds)
+            elif name == "attachments":
+                figures += attachments.run(server, folder, rounds, quick=args.quick)
             timings[name] = round(time.perf_counter() - start, 1)
     print()
     print(table(figures))

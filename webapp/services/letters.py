@@ -118,15 +118,21 @@ class _Page(FPDF):
                   if self.footer_text else f"{self.page_no()}/{{nb}}", align="C")
 
 
-def _pdf(layout: Layout) -> _Page:
+_ITALIC = re.compile(r"<(em|i)\b", re.I)
+
+
+def _pdf(layout: Layout, html: str) -> _Page:
     pdf = _Page(format="A4", unit="mm")
     pdf.set_margins(20, 18, 20)
     pdf.set_auto_page_break(True, margin=22)
     regular, bold = str(FONT_DIR / "DejaVuSans.ttf"), str(FONT_DIR / "DejaVuSans-Bold.ttf")
+    # Each font costs a parse of its file: the italic styles (drawn upright, DejaVu Sans
+    # has no italic here) only when the letter uses them.
     pdf.add_font(FONT, "", regular)
     pdf.add_font(FONT, "B", bold)
-    pdf.add_font(FONT, "I", regular)
-    pdf.add_font(FONT, "BI", bold)
+    if _ITALIC.search(html):
+        pdf.add_font(FONT, "I", regular)
+        pdf.add_font(FONT, "BI", bold)
     pdf.footer_text = layout.footer
     pdf.set_title(layout.platform_name)
     pdf.set_creator(layout.platform_name)
@@ -137,7 +143,7 @@ def render_pdf(body_html: str, ctx: RenderContext, layout: Layout,
                letter_date: date | None = None, title: str = "") -> bytes:
     """The letter as PDF bytes; LetterProblem (a TemplateProblem) when it cannot be made."""
     html = clean(templating.render(body_html, ctx, html=True))
-    pdf = _pdf(layout)
+    pdf = _pdf(layout, html)
     try:
         pdf.add_page()
         if layout.logo:

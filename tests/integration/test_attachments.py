@@ -261,3 +261,35 @@ def test_over_the_size_budget_the_email_carries_signed_links(app, world, smtp, c
     _login(client, "root@example.org")
     row = _db.session.scalar(sa.select(OutboxMessage))
     assert "sent as a download link" in client.get(f"/outbox/{row.id}").get_data(as_text=True)
+
+
+def test_send_me_a_test_carries_the_templates_letters(app, world, smtp):
+    from webapp.services import email_templates
+
+    template = world["template"]
+    email_templates.send_test(world["manager"], email_templates.input_from(template), "fr",
+                              template=template)
+    drain_once(app)
+    [received] = smtp.messages
+    files = _files(received.data)
+    [name] = [n for n in files if n.startswith("Lettre d’acceptation")]
+    assert "votre dossier" in _pdf_text(files[name])
+    # With an application: what its real email would carry, the candidate's CV included.
+    smtp.reset()
+    email_templates.send_test(world["manager"], email_templates.input_from(template), "fr",
+                              application=world["application"], template=template)
+    drain_once(app)
+    assert "CV Zoé.pdf" in _files(smtp.messages[0].data)
+
+
+def test_a_test_whose_letter_cannot_be_made_is_refused_with_the_reason(app, world, smtp):
+    from webapp.core.errors import ValidationFailed
+    from webapp.services import email_templates
+
+    world["letter"].body_fr = "<p>{{ candidate_name / 0 }}</p>"
+    _db.session.commit()
+    with pytest.raises(ValidationFailed, match="Lettre d’acceptation"):
+        email_templates.send_test(world["manager"],
+                                  email_templates.input_from(world["template"]), "fr",
+                                  template=world["template"], application=world["application"])
+    assert _db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0

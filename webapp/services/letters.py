@@ -439,3 +439,31 @@ def fit_to_budget(values: dict, specs: list[dict], locale: str) -> list[dict]:
         values["body_text"] += "\n\n" + intro + "\n" + "".join(
             f"- {name}: {url}\n" for name, url in links)
     return [spec | {"as_link": True} for spec in specs]
+
+
+def test_attachments(template_id: int, locale: str, application=None) -> list[dict]:
+    """The files a test of `template_id` carries: with an application, what its email would
+    carry; without, each letter with example values. A letter that cannot be made refuses
+    the test with the reason."""
+    try:
+        if application is not None:
+            return freeze_attachments(template_id, application, locale,
+                                      new_status=application.status)
+        specs = []
+        for rule in attachment_rules(template_id):
+            if not rule.letter_template_id:
+                continue
+            title, body = rule.letter.version_for(locale)
+            ctx = templating.context_for(None, "", "", locale)
+            ctx.sample = templating.sample_values(locale)
+            ctx.recipient_name = ctx.sample.get("candidate_name", "")
+            pdf = render_pdf(body, ctx, layout_from_config(),
+                             title=templating.render(title, ctx, html=False) if title else "")
+            stored = documents.store().put(io.BytesIO(pdf))
+            specs.append(dict(sha256=stored.sha256, content_type="application/pdf",
+                              size=stored.size, filename=_file_name(
+                                  rule.letter.name, ctx.sample.get("application_reference",
+                                                                   ""))))
+        return specs
+    except TemplateProblem as error:
+        raise ValidationFailed({"": [str(error)]}) from error

@@ -293,3 +293,14 @@ def test_a_test_whose_letter_cannot_be_made_is_refused_with_the_reason(app, worl
                                   email_templates.input_from(world["template"]), "fr",
                                   template=world["template"], application=world["application"])
     assert _db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+
+
+def test_the_previews_say_what_the_email_attaches(app, world, client, users):
+    _login(client, "boss@example.org")
+    trigger_id = _db.session.scalar(sa.select(factories.Trigger.id))
+    campaign_id = world["application"].campaign_id
+    page = client.get(f"/campaigns/{campaign_id}/triggers/{trigger_id}/preview")
+    body = page.get_data(as_text=True)
+    assert "The letter “Lettre d’acceptation” (PDF, made for each application)" in body
+    assert "The candidate&#39;s documents of type PDF" in body \
+        or "The candidate's documents of type PDF" in body

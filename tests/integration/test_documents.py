@@ -330,3 +330,16 @@ def test_the_demo_call_asks_for_a_cv_and_a_budget(app, db):
     assert asked == [("CV", True, ["pdf"]),
                      ("Budget prévisionnel", False, ["pdf", "spreadsheet"])]
     assert _db.session.scalar(sa.select(sa.func.count(LetterTemplate.id))) == 1
+
+
+def test_a_duplicated_campaign_asks_for_the_same_documents(client, auth, world, app):
+    auth.login_as("manager")
+    response = client.post(f"/campaigns/{world['campaign']}/duplicate")
+    assert response.status_code == 303
+    copy_id = int(response.headers["Location"].split("/")[-2])
+    with app.app_context():
+        from webapp.services import documents
+
+        assert [(r.name_en, r.required, r.kinds) for r in
+                documents.requested_documents(copy_id)] == [
+            ("CV", True, "pdf"), ("Budget", False, "pdf,spreadsheet")]

@@ -51,7 +51,8 @@ def document_helpers():
             "document_accept": documents.accepted_extensions,
             "staff_documents": _staff_documents,
             "message_attachments": documents.message_attachments,
-            "letters_received": documents.letters_received}
+            "letters_received": documents.letters_received,
+            "template_attachments": _template_attachments}
 
 
 @bp.app_template_filter("filesize")
@@ -60,6 +61,23 @@ def filesize(size: int) -> str:
     if size < MB:
         return _("%(n)s KB", n=format_decimal(max(1, round(size / 1024))))
     return _("%(n)s MB", n=format_decimal(round(size / MB, 1)))
+
+
+def _template_attachments(template_id) -> list[str]:
+    """What an email template's emails carry, in words, for its previews."""
+    try:
+        template_id = int(template_id)
+    except (TypeError, ValueError):
+        return []
+    described = []
+    for rule in letters.attachment_rules(template_id):
+        if rule.letter is not None:
+            described.append(_("The letter “%(name)s” (PDF, made for each application)",
+                               name=rule.letter.name))
+        elif rule.document_kind in documents.KINDS:
+            described.append(_("The candidate's documents of type %(kind)s",
+                               kind=documents.KINDS[rule.document_kind][0]))
+    return described
 
 
 def _staff_documents(application):

@@ -343,3 +343,21 @@ def test_a_duplicated_campaign_asks_for_the_same_documents(client, auth, world, 
         assert [(r.name_en, r.required, r.kinds) for r in
                 documents.requested_documents(copy_id)] == [
             ("CV", True, "pdf"), ("Budget", False, "pdf,spreadsheet")]
+
+
+def test_the_screens_speak_french(client, auth, world, app, users):
+    with app.app_context():
+        for user_id in users.values():
+            _db.session.get(factories.User, user_id).locale = "fr"
+        _db.session.commit()
+    auth.login_as("candidate")
+    refused = _upload(client, world, data=EXE, headers={"HX-Request": "true"})
+    assert "n’est pas d’un type accepté (PDF)" in refused.get_data(as_text=True)
+    page = client.get(f"/my/applications/{world['application']}").get_data(as_text=True)
+    assert "Budget prévisionnel" in page and "Facultatif" in page and "Choisir un fichier" in page
+    auth.logout()
+    auth.login_as("manager")
+    tab = client.get(f"/campaigns/{world['campaign']}/documents").get_data(as_text=True)
+    assert "Documents demandés" in tab and "Tableur (XLSX, ODS, XLS)" in tab
+    for path in ("/letter-templates/", "/letter-templates/new", "/letter-templates/attachments"):
+        assert client.get(path).status_code == 200, path

@@ -355,11 +355,13 @@ def zip_name(application: Application) -> str:
     return f"{application.reference}-documents.zip"
 
 
-def zip_stream(documents: list[ApplicationDocument], chunk: int = 64 * 1024) -> Iterator[bytes]:
-    """A ZIP of the documents, produced as it is sent (each file read in chunks)."""
+def zip_stream(documents: list[ApplicationDocument], locale: str = "fr",
+               chunk: int = 64 * 1024) -> Iterator[bytes]:
+    """A ZIP of the documents, produced as it is sent (each file read in chunks), each named
+    after what was asked, in the reader's language."""
     files, used = [], set()
     for document in documents:
-        name = f"{document.requested.name_en}-{document.filename}"
+        name = f"{document.requested.name_for(locale)}-{document.filename}"
         name = name.replace("/", "-").replace("\\", "-")
         while name in used:
             name = "_" + name

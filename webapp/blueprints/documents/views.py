@@ -284,7 +284,7 @@ def download_zip(application_id: int):
     files = documents.documents_of(application)
     if not files:
         abort(404)
-    response = Response(stream_with_context(documents.zip_stream(files)),
+    response = Response(stream_with_context(documents.zip_stream(files, _locale())),
                         mimetype="application/zip")
     response.headers["Content-Disposition"] = \
         f'attachment; filename="{documents.zip_name(application)}"'

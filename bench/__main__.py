@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import (
+    attachments,
     bulk_status_change,
     delivery,
     drain,
@@ -150,6 +151,11 @@ def _delivery(b: Bench) -> list[Figure]:
     return (delivery.bounce_filing(b.server, b.folder, b.rounds, n)
             + delivery.suppression_overhead(b.server, b.folder, b.rounds, n)
             + delivery.dkim_drain(b.server, b.folder, b.rounds, b.size(2_000, 100)))
+
+
+@figure("attachments", attachments)
+def _attachments(b: Bench) -> list[Figure]:
+    return attachments.run(b.server, b.folder, b.rounds, quick=b.quick)
 
 
 @figure("wire", wire)

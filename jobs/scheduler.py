@@ -13,7 +13,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
-from jobs import accounts, bounces, drain, reminders
+from jobs import accounts, bounces, documents, drain, reminders
 from webapp import outbox
 
 log = logging.getLogger("missive.worker")
@@ -92,6 +92,9 @@ def build_scheduler(app: Flask, worker: str,
     scheduler.add_job(track(accounts.purge), CronTrigger.from_crontab(config["OUTBOX_PURGE_CRON"],
                                                                 timezone="UTC"),
                       args=(app,), id="accounts-purge")
+    scheduler.add_job(track(documents.purge), CronTrigger.from_crontab(config["OUTBOX_PURGE_CRON"],
+                                                                        timezone="UTC"),
+                      args=(app,), id="documents-purge")
     if config.get("BOUNCE_IMAP_HOST"):
         scheduler.add_job(track(bounces.poll_once), "interval", args=(app,), id="bounces",
                           seconds=config["BOUNCE_POLL_SECONDS"], max_instances=1, coalesce=True)

@@ -69,6 +69,23 @@ class Config:
     MAX_QUERY_VALUE_LENGTH = 1000  # each value of a query string
     MAX_QUERY_VALUES = 50
 
+    # Documents: where files are kept ("filesystem": STORAGE_PATH, by default
+    # <instance>/files, content-addressed), the largest file a campaign may ask for, and the
+    # most one application may hold in all. An upload's body past DOCUMENTS_MAX_FILE_MB is
+    # refused before it is read; a document's own limit is checked while it is copied.
+    STORAGE_BACKEND = "filesystem"
+    STORAGE_PATH = None
+    DOCUMENTS_MAX_FILE_MB = 20
+    DOCUMENTS_MAX_APPLICATION_MB = 50
+
+    # Letters (PDF): the page around every letter. The logo is a PNG or JPEG file the app
+    # reads itself (a letter template can name no image); the address and signature may hold
+    # several lines.
+    LETTER_LOGO_PATH = None
+    LETTER_ADDRESS = ""
+    LETTER_SIGNATURE = ""
+    LETTER_FOOTER = ""
+
     # A new campaign gets an active acknowledgement-of-receipt trigger.
     DEFAULT_ACKNOWLEDGEMENT_TRIGGER = True
     DEFAULT_ACKNOWLEDGEMENT_TEMPLATE = "Accusé de réception"
@@ -97,6 +114,10 @@ class Config:
     MAIL_MAX_PER_MINUTE = None
     MAIL_REDIRECT_ALL_TO = None
     MAIL_MAX_BODY_BYTES = 512 * 1024
+    # Attachments: past this size on the wire (bodies and files, x1.37 for base64; 10 MB is
+    # the common relay limit), an email carries signed download links valid this many days.
+    MAIL_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+    MAIL_ATTACHMENT_LINK_DAYS = 30
 
     # Delivery after the relay (see README, "Deliverability"). BOUNCE_ADDRESS set: each message
     # leaves with the envelope sender bounces+<signed row reference>@domain, and the bounce job

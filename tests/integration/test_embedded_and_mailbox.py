@@ -36,7 +36,7 @@ def test_the_scheduler_has_its_jobs_one_drain_at_a_time(app):
     scheduler = build_scheduler(app, "w1", BackgroundScheduler)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"drain", "reaper", "purge", "heartbeat", "accounts-purge",
-                         "reminders", "reminder-moments"}
+                         "reminders", "reminder-moments", "documents-purge"}
     # The drain runs once, then schedules its next run a poll after it ended: never due while
     # it runs, so no "maximum number of running instances reached" during a long drain.
     assert jobs["drain"].max_instances == 1 and str(jobs["drain"].trigger).startswith("date[")

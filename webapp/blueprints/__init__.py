@@ -8,7 +8,9 @@ def register_blueprints(app: Flask) -> None:
     from webapp.blueprints.auth import bp as auth
     from webapp.blueprints.campaigns import bp as campaigns
     from webapp.blueprints.candidate import bp as candidate
+    from webapp.blueprints.documents import bp as documents
     from webapp.blueprints.email_templates import bp as email_templates
+    from webapp.blueprints.letters import bp as letters
     from webapp.blueprints.mailbox import bp as mailbox
     from webapp.blueprints.main import bp as main
     from webapp.blueprints.outbox import bp as outbox
@@ -24,4 +26,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(outbox, url_prefix="/outbox")
     app.register_blueprint(statuses, url_prefix="/statuses")
     app.register_blueprint(users, url_prefix="/users")
+    app.register_blueprint(letters, url_prefix="/letter-templates")
+    app.register_blueprint(documents)  # /campaigns/<id>/documents, /my/…, /applications/…
     app.register_blueprint(mailbox, url_prefix="/mailbox")  # development mail catcher only

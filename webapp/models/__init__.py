@@ -11,6 +11,7 @@ from webapp.models.delivery import (
     Suppression,
     SuppressionKind,
 )
+from webapp.models.documents import ApplicationDocument, DocumentKind, RequestedDocument
 from webapp.models.emails import (
     EmailTemplate,
     EmailTemplateVersion,
@@ -20,6 +21,7 @@ from webapp.models.emails import (
     SkipReason,
     Trigger,
 )
+from webapp.models.letters import EmailTemplateAttachment, LetterTemplate, OutboxAttachment
 from webapp.models.outbox import (
     OutboxAttempt,
     OutboxMessage,
@@ -32,6 +34,8 @@ from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSessio
 
 __all__ = [
     "DeliveryPause", "DeliveryReport", "ReportKind", "Suppression", "SuppressionKind",
+    "ApplicationDocument", "DocumentKind", "EmailTemplateAttachment", "LetterTemplate",
+    "OutboxAttachment", "RequestedDocument",
     "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
     "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder",

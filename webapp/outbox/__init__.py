@@ -9,6 +9,7 @@ and held emails insert, cancel and release them) rather than through this API.
 For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)
     withdraw                              cancel waiting rows whose reason has gone (same)
+    add_attachments, attachments_of       the files a row carries, frozen at queue time
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
     set_renderer, never_rendered, rendering_problem   a failed rendering is rendered again
     overview, counters, health, page, export_rows, get, count_matching, filter_choices, Filter
@@ -50,6 +51,8 @@ from webapp.outbox.admin import (
     retry_now,
     set_renderer,
 )
+from webapp.outbox.attachments import add as add_attachments
+from webapp.outbox.attachments import of_messages as attachments_of
 from webapp.outbox.bounces import poll as poll_bounces
 from webapp.outbox.delivery import (
     active_pauses,
@@ -72,7 +75,8 @@ from webapp.outbox.rows import STANDARD_HEADERS, dedupe_key, enqueue, message_va
 from webapp.outbox.workers import beat, forget_worker
 
 __all__ = [
-    "CANCELLABLE", "RETRYABLE", "STANDARD_HEADERS", "DrainReport", "Filter", "Health", "beat",
+    "CANCELLABLE", "RETRYABLE", "STANDARD_HEADERS", "DrainReport", "Filter", "Health",
+    "add_attachments", "attachments_of", "beat",
     "bulk_cancel", "bulk_retry", "cancel", "count_matching", "count_never_rendered", "counters",
     "dedupe_key", "drain",
     "enqueue", "export_rows", "filter_choices", "forget_worker", "get", "health", "message_values",

@@ -30,6 +30,7 @@ from webapp.models import (
     Trigger,
     WorkerHeartbeat,
 )
+from webapp.outbox import attachments
 from webapp.outbox.queue import Outcome
 from webapp.outbox.rows import STANDARD_HEADERS, message_values, unrendered
 
@@ -399,6 +400,7 @@ def resend(actor, message_id: int) -> OutboxMessage:
     db.session.flush()
     if again:
         _note_rendered(copy.id, 0, actor, original.last_error, copy.created_at)
+    attachments.copy(original.id, copy.id)  # the same stored bytes as the first send
     audit.record(actor, "outbox.resend", "outbox_message", copy.id,
                  f"Resend of message {original.id} to {original.to_addr}", original.campaign_id)
     db.session.commit()

@@ -23,6 +23,7 @@ from flask import current_app
 from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import OutboxAttempt, OutboxMessage, OutboxPriority, OutboxState
+from webapp.outbox import attachments
 
 log = logging.getLogger("missive.outbox")
 
@@ -55,6 +56,9 @@ class Claimed:
     max_attempts: int
     lease_owner: str
     priority: int = OutboxPriority.NORMAL.value
+    # Frozen at queue time (webapp.outbox.attachments), read at claim time.
+    attachments: tuple = ()
+    store: object = None
 
 
 class Outcome(enum.StrEnum):
@@ -149,7 +153,7 @@ def claim_due(owner: str, limit: int, now: datetime | None = None,
     session.commit()
     # RETURNING gives no order: send urgent first, then by enqueue order (ids grow with it)
     rows.sort(key=lambda row: (row.priority, row.id))
-    return [Claimed(*row) for row in rows]
+    return attachments.attach([Claimed(*row) for row in rows])
 
 
 def record_results(results: list[Result], worker: str, now: datetime | None = None) -> None:

@@ -10,7 +10,8 @@ import smtplib
 import ssl
 
 from webapp.core.addresses import InvalidAddress
-from webapp.outbox import dkim, one_click, verp
+from webapp.core.storage import StorageError
+from webapp.outbox import attachments, dkim, one_click, verp
 from webapp.outbox.mime import build_message
 from webapp.outbox.queue import Claimed, Outcome, Result
 from webapp.outbox.rows import unrendered
@@ -89,8 +90,12 @@ class Sender:
         try:
             envelope_from, recipients, data = build_message(row, settings,
                                                             extra_headers=extra)
+            if row.attachments:
+                data = attachments.wrap(data, row.attachments, row.store)
         except InvalidAddress as error:
             return Result(row, Outcome.PERMANENT, None, f"Invalid address: {error}")
+        except StorageError as error:  # a frozen attachment is gone: it cannot come back
+            return Result(row, Outcome.PERMANENT, None, f"Attachment unavailable: {error}")
         except Exception as error:  # noqa: BLE001 — this message only: the others go on
             return Result(row, Outcome.PERMANENT, None,
                           f"Could not build the message: {type(error).__name__}: {error}")

@@ -31,7 +31,7 @@ from webapp.models import (
     StatusChange,
     User,
 )
-from webapp.services import permissions, reminders, statuses, triggers
+from webapp.services import documents, permissions, reminders, statuses, triggers
 from webapp.services.paging import Sort
 
 log = logging.getLogger("missive.applications")
@@ -175,7 +175,8 @@ def _check_submittable(application: Application, values: dict) -> None:
         raise ValidationFailed(str(_l("The campaign closed on %(date)s: applications can no "
                                       "longer be submitted.",
                                       date=application.campaign.closes_at.date().isoformat())))
-    if errors := _completeness_errors(values):
+    errors = _completeness_errors(values) | documents.completeness_errors(application)
+    if errors:
         raise ValidationFailed(errors)
 
 

@@ -21,7 +21,7 @@ from webapp.models import (
     User,
     UserRole,
 )
-from webapp.services import campaign_triggers, reminders
+from webapp.services import campaign_triggers, documents, reminders
 from webapp.services.email_templates import default_acknowledgement_template
 from webapp.services.paging import OffsetPage, Sort, offset_page
 
@@ -124,6 +124,7 @@ def duplicate_campaign(actor: User, campaign: Campaign) -> Campaign:
     # The copy's emails are the original's: no fresh default acknowledgement beside them.
     campaign_triggers.copy_triggers(campaign, copy)
     reminders.copy_reminders(campaign, copy)
+    documents.copy_requested(campaign, copy)
     audit.record(actor, "campaign.created", "campaign", copy.id,
                  str(_l("copy of %(label)s", label=campaign.label)), copy.id)
     db.session.commit()

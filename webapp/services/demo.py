@@ -9,9 +9,13 @@ from webapp.extensions import db
 from webapp.models import (
     Application,
     Campaign,
+    DocumentKind,
     EmailTemplate,
+    EmailTemplateAttachment,
     EmailTemplateVersion,
     EventType,
+    LetterTemplate,
+    RequestedDocument,
     Role,
     Status,
     StatusChange,
@@ -75,6 +79,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
               users)
     if not db.session.scalar(sa.select(sa.func.count(Application.id))):
         _demo_applications(open_campaign, users, now)
+    _demo_documents(open_campaign)
+    _acceptance_letter()
     db.session.commit()
     return [(email, role.value, password) for email, _f, _l, role, _loc, password in DEMO_USERS]
 
@@ -89,13 +95,70 @@ def _campaign(label, opens_at, closes_at, users) -> Campaign:
         managers=[users[Role.MANAGER]], evaluators=[users[Role.EVALUATOR]],
     )
     template = _decision_template()
+    accepted = _accepted_template()
     for code in DECISION_STATUSES:
         status = db.session.scalar(sa.select(Status).where(Status.code == code))
         db.session.add(Trigger(campaign_id=campaign.id, event=EventType.STATUS_CHANGED,
-                               to_status_id=status.id, template_id=template.id,
+                               to_status_id=status.id,
+                               template_id=(accepted if code == "accepted" else template).id,
                                to_candidate=True, active=True))
     db.session.commit()
     return campaign
+
+
+def _demo_documents(campaign: Campaign) -> None:
+    """The open call asks for a CV (PDF, required) and a budget (PDF or spreadsheet)."""
+    if db.session.scalar(sa.select(sa.func.count(RequestedDocument.id)).where(
+            RequestedDocument.campaign_id == campaign.id)):
+        return
+    db.session.add_all([
+        RequestedDocument(campaign_id=campaign.id, name_fr="CV", name_en="CV", required=True,
+                          kinds=DocumentKind.PDF.value, max_size_mb=5, position=1),
+        RequestedDocument(campaign_id=campaign.id, name_fr="Budget prévisionnel",
+                          name_en="Budget", required=False,
+                          kinds=f"{DocumentKind.PDF.value},{DocumentKind.SPREADSHEET.value}",
+                          max_size_mb=10, position=2),
+    ])
+
+
+ACCEPTANCE_LETTER = "Lettre d'acceptation"
+
+
+def _acceptance_letter() -> LetterTemplate:
+    letter = db.session.scalar(sa.select(LetterTemplate).where(
+        LetterTemplate.name == ACCEPTANCE_LETTER))
+    if letter is None:
+        letter = LetterTemplate(
+            name=ACCEPTANCE_LETTER, default_locale="fr",
+            title_fr="Objet : acceptation de votre dossier {{ application_reference }}",
+            body_fr="<p>Madame, Monsieur {{ candidate_name }},</p><p>Nous avons le plaisir de "
+                    "vous annoncer que votre dossier <strong>{{ application_reference }}"
+                    "</strong> pour « {{ campaign_label }} » a été retenu.</p><p>Veuillez "
+                    "agréer nos salutations distinguées.</p>",
+            title_en="Subject: your application {{ application_reference }} is accepted",
+            body_en="<p>Dear {{ candidate_name }},</p><p>We are pleased to tell you that "
+                    "your application <strong>{{ application_reference }}</strong> to "
+                    "“{{ campaign_label }}” was accepted.</p><p>Yours sincerely,</p>")
+        db.session.add(letter)
+        db.session.flush()
+    return letter
+
+
+ACCEPTED_TEMPLATE = "Accepté"
+
+
+def _accepted_template() -> EmailTemplate:
+    """The decision email, for acceptances: it attaches the acceptance letter."""
+    template = find_by_name(ACCEPTED_TEMPLATE)
+    if template is None:
+        template = EmailTemplate(name=ACCEPTED_TEMPLATE, default_locale="fr", versions=[
+            EmailTemplateVersion(locale=locale, subject=subject, body_html=body)
+            for locale, (subject, body) in DECISION.items()])
+        db.session.add(template)
+        db.session.flush()
+        db.session.add(EmailTemplateAttachment(template_id=template.id,
+                                               letter_template_id=_acceptance_letter().id))
+    return template
 
 
 def _decision_template() -> EmailTemplate:

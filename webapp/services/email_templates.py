@@ -30,7 +30,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import html_policy, secret_links, templating
+from webapp.services import html_policy, letters, secret_links, templating
 from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.email_templates")
@@ -500,7 +500,9 @@ def send_test(actor: User, data: TemplateInput, locale: str,
     if data.sender_name.strip():
         _, address = _configured_sender()
         sender = formataddr((data.sender_name.strip(), address))
-    outbox.enqueue(
+    # The letters and documents the template attaches, as its real emails would carry them.
+    files = letters.test_attachments(template.id, locale, application) if template else []
+    message = outbox.enqueue(
         key=f"test:{uuid.uuid4().hex}", to_addr=actor.email, to_name=actor.name,
         subject=test_subject(rendered.subject, actor.locale), body_html=rendered.html,
         body_text=rendered.text,
@@ -509,6 +511,9 @@ def send_test(actor: User, data: TemplateInput, locale: str,
         application_id=application.id if application else None, recipient_user_id=actor.id,
         priority=OutboxPriority.URGENT,
     )
+    if files:
+        db.session.flush()
+        outbox.add_attachments({message.message_id: files})
     audit.record(actor, "email_template.test_sent", "email_template",
                  template.id if template else None, actor.email)
     db.session.commit()

@@ -48,5 +48,10 @@ def can_view_application(user: User, application: Application) -> bool:
     return can_view_campaign_applications(user, application.campaign)
 
 
+def can_read_documents(user: User, campaign: Campaign) -> bool:
+    """Candidates' files (CVs, budgets): admins, and the staff assigned to the campaign."""
+    return user.has_role(Role.ADMIN) or (user.is_staff and is_assigned(user, campaign))
+
+
 def can_watch_outbox(user: User) -> bool:
     return user.has_role(Role.ADMIN)

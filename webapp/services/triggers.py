@@ -45,7 +45,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import permissions, templating
+from webapp.services import letters, permissions, templating
 
 log = logging.getLogger("missive.triggers")
 
@@ -371,7 +371,7 @@ def render_rows(plan: Plan, event_ids: dict[int, int],
             key=outbox.dedupe_key(trigger.id, trigger.event, event_id, email.recipient.email),
             event_type=trigger.event, event_id=event_id, trigger_id=trigger.id,
             old_status=transition.old_status, new_status=transition.new_status,
-            actor=transition.actor, priority=priority,
+            actor=transition.actor, priority=priority, with_attachments=True,
             rendered=rendered[n] if rendered is not None else None, **timing))
     return rows
 
@@ -386,7 +386,8 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
                trigger_id: int | None = None, old_status: Status | None = None,
                new_status: Status | None = None, actor: User | None = None,
                not_before=None, held: bool = False,
-               priority: OutboxPriority = OutboxPriority.NORMAL, rendered=None) -> dict:
+               priority: OutboxPriority = OutboxPriority.NORMAL, rendered=None,
+               with_attachments: bool = False) -> dict:
     """One outbox row: `template` rendered for `recipient` in their language (or the
     template's; `rendered` when done beforehand), stored failed with the error when rendering
     fails."""
@@ -410,8 +411,16 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
     try:
         if isinstance(rendered, Exception):
             raise rendered
-        return outbox.message_values(subject=rendered.subject, body_html=rendered.html,
-                                     body_text=rendered.text, **common)
+        # The template's letters are rendered now, once, and stored by hash (a letter that
+        # cannot be made fails this email with the reason, like a template error).
+        frozen = letters.freeze_attachments(
+            template.id, application, version.locale, old_status=old_status,
+            new_status=new_status, actor=actor) if with_attachments else []
+        values = outbox.message_values(subject=rendered.subject, body_html=rendered.html,
+                                       body_text=rendered.text, **common)
+        if frozen:
+            values["attachments"] = letters.fit_to_budget(values, frozen, version.locale)
+        return values
     except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
         log.warning("Template %s could not render for application %s (%s %s): %s",
                     template.id, application.id, event_type, event_id, error)
@@ -422,8 +431,10 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
 
 def insert_rows(rows: list[dict]) -> Outcome:
     """Insert rendered rows in the caller's transaction, many per statement."""
+    frozen = {row["message_id"]: row.pop("attachments") for row in rows if "attachments" in row}
     for start in range(0, len(rows), CHUNK):
         db.session.execute(sa.insert(OutboxMessage.__table__), rows[start:start + CHUNK])
+    outbox.add_attachments(frozen)
     failed = sum(1 for row in rows if row["state"] == OutboxState.FAILED.value)
     held = sum(1 for row in rows if row["state"] == OutboxState.HELD.value)
     return Outcome(queued=len(rows) - failed, failed=failed, held=held)

@@ -1,0 +1,152 @@
+"""Letter templates: letters rendered to PDF, attached to automatic emails.
+
+Routes:
+    /                       list
+    /new                    create
+    /<id>/edit              edit
+    /<id>/delete            delete (POST)
+    /preview.pdf            the form's letter with example values (POST)
+    /attachments            what each email template attaches
+    /attachments/<tid>      change one email template's attachments (POST)
+"""
+
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp.blueprints.letters import bp
+from webapp.blueprints.letters.forms import AttachmentsForm, DeleteForm, LetterForm
+from webapp.core.errors import NotFound, ValidationFailed
+from webapp.models import Role
+from webapp.services import letters, templating
+from webapp.web.access import role_required
+from webapp.web.forms import apply_errors
+
+platform_managers = role_required(Role.ADMIN, Role.MANAGER)
+
+
+@bp.route("/")
+@platform_managers
+def index():
+    return render_template("letters/index.html", letters=letters.all_letters())
+
+
+def _editor(form: LetterForm, letter=None, status: int = 200):
+    return render_template("letters/edit.html", form=form, letter=letter,
+                           help_items=templating.help_items()), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@platform_managers
+def new():
+    form = LetterForm()
+    if form.validate_on_submit():
+        try:
+            letter = letters.save_letter(current_user, None, form.values())
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Letter template created."), "success")
+            return redirect(url_for(".edit", letter_id=letter.id), 303)
+    return _editor(form, status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/<int:letter_id>/edit", methods=["GET", "POST"])
+@platform_managers
+def edit(letter_id: int):
+    try:
+        letter = letters.get_letter(letter_id)
+    except NotFound:
+        abort(404)
+    form = LetterForm(obj=letter)
+    if form.validate_on_submit():
+        try:
+            letters.save_letter(current_user, letter, form.values())
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Letter template saved."), "success")
+            return redirect(url_for(".edit", letter_id=letter.id), 303)
+    return _editor(form, letter, status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/<int:letter_id>/delete", methods=["POST"])
+@platform_managers
+def delete(letter_id: int):
+    try:
+        letter = letters.get_letter(letter_id)
+    except NotFound:
+        abort(404)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    try:
+        letters.delete_letter(current_user, letter)
+    except ValidationFailed as error:
+        flash(str(error), "error")
+        return redirect(url_for(".edit", letter_id=letter.id), 303)
+    flash(_("Letter template deleted."), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.route("/preview.pdf", methods=["POST"])
+@platform_managers
+def preview():
+    """The letter being edited, with example values, as a PDF to open."""
+    form = LetterForm()
+    if not form.validate_on_submit():
+        return _editor(form, status=422)
+    try:
+        pdf = letters.preview_pdf(form.values(), form.preview_locale.data)
+    except ValidationFailed as error:
+        apply_errors(form, error)
+        return _editor(form, status=422)
+    except templating.TemplateProblem as error:
+        form.form_errors.append(str(error))
+        return _editor(form, status=422)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'inline; filename="preview.pdf"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _attachment_forms(submitted=None):
+    all_letters = letters.all_letters()
+    forms = []
+    for choice in letters.attachment_overview():
+        prefix = f"template-{choice.template.id}"
+        if submitted is not None and submitted[0] == choice.template.id:
+            form = submitted[1]
+        else:
+            form = AttachmentsForm(formdata=None, letters=sorted(choice.letter_ids),
+                                   kinds=sorted(choice.kinds))
+        forms.append((choice.template, form.set_choices(all_letters, prefix)))
+    return forms
+
+
+@bp.route("/attachments")
+@platform_managers
+def attachments():
+    """What each email template attaches: letters, and the candidate's documents."""
+    return render_template("letters/attachments.html", forms=_attachment_forms())
+
+
+@bp.route("/attachments/<int:template_id>", methods=["POST"])
+@platform_managers
+def set_attachments(template_id: int):
+    try:
+        template = letters.campaign_template(template_id)
+    except NotFound:
+        abort(404)
+    form = AttachmentsForm().set_choices(letters.all_letters(), f"template-{template_id}")
+    if form.validate_on_submit():
+        try:
+            letters.set_attachments(current_user, template, form.letters.data or [],
+                                    form.kinds.data or [])
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Attachments of “%(name)s” saved.", name=template.name), "success")
+            return redirect(url_for(".attachments") + f"#template-{template_id}", 303)
+    return render_template("letters/attachments.html",
+                           forms=_attachment_forms((template_id, form))), 422

@@ -6,7 +6,14 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import ImmutableMultiDict
-from wtforms import DateField, DateTimeLocalField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    FileField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length, ValidationError
 
 from webapp.core import text
@@ -81,17 +88,19 @@ class Form(FlaskForm):
             if wrapped is None or not hasattr(wrapped, "getlist"):
                 return wrapped
             items = list(wrapped.items(multi=True))
-            not_text = {name for name, value in items if not isinstance(value, str)}
+            files = {field.name for field in form if isinstance(field, FileField)}
+            not_text = {name for name, value in items
+                        if not isinstance(value, str) and name not in files}
             if not not_text:
                 return wrapped
             form._not_text = not_text
             return ImmutableMultiDict([(name, value) for name, value in items
-                                       if isinstance(value, str)])
+                                       if name not in not_text])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for name in sorted(getattr(self, "_not_text", ())):
-            field = self._fields.get(name)
+            field = self[name] if name in self else None
             if field is not None:
                 field.errors = [*field.errors, _l("A file or a value that is not text was sent "
                                                   "for this field.")]

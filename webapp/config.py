@@ -134,6 +134,9 @@ class Config:
     # suppression ends by itself after SUPPRESSION_SOFT_DAYS.
     SUPPRESSION_SOFT_LIMIT = 5
     SUPPRESSION_SOFT_DAYS = 30
+    # A message the relay accepted with no bounce after this long reached the address: the
+    # soft-bounce count starts again (5 days: how long Postfix retries before it bounces).
+    SUPPRESSION_SOFT_QUIET_HOURS = 120
     # An automatic email whose hard bounces pass this share of its last 100 sends is paused.
     BOUNCE_PAUSE_RATE = 0.05
     MAIL_FEEDBACK_ID = "missive"  # the sender's part of Feedback-ID (campaign:email:kind:sender)

@@ -119,6 +119,8 @@ def test_a_certificate_that_fails_verification_pauses_sending_without_spending_a
             db.session.commit()
         report = drain_once(app, "w1", OUTBOX_SMTP_CONNECTIONS=1)
         assert report["circuit_open"] and report["paused_until"]
+        # The run report books the message it tried as paused, not as failed.
+        assert (report["paused"], report["failed"], report["retried"]) == (1, 0, 0)
         with app.app_context():
             assert states() == {"pending": 5}
             assert set(db.session.scalars(sa.select(OutboxMessage.attempts))) == {0}
@@ -149,6 +151,7 @@ def test_a_refused_login_is_a_configuration_error_not_a_retry(make_app, smtp, cl
         db.session.commit()
     report = drain_once(app, "w1", OUTBOX_SMTP_CONNECTIONS=1)
     assert report["circuit_open"]
+    assert (report["paused"], report["failed"], report["sent"]) == (1, 0, 0)
     with app.app_context():
         assert states() == {"pending": 1}
         assert _row("Hello 1").attempts == 0

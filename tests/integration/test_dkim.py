@@ -43,8 +43,14 @@ def test_every_message_is_signed_and_verifies_against_the_public_key(make_app, s
                        body_text="Déjà", event_type="reminder")
         outbox.enqueue(key="a", to_addr="dominique@example.org", subject="Accusé",
                        body_html="<p>A</p>", body_text="A", event_type="submitted")
+        # Folded headers (a long subject, a long name) and a single HTML part sign too.
+        outbox.enqueue(key="f", to_addr="alexandre@example.org",
+                       to_name="Alexandre-Marie de La Tour d'Auvergne " * 3,
+                       subject="Votre dossier   « Projet de recherche sur les  réseaux » " * 3,
+                       body_html="<p>Bonjour</p>\n\n\n", body_text="",
+                       reply_to="secretariat@example.org", event_type="submitted")
         db.session.commit()
-    assert drain_once(app, "w1")["sent"] == 2
+    assert drain_once(app, "w1")["sent"] == 3
     for received in smtp.messages:
         assert dkim.verify(received.data, dnsfunc=dns)
         signature = received["DKIM-Signature"]

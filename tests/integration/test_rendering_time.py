@@ -101,3 +101,52 @@ def test_each_request_has_its_own_rendering_time(app, auth, client, monkeypatch)
         response = client.post("/email-templates/preview", data=form)
         assert "Hello Camille Martin" in response.get_data(as_text=True)
         clock["now"] += templating.REQUEST_SECONDS * 2
+
+
+def _write_lock_probe(app, refused: list):
+    path = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+
+    def now_and_write():
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        except sqlite3.OperationalError as error:
+            refused.append(str(error))
+        finally:
+            other.close()
+        return time.monotonic()
+
+    return now_and_write
+
+
+@pytest.mark.parametrize("event", ["submission", "reopening"])
+def test_a_submission_and_a_reopening_render_before_they_write(app, users, monkeypatch, event):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite's lock is the whole database's")
+    from webapp.models import EventType, User
+    from webapp.services import applications
+
+    with app.app_context():
+        campaign = factories.make_campaign()
+        slow = factories.make_template(
+            body_html="{% for c in candidate_name %}{{ c }}{% endfor %}")
+        if event == "submission":
+            factories.make_trigger(campaign, slow, event=EventType.SUBMITTED)
+            application = factories.make_application(campaign, confirmed=True)
+        else:
+            factories.make_trigger(campaign, slow, to_status="draft")
+            application = factories.make_application(campaign, status_code="submitted")
+        _db.session.commit()
+        refused: list = []
+        monkeypatch.setattr(templating, "_now", _write_lock_probe(app, refused))
+        if event == "submission":
+            applications.submit(application.candidate, application.id, applications.Answers(
+                title="T", summary="S", motivation="M", confirmed=True))
+        else:
+            admin = _db.session.scalars(sa.select(User).where(
+                User.email == "admin@example.org")).one()
+            applications.reopen_for_changes(admin, application.id)
+        monkeypatch.undo()
+        assert refused == []
+        assert _db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1

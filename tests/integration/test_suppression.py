@@ -49,6 +49,38 @@ def test_soft_bounces_suppress_at_five_within_thirty_days_and_the_entry_expires(
     assert suppression.reason_for("full@example.net") is None  # expired by itself
 
 
+def test_a_later_message_the_relay_accepted_and_nobody_bounced_resets_the_soft_score(
+        db, clock):  # noqa: F811
+    for number in range(3):
+        _report(_sent("busy@example.net", number), "soft", "4.2.2")
+        clock.advance(days=1)
+    assert suppression.soft_score("busy@example.net") == 3
+    _sent("busy@example.net", 3)  # accepted by the relay; a bounce may still come
+    clock.advance(days=1)
+    assert suppression.soft_score("busy@example.net") == 3
+    clock.advance(days=5)  # longer than a relay keeps retrying, and no bounce came
+    assert suppression.soft_score("busy@example.net") == 0
+    _report(_sent("busy@example.net", 4), "soft", "4.2.2")  # counting starts again
+    assert suppression.soft_score("busy@example.net") == 1
+    # A message that bounced later is no success: the score counts it and those before.
+    quiet = _sent("busy@example.net", 5)
+    clock.advance(days=6)
+    assert suppression.soft_score("busy@example.net") == 0
+    _report(quiet, "soft", "4.2.2")
+    assert suppression.soft_score("busy@example.net") == 2
+
+
+def test_a_later_delivery_never_ends_a_hard_bounce_or_a_complaint(db, clock):  # noqa: F811
+    _report(_sent("gone@example.net", 1), "hard", "5.1.1")
+    _report(_sent("angry@example.net", 2), "complaint", "")
+    clock.advance(days=1)
+    _report(_sent("gone@example.net", 3), "delivered", "2.0.0")
+    _report(_sent("angry@example.net", 4), "delivered", "2.0.0")
+    clock.advance(days=6)
+    assert "Bounced" in suppression.reason_for("gone@example.net")
+    assert "Complaint" in suppression.reason_for("angry@example.net")
+
+
 def test_an_admin_ends_a_suppression_and_it_is_audited(db, users):
     _report(_sent("gone@example.net", 1), "hard", "5.1.1")
     db.session.commit()

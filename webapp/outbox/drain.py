@@ -45,6 +45,7 @@ class DrainReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    paused: int = 0  # the relay refused its certificate or our login: back to the queue
     released: int = 0
     circuit_open: bool = False
     rate_limited: bool = False
@@ -398,6 +399,8 @@ def _rollback() -> None:
 def _count(report: DrainReport, result: Result) -> None:
     if result.outcome in (Outcome.SENT, Outcome.SUPPRESSED):
         report.sent += 1
+    elif result.outcome is Outcome.CONFIGURATION:
+        report.paused += 1
     elif result.outcome is Outcome.TEMPORARY and result.row.attempts + 1 < result.row.max_attempts:
         report.retried += 1
     else:

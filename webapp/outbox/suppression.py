@@ -2,9 +2,12 @@
 
 Hard bounces (a report with a 5.x.x status, or a 5xx to RCPT) and complaints suppress an
 address at once; soft bounces count, and SUPPRESSION_SOFT_LIMIT of them within
-SUPPRESSION_SOFT_DAYS suppress it for that many days. An entry ends when an admin ends it, when
-the person corrects their address, or when it expires. One-click unsubscribes are entries too,
-that only non-transactional mail respects.
+SUPPRESSION_SOFT_DAYS suppress it for that many days; the count starts again after a message
+that reached the address (a delivery report, or accepted by the relay and never bounced). Hard
+bounces and complaints never end that way: a later message cannot reach a suppressed address,
+and one that did (sent before the entry) says nothing of the reason. An entry ends when an admin
+ends it, when the person corrects their address, or when it expires. One-click unsubscribes are
+entries too, that only non-transactional mail respects.
 
 `reason_for` is what `message_values` asks for each new row: the first call in a transaction
 loads the active entries (a few thousand addresses at most) so that a bulk change of 10,000
@@ -144,14 +147,38 @@ def end(address: str, reason: str, kinds: tuple[str, ...] | None = None) -> int:
     return result.rowcount
 
 
+def last_success(address: str, now: datetime | None = None) -> datetime | None:
+    """When the last message known to have reached `address` was sent: a delivery report
+    said so, or the relay accepted it more than SUPPRESSION_SOFT_QUIET_HOURS ago (about how
+    long a relay keeps retrying before it gives up and bounces) and no report came about it."""
+    now = now or clock.now()
+    address = address.lower()
+    r, m = DeliveryReport.__table__.c, OutboxMessage.__table__.c
+    quiet = timedelta(hours=current_app.config["SUPPRESSION_SOFT_QUIET_HOURS"])
+    accepted = db.session.scalar(sa.select(sa.func.max(m.sent_at)).where(
+        m.to_addr == address, m.state == OutboxState.SENT.value, m.delivery == "",
+        m.is_test.is_(False), m.sent_at <= now - quiet))
+    reported = db.session.scalar(sa.select(sa.func.max(r.created_at)).where(
+        r.address == address, r.kind == ReportKind.DELIVERED.value))
+    return max((t for t in (accepted, reported) if t is not None), default=None)
+
+
 def soft_score(address: str, now: datetime | None = None) -> int:
-    """Soft bounces of `address` within the window: the score decays as they age out."""
+    """Soft bounces of `address` within the window: the score decays as they age out, and
+    starts again from zero after a message that reached the address (`last_success`): only
+    the bounces of messages sent after it count."""
     now = now or clock.now()
     days = current_app.config["SUPPRESSION_SOFT_DAYS"]
-    r = DeliveryReport.__table__.c
-    return db.session.scalar(sa.select(sa.func.count()).where(
-        r.address == address.lower(), r.kind == ReportKind.SOFT.value,
-        r.created_at >= now - timedelta(days=days))) or 0
+    r, m = DeliveryReport.__table__.c, OutboxMessage.__table__.c
+    query = (sa.select(sa.func.count()).select_from(
+                 DeliveryReport.__table__.outerjoin(OutboxMessage.__table__,
+                                                    m.id == r.message_id))
+             .where(r.address == address.lower(), r.kind == ReportKind.SOFT.value,
+                    r.created_at >= now - timedelta(days=days)))
+    success = last_success(address, now)
+    if success is not None:
+        query = query.where(sa.func.coalesce(m.sent_at, r.created_at) > success)
+    return db.session.scalar(query) or 0
 
 
 def apply_report(report: DeliveryReport) -> Suppression | None:

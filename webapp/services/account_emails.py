@@ -222,7 +222,10 @@ def queue(user: User, key: str, path: str, valid_for: timedelta) -> None:
         log.error("System template %s does not render (%s): using the built-in wording",
                   key, error)
         subject, body = SYSTEM_TEMPLATES[key][1].get(locale) or SYSTEM_TEMPLATES[key][1]["fr"]
-        rendered = templating.render_email(subject, body, "", ctx)
+        # Even when the request has spent its rendering time (a slow template before this
+        # one): the built-in wording is short, and this email must go.
+        with templating.outside_request_budget():
+            rendered = templating.render_email(subject, body, "", ctx)
     sender_address = parseaddr(config["MAIL_DEFAULT_SENDER"] or "")[1]
     outbox.enqueue(
         key=f"{key}:{user.id}:{uuid.uuid4().hex}", to_addr=user.email, to_name=name,

@@ -132,6 +132,9 @@ def sign_up_candidate(email: str, first_name: str, last_name: str, password: str
         errors["password"] = problems
     if errors:
         raise ValidationFailed(errors)
+    # Counting first is what makes simultaneous sign-ups for one address safe: the count is
+    # an upsert on the address's row, so the second waits for the first to commit and then
+    # finds its account.
     allowed = mail_limits.allow(email, client_address)
     owner = find_by_email(email)
     if owner is None:

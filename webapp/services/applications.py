@@ -218,6 +218,10 @@ def submit(candidate: User, application_id: int, answers: Answers) -> Applicatio
     values = answers.values()
     _check_submittable(application, values)
     draft, submitted = application.status, statuses.by_code(Status.SUBMITTED)
+    # Rendered before the first write, as a bulk change does: on SQLite a write holds the
+    # whole database, and a slow template must not hold it.
+    prepared = triggers.prepare_event(
+        EventType.SUBMITTED, triggers.Transition(application, draft, submitted, candidate))
     # Compare-and-set: of two concurrent submits (double click, two tabs, a replayed request)
     # exactly one finds the application still in draft; the other changes nothing.
     done = db.session.execute(
@@ -237,10 +241,7 @@ def submit(candidate: User, application_id: int, answers: Answers) -> Applicatio
                           to_status_id=submitted.id, changed_by_id=candidate.id, created_at=now)
     db.session.add(change)
     db.session.flush()
-    triggers.enqueue_for_event(
-        EventType.SUBMITTED, change.id,
-        triggers.Transition(application, draft, submitted, candidate),
-    )
+    triggers.enqueue_prepared(prepared, change.id)
     db.session.commit()
     log.info("Application %s submitted by %s", application.reference, candidate.email)
     return application
@@ -629,6 +630,9 @@ def reopen_for_changes(actor: User, application_id: int, comment: str = "") -> C
         raise ValidationFailed(str(_l("The campaign is closed: a reopened application could not "
                                       "be submitted again.")))
     old, draft = application.status, statuses.by_code(Status.DRAFT)
+    # Rendered before the first write, as a bulk change does.
+    prepared = triggers.prepare_event(EventType.STATUS_CHANGED,
+                                      triggers.Transition(application, old, draft, actor))
     done = db.session.execute(
         sa.update(Application)
         .where(Application.id == application.id, Application.status_id == old.id)
@@ -649,9 +653,7 @@ def reopen_for_changes(actor: User, application_id: int, comment: str = "") -> C
                           comment=comment.strip(), created_at=now)
     db.session.add(change)
     db.session.flush()
-    outcome = triggers.enqueue_for_event(
-        EventType.STATUS_CHANGED, change.id,
-        triggers.Transition(application, old, draft, actor))
+    outcome = triggers.enqueue_prepared(prepared, change.id)
     result.queued, result.failed = outcome.queued, outcome.failed
     audit.record(actor, "application.reopened", "application", application.id,
                  f"{application.reference}: {old.code} -> draft"

@@ -5,6 +5,7 @@ environment with no globals, StrictUndefined, and autoescape for HTML. Only the 
 the catalogue exist; anything else is refused when the template is saved.
 """
 
+import contextlib
 import math
 import re
 import time
@@ -210,6 +211,17 @@ def open_request_budget(seconds: float = REQUEST_SECONDS) -> None:
 
 def close_request_budget() -> None:
     _REQUEST_BUDGET.set(None)
+
+
+@contextlib.contextmanager
+def outside_request_budget():
+    """Renders that must happen whatever the request spent before (an account email's
+    built-in wording): only the per-email budget applies to them, as in the worker."""
+    token = _REQUEST_BUDGET.set(None)
+    try:
+        yield
+    finally:
+        _REQUEST_BUDGET.reset(token)
 
 
 def _request_deadline() -> tuple[float, float] | None:

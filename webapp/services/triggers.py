@@ -462,16 +462,39 @@ def enqueue_plan(plan: Plan, event_ids: dict[int, int],
     return insert_rows(render_rows(plan, event_ids, priority, rendered))
 
 
-def enqueue_for_event(event_type: EventType, event_id: int, transition: Transition,
-                      triggers: CampaignTriggers | None = None) -> Outcome:
-    """Add the outbox rows of one event to the caller's transaction (never commits). A
-    candidate's submission is urgent (they wait for the acknowledgement); a single status
-    change is normal."""
+@dataclass
+class PreparedEvent:
+    """One event's emails planned and rendered before the event is written (`prepare_event`),
+    so that slow templates never hold the database's write lock."""
+
+    transition: Transition
+    plan: Plan
+    rendered: list
+    priority: OutboxPriority
+
+
+def prepare_event(event_type: EventType, transition: Transition,
+                  triggers: CampaignTriggers | None = None) -> PreparedEvent:
+    """Plan and render one event's emails; writes nothing. Raises ValidationFailed when the
+    request has spent its rendering time. A candidate's submission is urgent (they wait for
+    the acknowledgement); a single status change is normal."""
     triggers = triggers or CampaignTriggers(transition.application.campaign, event_type)
     plan = triggers.plan([transition])
     priority = (OutboxPriority.URGENT if event_type == EventType.SUBMITTED
                 else OutboxPriority.NORMAL)
-    return enqueue_plan(plan, {transition.application.id: event_id}, priority)
+    return PreparedEvent(transition, plan, render_plan(plan), priority)
+
+
+def enqueue_prepared(prepared: PreparedEvent, event_id: int) -> Outcome:
+    """The outbox rows of a prepared event, in the caller's transaction (never commits)."""
+    return enqueue_plan(prepared.plan, {prepared.transition.application.id: event_id},
+                        prepared.priority, prepared.rendered)
+
+
+def enqueue_for_event(event_type: EventType, event_id: int, transition: Transition,
+                      triggers: CampaignTriggers | None = None) -> Outcome:
+    """Add the outbox rows of one event to the caller's transaction (never commits)."""
+    return enqueue_prepared(prepare_event(event_type, transition, triggers), event_id)
 
 
 def cancel_superseded(application_ids: list[int], reason: str) -> int:

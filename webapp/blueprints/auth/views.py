@@ -117,13 +117,16 @@ def confirm(token: str):
 def resend_confirmation():
     """"Send the link again" (rate-limited by the service)."""
     try:
-        accounts.resend_confirmation(current_user, session_cookie.client_address())
+        sent = accounts.resend_confirmation(current_user, session_cookie.client_address())
     except ValidationFailed as error:
         flash(str(error), "error")
     else:
-        flash(_("We sent a new link to %(email)s.", email=current_user.email), "success")
-        if notice := delivery.notice_for(current_user.email):  # it will not arrive
-            flash(notice, "error")
+        if sent:
+            flash(_("We sent a new link to %(email)s.", email=current_user.email), "success")
+            if notice := delivery.notice_for(current_user.email):  # it will not arrive
+                flash(notice, "error")
+        else:
+            flash(str(accounts.TOO_MANY_LINKS), "error")
     return redirect(safe_next(request.form.get("next"), url_for("main.home")), 303)
 
 

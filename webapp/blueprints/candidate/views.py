@@ -94,11 +94,11 @@ def application(application_id: int):
     if request.method == "POST" and form.validate_on_submit():
         submitting = request.form.get("action") == "submit"
         try:
+            # Submitting cannot be undone: save (its own unit of work: the answers are kept
+            # whatever the check says), check, then ask for confirmation.
+            applications.save_draft(current_user, own.id, form.answers())
             if submitting:
-                # Submitting cannot be undone: save, check, then ask for confirmation.
-                applications.prepare_submission(current_user, own.id, form.answers())
-            else:
-                applications.save_draft(current_user, own.id, form.answers())
+                applications.check_submission(current_user, own.id, form.answers())
         except ValidationFailed as error:
             apply_errors(form, error)
         else:

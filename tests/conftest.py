@@ -10,7 +10,7 @@ import jinja2
 import pytest
 import sqlalchemy as sa
 
-from tests import factories
+from tests import factories, outbox_boundary
 from tests.smtp_server import SMTPServer
 from webapp import create_app
 from webapp.extensions import db as _db
@@ -21,6 +21,16 @@ pytest_plugins = ["tests.browser_fixtures"]
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 PASSWORD = factories.PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def outbox_writes_only_in_the_outbox():
+    """Fail a test in which the app wrote an outbox row from outside `webapp/outbox/`."""
+    outbox_boundary.install()
+    outbox_boundary.violations.clear()
+    yield
+    found, outbox_boundary.violations[:] = list(outbox_boundary.violations), []
+    assert not found, "outbox rows written outside webapp/outbox/: " + "; ".join(found[:5])
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,14 @@
 """Helpers for the worker's tests: queue messages, a controllable clock, count deliveries."""
 
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import OutboxMessage, utcnow
+from webapp.models import OutboxMessage
 
 
 def queue_messages(count: int, prefix: str = "user", **fields) -> list[str]:
@@ -41,7 +41,7 @@ class Clock:
         self.frozen_at = None
 
     def now(self):
-        return (self.frozen_at or utcnow()) + self.offset
+        return (self.frozen_at or datetime.now(UTC).replace(tzinfo=None)) + self.offset
 
     def advance(self, **delta) -> None:
         self.offset += timedelta(**delta)

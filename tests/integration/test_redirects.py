@@ -43,7 +43,7 @@ def assert_stays(response, target):
     if target in REFUSED_IN_ANY_QUERY:
         assert response.status_code == 422 and "Location" not in response.headers
     else:
-        assert response.status_code == 302
+        assert response.status_code == 303
         assert response.headers["Location"] == "/"
 
 
@@ -84,7 +84,7 @@ def test_sign_up_never_leaves_the_site(client, target):
 @pytest.mark.parametrize("target", HOSTILE)
 def test_the_language_switch_never_leaves_the_site(client, target):
     response = client.post("/language", data={"locale": "fr", "next": target})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == "/"
 
 

@@ -94,7 +94,7 @@ def test_sign_in_renews_the_session_and_the_csrf_token(make_app, users):
     assert refused.status_code == 400
     accepted = client.post("/language", data={"locale": "en", "next": "/"},
                            headers={"X-CSRFToken": after})
-    assert accepted.status_code == 302
+    assert accepted.status_code == 303
     # A cookie from before signing in does not carry the signed-in session.
     stranger = app.test_client()
     stranger.set_cookie(SESSION_COOKIE, cookie_before)

@@ -37,12 +37,12 @@ def test_failures_bring_growing_delays_and_a_success_resets_the_count(app, clien
     clock.advance(seconds=7)
     assert attempt(client, factories.PASSWORD).status_code == 429
     clock.advance(seconds=1)
-    assert attempt(client, factories.PASSWORD).status_code == 302
+    assert attempt(client, factories.PASSWORD).status_code == 303
     client.post("/auth/logout")
     # The account's count started again: three free failures, then signing in works.
     for _ in range(3):
         assert attempt(client, WRONG).status_code == 422
-    assert attempt(client, factories.PASSWORD).status_code == 302
+    assert attempt(client, factories.PASSWORD).status_code == 303
 
 
 def test_ten_failures_lock_the_account_for_a_while_with_a_clear_message(app, client, users,
@@ -57,7 +57,7 @@ def test_ten_failures_lock_the_account_for_a_while_with_a_clear_message(app, cli
     clock.advance(minutes=14)
     assert attempt(client, factories.PASSWORD).status_code == 429
     clock.advance(minutes=1, seconds=1)
-    assert attempt(client, factories.PASSWORD).status_code == 302
+    assert attempt(client, factories.PASSWORD).status_code == 303
     with app.app_context():
         manager = db.session.scalar(sa.select(User).where(User.email == "manager@example.org"))
         entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
@@ -78,7 +78,7 @@ def test_the_counts_hold_across_two_app_instances_sharing_the_database(make_app,
     assert refused.status_code == 429
     assert attempt(second, factories.PASSWORD).status_code == 429
     clock.advance(seconds=2)
-    assert attempt(second, factories.PASSWORD).status_code == 302
+    assert attempt(second, factories.PASSWORD).status_code == 303
 
 
 def test_one_address_trying_many_accounts_is_slowed_down_never_locked(make_app, users, clock):
@@ -91,7 +91,7 @@ def test_one_address_trying_many_accounts_is_slowed_down_never_locked(make_app, 
     refused = attempt(client, factories.PASSWORD)  # a fresh account, from the same address
     assert refused.status_code == 429
     other_address = attempt(client, factories.PASSWORD, address="10.0.0.2")
-    assert other_address.status_code == 302
+    assert other_address.status_code == 303
     client.post("/auth/logout")
     owner = client  # this browser has signed in to the manager's account
     stranger = app.test_client()
@@ -103,9 +103,9 @@ def test_one_address_trying_many_accounts_is_slowed_down_never_locked(make_app, 
     assert slowed.status_code == 429
     assert "wait 60 seconds" in text(slowed) and "locked" not in text(slowed)
     # The address is slowed for whoever guesses from it, not for its people's own browsers.
-    assert attempt(owner, factories.PASSWORD).status_code == 302
+    assert attempt(owner, factories.PASSWORD).status_code == 303
     clock.advance(seconds=60)
-    assert attempt(stranger, factories.PASSWORD).status_code == 302
+    assert attempt(stranger, factories.PASSWORD).status_code == 303
     with app.app_context():
         actions = db.session.scalars(sa.select(AuditEntry.action)).all()
         assert actions.count("sign_in.slowed_address") == 1
@@ -144,7 +144,7 @@ def test_a_new_password_lifts_the_lock(app, client, users, smtp, clock):
     new = "violet kettle orbit 7"
     assert client.post(link, data={"password": new, "confirm": new}).status_code == 303
     client.post("/auth/logout")
-    assert attempt(client, new, address="10.0.0.3").status_code == 302
+    assert attempt(client, new, address="10.0.0.3").status_code == 303
 
 
 def test_every_sign_in_is_audited(app, client, users):
@@ -169,7 +169,7 @@ def test_control_characters_in_the_address_are_a_wrong_password_not_an_error(cli
 def test_change_my_password_checks_the_current_one_behind_the_same_throttle(app, client,
                                                                               users, clock):
     """Whoever finds a session left open cannot guess its password on "Change my password"."""
-    assert attempt(client, factories.PASSWORD).status_code == 302
+    assert attempt(client, factories.PASSWORD).status_code == 303
     new = "violet kettle orbit 7"
     for _ in range(30):
         client.post("/auth/password", data={"current": WRONG, "password": new, "confirm": new},
@@ -185,14 +185,14 @@ def test_change_my_password_checks_the_current_one_behind_the_same_throttle(app,
 
 
 def test_a_stranger_s_guesses_do_not_lock_the_owner_s_own_browser(app, client, users, clock):
-    assert attempt(client, factories.PASSWORD).status_code == 302
+    assert attempt(client, factories.PASSWORD).status_code == 303
     client.post("/auth/logout")
     stranger = app.test_client()
     for _ in range(10):
         attempt(stranger, WRONG, address="192.0.2.7")
         clock.advance(seconds=61)
     assert attempt(stranger, factories.PASSWORD, address="192.0.2.7").status_code == 429
-    assert attempt(client, factories.PASSWORD).status_code == 302
+    assert attempt(client, factories.PASSWORD).status_code == 303
 
 
 def test_a_locked_account_still_signs_in_with_a_link_sent_to_its_address(app, client, users,
@@ -219,4 +219,4 @@ def test_a_locked_account_still_signs_in_with_a_link_sent_to_its_address(app, cl
     client.post("/auth/logout")
     assert client.post(link).status_code == 400  # once only
     # The owner proved the address: the password works again, from anywhere.
-    assert attempt(app.test_client(), factories.PASSWORD, address="192.0.2.8").status_code == 302
+    assert attempt(app.test_client(), factories.PASSWORD, address="192.0.2.8").status_code == 303

@@ -116,7 +116,7 @@ def test_an_email_bouncing_past_five_percent_is_paused_then_resumed_in_one_click
     page = client.get("/outbox/").get_data(as_text=True)
     assert f'id="pause-{pause["id"]}"' in page and 'id="bounces-per-email"' in page
     response = client.post(f"/outbox/pauses/{pause['id']}/resume")
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.expire_all()
     assert outbox.active_pauses() == []
     assert db.session.get(OutboxMessage, fresh.id).state == "pending"

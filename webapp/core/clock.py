@@ -1,14 +1,9 @@
-"""The time services, the outbox and the jobs ask for: `now()`, which tests replace (the clock
-fixture of tests/outbox_support.py).
+"""The clock: every "now" of the app, column defaults included, is `now()`; tests replace it
+(and only it) to move time. It sits below the models, which read it for their defaults."""
 
-Not every moment comes from here: functions that take a `now` argument use the one they are
-given (clock.now() when none is), and the column defaults of the models (`created_at`,
-`updated_at`...) call `models.base.utcnow`, which sits below this module and does not follow a
-replaced clock."""
-
-from webapp.models.base import utcnow
+from datetime import UTC, datetime
 
 
-def now():
-    """Naive UTC, like every datetime in the database."""
-    return utcnow()
+def now() -> datetime:
+    """Naive UTC: SQLite keeps no offset, so every datetime in the database is naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)

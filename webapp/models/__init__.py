@@ -2,7 +2,7 @@
 
 from webapp.models.applications import Application, Status, StatusChange
 from webapp.models.audit import AuditEntry
-from webapp.models.base import Base, utcnow
+from webapp.models.base import Base
 from webapp.models.campaigns import Campaign, CampaignMember, MemberRole
 from webapp.models.delivery import (
     DeliveryPause,
@@ -41,5 +41,5 @@ __all__ = [
     "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder",
     "ReminderDelivery", "ReminderKind",
     "Role", "SignInThrottle", "SkippedRecipient", "SkipReason", "Status", "StatusChange",
-    "Trigger", "User", "UserRole", "UserSession", "WorkerHeartbeat", "utcnow",
+    "Trigger", "User", "UserRole", "UserSession", "WorkerHeartbeat",
 ]

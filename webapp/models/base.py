@@ -1,14 +1,16 @@
 """Declarative base with a constraint naming convention so migrations diff cleanly."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from webapp.core import clock
+
 
 def utcnow() -> datetime:
-    """Naive UTC: SQLite keeps no offset, so every datetime in the database is naive UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """A column's default: the one clock, looked up at each call (a test may have moved it)."""
+    return clock.now()
 
 
 NAMING_CONVENTION = {

@@ -8,8 +8,10 @@ and held emails insert, cancel and release them) rather than through this API.
 
 For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)
+    insert_many, insert_new               many rows at once; insert_new skips a known key (same)
     withdraw                              cancel waiting rows whose reason has gone (same)
     add_attachments, attachments_of       the files a row carries, frozen at queue time
+    release_held, cancel_held             a held row to the worker, or cancelled (same)
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
     set_renderer, never_rendered, rendering_problem   a failed rendering is rendered again
     overview, counters, health, page, export_rows, get, count_matching, filter_choices, Filter
@@ -69,9 +71,16 @@ from webapp.outbox.delivery import (
     unsuppress,
 )
 from webapp.outbox.drain import DrainReport, drain
-from webapp.outbox.queue import purge, withdraw
+from webapp.outbox.queue import cancel_held, purge, release_held, withdraw
 from webapp.outbox.queue import release_expired_leases as reap
-from webapp.outbox.rows import STANDARD_HEADERS, dedupe_key, enqueue, message_values
+from webapp.outbox.rows import (
+    STANDARD_HEADERS,
+    dedupe_key,
+    enqueue,
+    insert_many,
+    insert_new,
+    message_values,
+)
 from webapp.outbox.workers import beat, forget_worker
 
 __all__ = [
@@ -84,4 +93,5 @@ __all__ = [
     "retry_now", "set_renderer", "withdraw", "poll_bounces", "active_pauses", "end_suppression",
     "export_suppressed", "per_automatic_email", "requeue_for", "resume", "suppressed_count",
     "suppressed_reason", "unknown_messages", "unsubscribe", "unsubscribe_address", "unsuppress",
+    "insert_many", "insert_new", "release_held", "cancel_held",
 ]

@@ -4,7 +4,8 @@ The worker's side of the outbox. Every function here that writes (claim_due, rec
 release, extend_leases, release_expired_leases, purge) commits its own transaction: a claim or
 an outcome must be durable before the next step relies on it. Call them only from the
 worker's own session, never inside an event's transaction. The exception is `withdraw`, which
-an event calls in its own transaction (it never commits).
+an event calls in its own transaction, and `release_held` / `cancel_held`, which a manager's
+decision calls in its own (none of them commits).
 
 The drain is the hot path: it reads and writes plain column values with Core statements, not
 ORM objects, and records a group of outcomes with one executemany per commit.
@@ -359,3 +360,30 @@ def withdraw(application_ids: list[int], reason: str, event_type: str,
             .values(state=OutboxState.CANCELLED.value, cancel_reason=reason,
                     updated_at=clock.now())).rowcount
     return cancelled
+
+
+def _change_held(ids: list[int], values: dict) -> int:
+    changed = 0
+    m = _messages.c
+    for start in range(0, len(ids), WITHDRAW_CHUNK):
+        changed += db.session.execute(
+            sa.update(_messages).where(m.id.in_(ids[start:start + WITHDRAW_CHUNK]),
+                                       m.state == OutboxState.HELD.value)
+            .values(**values)).rowcount
+    return changed
+
+
+def release_held(ids: list[int], not_before: datetime | None = None) -> int:
+    """Hand these held rows to the worker, due at once or from `not_before`; rows no longer
+    held are left alone. In the caller's transaction (never commits); returns how many
+    changed."""
+    now = clock.now()
+    return _change_held(ids, dict(state=OutboxState.PENDING.value,
+                                  next_attempt_at=not_before or now, updated_at=now))
+
+
+def cancel_held(ids: list[int], reason: str) -> int:
+    """Cancel these held rows with `reason`; rows no longer held are left alone. In the
+    caller's transaction (never commits); returns how many changed."""
+    return _change_held(ids, dict(state=OutboxState.CANCELLED.value, cancel_reason=reason,
+                                  updated_at=clock.now()))

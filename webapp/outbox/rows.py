@@ -1,14 +1,17 @@
 """Outbox rows: what one email is as column values, and how a caller adds it.
 
-Nothing here commits: `enqueue` adds the row to the caller's session, so the email exists only
-if the event's transaction commits.
+Nothing here commits: `enqueue` adds the row to the caller's session and `insert_many` /
+`insert_new` write many rows in the caller's transaction, so an email exists only if the
+event's transaction commits.
 """
 
 import hashlib
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.core import clock
 from webapp.core.addresses import InvalidAddress, recipient_address
@@ -25,6 +28,8 @@ STANDARD_HEADERS = {
 
 
 KEY_LENGTH = 255  # outbox_messages.dedupe_key
+CHUNK = 500  # rows per INSERT statement
+_messages = OutboxMessage.__table__
 
 
 def headers_for(to_addr: str, transactional: bool, campaign_id: int | None,
@@ -128,3 +133,31 @@ def enqueue(**fields) -> OutboxMessage:
     message = OutboxMessage(**message_values(**fields))
     db.session.add(message)
     return message
+
+
+def insert_many(rows: list[dict]) -> int:
+    """Insert rows made by `message_values`, many per statement, in the caller's transaction
+    (never commits). A second row with the same dedupe key fails the transaction."""
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(sa.insert(_messages), rows[start:start + CHUNK])
+    return len(rows)
+
+
+def insert_new(rows: list[dict]) -> int:
+    """Insert rows made by `message_values`, skipping any whose dedupe key exists (another
+    run got there first), in the caller's transaction (never commits); returns how many were
+    inserted."""
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserted = 0
+    for start in range(0, len(rows), CHUNK):
+        # No RETURNING: the driver's executemany keeps one short statement (with RETURNING,
+        # hundreds of rows are rendered into one statement that psycopg parses every time);
+        # both drivers sum the rows each execution inserted.
+        result = db.session.execute(
+            insert(_messages).on_conflict_do_nothing().execution_options(preserve_rowcount=True),
+            rows[start:start + CHUNK])
+        inserted += result.rowcount
+    return inserted

@@ -154,10 +154,16 @@ def sign_up_candidate(email: str, first_name: str, last_name: str, password: str
     db.session.commit()
 
 
-def resend_confirmation(user: User, client_address: str = "") -> None:
+TOO_MANY_LINKS = _l("Several links were sent in the last 24 hours: check your inbox and spam "
+                    "folder, or try again tomorrow.")
+
+
+def resend_confirmation(user: User, client_address: str = "") -> bool:
     """"Send the link again", at most once per CONFIRMATION_RESEND_SECONDS and
     CONFIRMATION_MAX_PER_DAY times a day, and within the limits of mail sent on someone's
-    behalf: the address is not yet proved to want our mail."""
+    behalf: the address is not yet proved to want our mail. Refused with ValidationFailed
+    (nothing changed); False when the address has had its share of mail on others' behalf
+    (the request is counted all the same, and committed; TOO_MANY_LINKS says why)."""
     if user.email_confirmed:
         raise ValidationFailed(str(_l("Your address is already confirmed.")))
     now = clock.now()
@@ -173,15 +179,14 @@ def resend_confirmation(user: User, client_address: str = "") -> None:
         OutboxMessage.event_type == account_emails.CONFIRMATION,
         OutboxMessage.created_at >= day_start))
     if sent_today >= current_app.config["CONFIRMATION_MAX_PER_DAY"]:
-        raise ValidationFailed(str(_l("Several links were sent in the last 24 hours: check "
-                                      "your inbox and spam folder, or try again tomorrow.")))
-    if not mail_limits.allow(user.email, client_address):
+        raise ValidationFailed(str(TOO_MANY_LINKS))
+    if mail_limits.allow(user.email, client_address):
+        user.confirmation_sent_at = now
+        _send(user, CONFIRM)
         db.session.commit()
-        raise ValidationFailed(str(_l("Several links were sent in the last 24 hours: check "
-                                      "your inbox and spam folder, or try again tomorrow.")))
-    user.confirmation_sent_at = now
-    _send(user, CONFIRM)
-    db.session.commit()
+        return True
+    db.session.commit()  # the count, kept: a refusal is not a free retry
+    return False
 
 
 def confirm_email(token: str) -> User:

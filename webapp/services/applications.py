@@ -180,10 +180,11 @@ def _check_submittable(application: Application, values: dict) -> None:
         raise ValidationFailed(errors)
 
 
-def prepare_submission(candidate: User, application_id: int, answers: Answers) -> Application:
-    """The first step of submitting: keep the answers as the draft, then refuse (nothing else
-    changed) if they could not be submitted, so the confirmation shows what will be sent."""
-    application = save_draft(candidate, application_id, answers)
+def check_submission(candidate: User, application_id: int, answers: Answers) -> Application:
+    """Whether these answers could be submitted now: raises ValidationFailed with what stops
+    them, changes nothing. Submitting asks for confirmation after the draft is saved (by
+    save_draft, in its own unit of work) and this check passed."""
+    application = _editable(candidate, application_id)
     _check_submittable(application, answers.values())
     return application
 
@@ -199,7 +200,8 @@ def acknowledgement_queued(application: Application) -> bool:
 
 
 def submit_draft(candidate: User, application_id: int) -> Application:
-    """The confirmed step: submit the answers saved by prepare_submission."""
+    """The confirmed step: submit the answers saved by save_draft and checked by
+    check_submission."""
     application = _editable(candidate, application_id)
     return submit(candidate, application_id, Answers(
         title=application.title, summary=application.summary,
@@ -208,13 +210,10 @@ def submit_draft(candidate: User, application_id: int) -> Application:
 
 def submit(candidate: User, application_id: int, answers: Answers) -> Application:
     """Submit: draft -> submitted with the given answers, and the submission's emails, in one
-    transaction. Refused after the closing date, a second time, or for someone else."""
+    transaction. Refused after the closing date, a second time, or for someone else; a refusal
+    changes nothing (the answers are kept by save_draft, before)."""
     application = _editable(candidate, application_id)
     now = clock.now()
-    if not candidate.email_confirmed:
-        # The answers are kept as the draft, then the refusal says why.
-        save_draft(candidate, application_id, answers)
-        _refuse_unconfirmed(candidate)
     values = answers.values()
     _check_submittable(application, values)
     draft, submitted = application.status, statuses.by_code(Status.SUBMITTED)

@@ -18,7 +18,7 @@ from jinja2 import nodes
 from webapp import outbox
 from webapp.core import audit
 from webapp.core.addresses import InvalidAddress, normalize_email, parse_address_list
-from webapp.core.errors import ValidationFailed
+from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -30,7 +30,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import html_policy, letters, secret_links, templating
+from webapp.services import html_policy, letters, permissions, secret_links, templating
 from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.email_templates")
@@ -117,6 +117,17 @@ def default_acknowledgement_template() -> EmailTemplate:
 
 def get_template(template_id: int) -> EmailTemplate | None:
     return db.session.get(EmailTemplate, template_id)
+
+
+def template_for(actor: User, template_id: int) -> EmailTemplate:
+    """The template `actor` may edit: NotFound if there is none, NotAllowed if they may not
+    (account emails: admins only)."""
+    template = db.session.get(EmailTemplate, template_id)
+    if template is None:
+        raise NotFound()
+    if not permissions.can_edit_template(actor, template):
+        raise NotAllowed()
+    return template
 
 
 LIST_SORTS = {

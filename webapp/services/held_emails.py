@@ -18,6 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from webapp import outbox
 from webapp.core import audit, clock
 from webapp.core.errors import NotAllowed, ValidationFailed
 from webapp.extensions import db
@@ -152,19 +153,14 @@ def _changed(n: int) -> ValidationFailed:
 
 
 def _apply(campaign: Campaign, trigger_id: int, status_id: int, version: str,
-           values: dict) -> list[int]:
-    """Change exactly the rows of the version the manager confirmed, or nothing."""
+           change) -> list[int]:
+    """Change exactly the rows of the version the manager confirmed, or nothing: `change`
+    (outbox.release_held or outbox.cancel_held, with its arguments bound) reports how many
+    it changed."""
     ids = _ids(campaign, trigger_id, status_id)
     if not ids or fingerprint(ids) != version:
         raise _changed(len(ids))
-    done = 0
-    table = OutboxMessage.__table__
-    for start in range(0, len(ids), CHUNK):
-        done += db.session.execute(
-            sa.update(table).where(_m.id.in_(ids[start:start + CHUNK]),
-                                   _m.state == OutboxState.HELD.value).values(**values)
-        ).rowcount
-    if done != len(ids):  # one left its group between the read and the update
+    if change(ids) != len(ids):  # one left its group between the read and the update
         db.session.rollback()
         raise _changed(len(_ids(campaign, trigger_id, status_id)))
     return ids
@@ -180,7 +176,7 @@ def release(actor: User, campaign: Campaign, trigger_id: int, status_id: int, ve
                                field="not_before")
     due = not_before or now
     ids = _apply(campaign, trigger_id, status_id, version,
-                 dict(state=OutboxState.PENDING.value, next_attempt_at=due, updated_at=now))
+                 lambda ids: outbox.release_held(ids, due))
     name = _group_name(trigger_id, status_id)
     when = f" from {due:%Y-%m-%d %H:%M} UTC" if not_before else ""
     audit.record(actor, "held.released", "held_emails", trigger_id or None,
@@ -195,10 +191,9 @@ def cancel(actor: User, campaign: Campaign, trigger_id: int, status_id: int,
            version: str) -> int:
     """Cancel a held group: none of its emails will be sent."""
     _check(actor)
-    now = clock.now()
+    reason = f"Cancelled by {actor.email} while held for review"
     ids = _apply(campaign, trigger_id, status_id, version,
-                 dict(state=OutboxState.CANCELLED.value, updated_at=now,
-                      cancel_reason=f"Cancelled by {actor.email} while held for review"))
+                 lambda ids: outbox.cancel_held(ids, reason))
     name = _group_name(trigger_id, status_id)
     audit.record(actor, "held.cancelled", "held_emails", trigger_id or None,
                  f"Cancelled {len(ids)} held emails of {name}", campaign.id)

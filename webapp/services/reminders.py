@@ -613,21 +613,7 @@ def _render(plan: ReminderPlan) -> list[dict]:
 
 def _insert(rows: list[dict]) -> int:
     """Insert, skipping any row whose dedupe key exists (another run got there first)."""
-    if not rows:
-        return 0
-    table = OutboxMessage.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    inserted = 0
-    for start in range(0, len(rows), triggers.CHUNK):
-        # No RETURNING: the driver's executemany keeps one short statement (with RETURNING,
-        # hundreds of rows are rendered into one statement that psycopg parses every time);
-        # both drivers sum the rows each execution inserted.
-        result = db.session.execute(
-            insert(table).on_conflict_do_nothing().execution_options(preserve_rowcount=True),
-            rows[start:start + triggers.CHUNK])
-        inserted += result.rowcount
-    return inserted
+    return outbox.insert_new(rows)
 
 
 def _record_skips(plan: ReminderPlan, now: datetime) -> None:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit
-from webapp.core.errors import ValidationFailed
+from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import Application, Status, StatusChange, Trigger, User
 
@@ -36,6 +36,14 @@ def ensure_default_statuses() -> None:
 
 def all_statuses() -> list[Status]:
     return list(db.session.scalars(sa.select(Status).order_by(Status.position, Status.id)))
+
+
+def get(status_id: int) -> Status:
+    """The status: NotFound if there is none."""
+    status = db.session.get(Status, status_id)
+    if status is None:
+        raise NotFound()
+    return status
 
 
 def by_code(code: str) -> Status:

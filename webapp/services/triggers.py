@@ -35,7 +35,6 @@ from webapp.models import (
     EmailTemplate,
     EventType,
     MemberRole,
-    OutboxMessage,
     OutboxPriority,
     OutboxState,
     RecipientKind,
@@ -432,8 +431,7 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
 def insert_rows(rows: list[dict]) -> Outcome:
     """Insert rendered rows in the caller's transaction, many per statement."""
     frozen = {row["message_id"]: row.pop("attachments") for row in rows if "attachments" in row}
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(sa.insert(OutboxMessage.__table__), rows[start:start + CHUNK])
+    outbox.insert_many(rows)
     outbox.add_attachments(frozen)
     failed = sum(1 for row in rows if row["state"] == OutboxState.FAILED.value)
     held = sum(1 for row in rows if row["state"] == OutboxState.HELD.value)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit
 from webapp.core.addresses import InvalidAddress, normalize_email
-from webapp.core.errors import ValidationFailed
+from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import Role, User, UserRole
 from webapp.services import accounts, sessions
@@ -39,8 +39,12 @@ def search(text: str = "", role: str = "", limit: int = PAGE_SIZE) -> tuple[list
     return list(rows), total
 
 
-def get(user_id: int) -> User | None:
-    return db.session.get(User, user_id)
+def get(user_id: int) -> User:
+    """The account: NotFound if there is none (who may see it is the views' role check)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
 
 
 def _roles(codes) -> set[Role]:

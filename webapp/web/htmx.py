@@ -42,19 +42,6 @@ def add_trigger(response: Response, name: str, payload=None) -> Response:
     return response
 
 
-def client_redirect(url: str) -> Response:
-    """A redirect htmx follows (a 302 would be followed by the XHR itself, not the page)."""
-    response = Response(status=200)
-    response.headers["HX-Redirect"] = url
-    return response
-
-
-def redirect_or_client_redirect(url: str):
-    from flask import redirect
-
-    return client_redirect(url) if is_htmx() else redirect(url)
-
-
 def add_vary_header(response: Response) -> Response:
     """One URL serves a page or a fragment: caches must key on HX-Request."""
     response.vary.add("HX-Request")

@@ -1,4 +1,10 @@
-"""The one check for `next` targets: a redirect may only stay on this site.
+"""Redirects: `see_other`, the one answer to a POST that succeeded, and `safe_next`, the one
+check for `next` targets (a redirect may only stay on this site).
+
+`see_other` answers 303 See Other (the browser then GETs the target, and a reload does not
+post again). htmx follows a redirect inside its request and would swap the new page into the
+old one, so for htmx requests it answers 200 with HX-Redirect (the page loads in full) or,
+given `into`, HX-Location (htmx loads the target into that element and pushes its URL).
 
 Browsers are lenient where a naive check is strict: they drop tabs and line breaks anywhere in a
 URL, read a backslash as a slash, and strip leading control characters, so `/%09/evil.example`,
@@ -7,7 +13,12 @@ will read a doubtful target, any target that is not a plain same-site path is re
 raw form and once percent-decoded (a proxy or a second redirect may decode it).
 """
 
+import json
 from urllib.parse import unquote, urlsplit
+
+from flask import Response, redirect
+
+from webapp.web.htmx import add_trigger, is_htmx
 
 MAX_LENGTH = 2000
 
@@ -37,3 +48,18 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
             return target
         decoded = once
     return fallback
+
+
+def see_other(url: str, *, into: str | None = None, swap: str = "outerHTML",
+              trigger: str | None = None) -> Response:
+    """After a POST: 303 to `url`; for htmx, HX-Redirect, or HX-Location into the element
+    `into` (with `swap`). `trigger`: an HX-Trigger event for the page (htmx only)."""
+    if not is_htmx():
+        return redirect(url, 303)
+    response = Response(status=200)
+    if into:
+        response.headers["HX-Location"] = json.dumps({"path": url, "target": into,
+                                                      "swap": swap})
+    else:
+        response.headers["HX-Redirect"] = url
+    return add_trigger(response, trigger) if trigger else response

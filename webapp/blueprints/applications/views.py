@@ -1,7 +1,5 @@
-import json
 
 from flask import (
-    Response,
     abort,
     flash,
     make_response,
@@ -22,13 +20,14 @@ from webapp.blueprints.applications.forms import (
     ReopenForm,
     StatusChangeForm,
 )
-from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.core.errors import ValidationFailed
 from webapp.services import applications, statuses
 from webapp.services.applications import Selection, Sort
 from webapp.web.access import STAFF, role_required
 from webapp.web.csv_export import csv_response
 from webapp.web.forms import apply_errors, id_or_none
 from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
+from webapp.web.redirects import see_other
 
 # /applications/                                  campaigns whose applications I may see
 # /applications/campaigns/<c>                     the list: filter, search, keyset pages
@@ -40,16 +39,6 @@ from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
 # /applications/<a>/status                        change its status (POST)
 # /applications/<a>/reopen                        "Reopen for changes": back to Draft (POST)
 # /applications/<a>/activity                      its history and emails (refreshed on change)
-
-
-def _or_abort(load, *args, **kwargs):
-    """Load through a service: missing is 404, forbidden is 403."""
-    try:
-        return load(current_user, *args, **kwargs)
-    except NotFound:
-        abort(404)
-    except NotAllowed:
-        abort(403)
 
 
 def _locale() -> str:
@@ -68,7 +57,7 @@ def index():
 @role_required(*STAFF)
 def campaign_list(campaign_id: int):
     """A campaign's applications, filtered and searched, one keyset page at a time."""
-    campaign = _or_abort(applications.campaign_for_staff, campaign_id)
+    campaign = applications.campaign_for_staff(current_user, campaign_id)
     all_statuses = statuses.all_statuses()
     filters = FilterForm(request.args)
     filters.set_statuses(all_statuses, _locale())
@@ -78,7 +67,7 @@ def campaign_list(campaign_id: int):
     selection = Selection(campaign.id, all_matching=True, status_id=filters.status.data,
                           search=filters.q.data or "")
     sort = Sort.parse(request.args.get("sort"), applications.SORT_KEYS)
-    page = _or_abort(applications.list_applications, selection,
+    page = applications.list_applications(current_user, selection,
                      id_or_none(request.args.get("after")), sort=sort)
     bulk = BulkStatusForm(formdata=None, list_status=filters.status.data or "",
                           list_q=filters.q.data or "")
@@ -93,7 +82,7 @@ def campaign_list(campaign_id: int):
 @role_required(*STAFF)
 def export(campaign_id: int):
     """The list as it is filtered and sorted, every page of it, as a CSV file."""
-    campaign = _or_abort(applications.campaign_for_staff, campaign_id)
+    campaign = applications.campaign_for_staff(current_user, campaign_id)
     filters = FilterForm(request.args)
     filters.set_statuses(statuses.all_statuses(), _locale())
     if not filters.validate():
@@ -111,7 +100,7 @@ def export(campaign_id: int):
 @role_required(*STAFF)
 def bulk_preview(campaign_id: int):
     """Before a bulk change: how many applications move, how many emails per template."""
-    campaign = _or_abort(applications.campaign_for_staff, campaign_id)
+    campaign = applications.campaign_for_staff(current_user, campaign_id)
     form = BulkPreviewForm(request.args)
     form.set_statuses(statuses.all_statuses(), _locale())
     preview = None
@@ -125,7 +114,7 @@ def bulk_preview(campaign_id: int):
 @role_required(*STAFF)
 def bulk_change(campaign_id: int):
     """Change the status of the selected applications, or of all matching the filter."""
-    campaign = _or_abort(applications.campaign_for_staff, campaign_id)
+    campaign = applications.campaign_for_staff(current_user, campaign_id)
     form = BulkStatusForm()
     form.set_statuses(statuses.all_statuses(), _locale())
     back = url_for("applications.campaign_list", campaign_id=campaign.id,
@@ -134,19 +123,12 @@ def bulk_change(campaign_id: int):
         try:
             result = applications.bulk_change_status(current_user, form.selection(campaign.id),
                                                      form.status.data, form.comment.data or "")
-        except NotAllowed:
-            abort(403)
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
             flash(_summary(result), "success")
-            if is_htmx():
-                # Reload the list in place (and push its URL) with the summary message.
-                response = Response(status=200)
-                response.headers["HX-Location"] = json.dumps(
-                    {"path": back, "target": "#applications-list", "swap": "outerHTML"})
-                return add_trigger(response, "statusChanged")
-            return redirect(back, 303)
+            # htmx reloads the list in place (and pushes its URL) with the summary message.
+            return see_other(back, into="#applications-list", trigger="statusChanged")
     return form_response("applications/bulk_confirm.html", "applications/_bulk_confirm.html",
                          form, campaign=campaign, preview=None)
 
@@ -155,7 +137,7 @@ def bulk_change(campaign_id: int):
 @role_required(*STAFF)
 def detail(application_id: int):
     """One application: its answers, its status, its history and its emails."""
-    application = _or_abort(applications.application_for_staff, application_id)
+    application = applications.application_for_staff(current_user, application_id)
     return render_template("applications/detail.html", **_panel(application),
                            **_activity(application))
 
@@ -164,7 +146,7 @@ def detail(application_id: int):
 @role_required(*STAFF)
 def status_preview(application_id: int):
     """What changing this application's status would do."""
-    application = _or_abort(applications.application_for_staff, application_id)
+    application = applications.application_for_staff(current_user, application_id)
     status_id = id_or_none(request.args.get("status"))
     preview = None
     if status_id:
@@ -176,15 +158,13 @@ def status_preview(application_id: int):
 @role_required(*STAFF)
 def change_status(application_id: int):
     """Change one application's status, with an optional comment."""
-    application = _or_abort(applications.application_for_staff, application_id)
+    application = applications.application_for_staff(current_user, application_id)
     form = StatusChangeForm()
     form.set_statuses(statuses.all_statuses(), _locale())
     if form.validate_on_submit():
         try:
             result = applications.change_status(current_user, application.id, form.status.data,
                                                 form.comment.data or "")
-        except NotAllowed:
-            abort(403)
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
@@ -202,14 +182,12 @@ def change_status(application_id: int):
 def reopen(application_id: int):
     """Reopen for changes: the application goes back to Draft, its candidate edits and
     submits it again. Explicit and audited: the only way back to Draft."""
-    application = _or_abort(applications.application_for_staff, application_id)
+    application = applications.application_for_staff(current_user, application_id)
     form = ReopenForm()
     if form.validate_on_submit():
         try:
             applications.reopen_for_changes(current_user, application.id,
                                             form.comment.data or "")
-        except NotAllowed:
-            abort(403)
         except ValidationFailed as error:
             form.form_errors.extend(m for msgs in error.errors.values() for m in msgs)
         else:
@@ -244,7 +222,7 @@ def _panel_changed(application):
 @role_required(*STAFF)
 def activity(application_id: int):
     """The history and emails panel, refreshed after a status change."""
-    application = _or_abort(applications.application_for_staff, application_id)
+    application = applications.application_for_staff(current_user, application_id)
     return render_template("applications/_activity.html", application=application,
                            **_activity(application))
 
@@ -258,8 +236,6 @@ def _activity(application) -> dict:
 def _preview(selection: Selection, status_id: int):
     try:
         return applications.preview_status_change(current_user, selection, status_id)
-    except NotAllowed:
-        abort(403)
     except ValidationFailed:
         return None
 

@@ -18,7 +18,7 @@ from webapp.services import accounts, delivery, mail_limits, sessions, sign_in
 from webapp.web import session_cookie
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import form_response, render_page
-from webapp.web.redirects import safe_next
+from webapp.web.redirects import safe_next, see_other
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -38,7 +38,7 @@ def login():
             apply_errors(form, error)
         else:
             session_cookie.begin(user, token)
-            response = redirect(safe_next(request.args.get("next"), url_for("main.home")))
+            response = see_other(safe_next(request.args.get("next"), url_for("main.home")))
             return _remember_device(response, user)
     if form.errors and status == 200:
         return form_response("auth/login.html", "auth/login.html", form)
@@ -62,7 +62,7 @@ def logout():
     """Sign out: the server forgets the session, so a copy of the cookie is worthless."""
     sessions.end(session_cookie.end())
     flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    return see_other(url_for("auth.login"))
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -117,13 +117,16 @@ def confirm(token: str):
 def resend_confirmation():
     """"Send the link again" (rate-limited by the service)."""
     try:
-        accounts.resend_confirmation(current_user, session_cookie.client_address())
+        sent = accounts.resend_confirmation(current_user, session_cookie.client_address())
     except ValidationFailed as error:
         flash(str(error), "error")
     else:
-        flash(_("We sent a new link to %(email)s.", email=current_user.email), "success")
-        if notice := delivery.notice_for(current_user.email):  # it will not arrive
-            flash(notice, "error")
+        if sent:
+            flash(_("We sent a new link to %(email)s.", email=current_user.email), "success")
+            if notice := delivery.notice_for(current_user.email):  # it will not arrive
+                flash(notice, "error")
+        else:
+            flash(str(accounts.TOO_MANY_LINKS), "error")
     return redirect(safe_next(request.form.get("next"), url_for("main.home")), 303)
 
 

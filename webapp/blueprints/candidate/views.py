@@ -5,13 +5,14 @@ from flask_login import current_user, login_required
 
 from webapp.blueprints.candidate import bp
 from webapp.blueprints.candidate.forms import AddressForm, ApplicationForm, ConfirmForm
-from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import Application, Role
 from webapp.services import applications, delivery
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
-from webapp.web.htmx import client_redirect, form_response, is_htmx, render_page
+from webapp.web.htmx import form_response, render_page
+from webapp.web.redirects import see_other
 
 # /apply/                          open campaigns
 # /apply/<campaign>/start          start (or resume) my application
@@ -38,10 +39,6 @@ def start(campaign_id: int):
     """Start an application, or go back to the one already started."""
     try:
         application = applications.start_application(current_user, campaign_id)
-    except NotFound:
-        abort(404)
-    except NotAllowed:
-        abort(403)
     except ValidationFailed as error:
         flash(str(error), "error")
         return redirect(url_for("candidate.open_campaigns"), 303)
@@ -94,11 +91,11 @@ def application(application_id: int):
     if request.method == "POST" and form.validate_on_submit():
         submitting = request.form.get("action") == "submit"
         try:
+            # Submitting cannot be undone: save (its own unit of work: the answers are kept
+            # whatever the check says), check, then ask for confirmation.
+            applications.save_draft(current_user, own.id, form.answers())
             if submitting:
-                # Submitting cannot be undone: save, check, then ask for confirmation.
-                applications.prepare_submission(current_user, own.id, form.answers())
-            else:
-                applications.save_draft(current_user, own.id, form.answers())
+                applications.check_submission(current_user, own.id, form.answers())
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
@@ -106,8 +103,7 @@ def application(application_id: int):
                 return render_page("candidate/confirm_submit.html",
                                    "candidate/_confirm_submit.html", application=own)
             flash(_("Draft saved."), "success")
-            target = url_for("candidate.application", application_id=own.id)
-            return client_redirect(target) if is_htmx() else redirect(target, 303)
+            return see_other(url_for("candidate.application", application_id=own.id))
     if form.errors or form.form_errors:
         return form_response("candidate/application.html", "candidate/_application_form.html",
                              form, application=own)
@@ -122,25 +118,20 @@ def submit(application_id: int):
         abort(400)
     try:
         own = applications.submit_draft(current_user, application_id)
-    except NotFound:
-        abort(404)
     except ValidationFailed as error:
         flash(str(error), "error")
         target = url_for("candidate.application", application_id=application_id)
     else:
         flash(_("Your application was submitted."), "success")
         target = url_for("candidate.receipt", application_id=own.id)
-    return client_redirect(target) if is_htmx() else redirect(target, 303)
+    return see_other(target)
 
 
 @bp.route("/my/applications/<int:application_id>/receipt")
 @login_required
 def receipt(application_id: int):
     """The receipt after submitting: the reference and a printable summary."""
-    try:
-        own = applications.own_application(current_user, application_id)
-    except NotFound:
-        abort(404)
+    own = applications.own_application(current_user, application_id)
     if own.submitted_at is None:
         return redirect(url_for("candidate.application", application_id=own.id))
     return render_template("candidate/receipt.html", application=own,

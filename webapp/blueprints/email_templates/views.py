@@ -10,7 +10,7 @@ Routes:
     /send-test              "Send me a test": queue the preview to the signed-in user
 """
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,19 +19,17 @@ from wtforms import SelectChoice
 from webapp.blueprints.email_templates import bp
 from webapp.blueprints.email_templates.forms import TemplateForm, TemplateSearchForm
 from webapp.core.errors import ValidationFailed
-from webapp.models import Role
 from webapp.services import account_emails, email_templates, permissions, templating
 from webapp.services.email_templates import LOCALES, TemplateInput, VersionInput
 from webapp.services.paging import Sort
-from webapp.web.access import role_required
+from webapp.web.access import PLATFORM_MANAGERS, role_required
 from webapp.web.forms import apply_errors, id_or_none
-from webapp.web.htmx import client_redirect, is_htmx, render_page
-
-platform_managers = role_required(Role.ADMIN, Role.MANAGER)
+from webapp.web.htmx import render_page
+from webapp.web.redirects import see_other
 
 
 @bp.route("/")
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def index():
     """List the templates and the automatic emails that use them."""
     form = TemplateSearchForm(request.args)
@@ -51,46 +49,47 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def new():
     """Create a template."""
     return _editor(None)
 
 
 @bp.route("/<int:template_id>", methods=["GET", "POST"])
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def edit(template_id: int):
     """Edit a template's headers and its version in each language."""
-    return _editor(_template_or_404(template_id))
+    return _editor(email_templates.template_for(current_user, template_id))
 
 
 @bp.route("/<int:template_id>/duplicate", methods=["POST"])
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def duplicate(template_id: int):
     """Copy a template under a new name."""
-    copy = email_templates.duplicate_template(current_user, _template_or_404(template_id))
+    template = email_templates.template_for(current_user, template_id)
+    copy = email_templates.duplicate_template(current_user, template)
     flash(_("Template duplicated."), "success")
     return redirect(url_for(".edit", template_id=copy.id), 303)
 
 
 @bp.route("/<int:template_id>/delete", methods=["GET", "POST"])
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def delete(template_id: int):
     """Delete a template that no automatic email uses (GET: the no-JavaScript confirmation)."""
-    template = _template_or_404(template_id)
+    template = email_templates.template_for(current_user, template_id)
     if request.method == "GET":
         return render_template("email_templates/confirm_delete.html", template=template)
     try:
         email_templates.delete_template(current_user, template)
     except ValidationFailed as error:
         flash(str(error), "error")
-        return _go(url_for(".edit", template_id=template_id))
+        return see_other(url_for(".edit", template_id=template_id))
     flash(_("Template deleted."), "success")
-    return _go(url_for(".index"))
+    return see_other(url_for(".index"))
 
 
 @bp.route("/preview", methods=["POST"])
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def preview():
     """Render the editor's current content with sample values or a chosen application."""
     form = _form()
@@ -103,7 +102,7 @@ def preview():
 
 
 @bp.route("/send-test", methods=["POST"])
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def send_test():
     """Queue the previewed message to the signed-in user, marked as a test."""
     form = _form()
@@ -115,7 +114,7 @@ def send_test():
             return render_page(
                 "email_templates/test_result.html", "email_templates/_test_result.html",
                 sent_to=None, problems=[_("This template does not exist.")]), 422
-        template = _template_or_404(template_id)
+        template = email_templates.template_for(current_user, template_id)
     if not form.validate():
         status = 422
         problems = [m for messages in form.errors.values() for m in messages]
@@ -135,29 +134,13 @@ def send_test():
 # Helpers ----------------------------------------------------------------------------------
 
 
-def _go(url: str):
-    """htmx follows a header, a plain form a 303."""
-    return client_redirect(url) if is_htmx() else redirect(url, 303)
-
-
-def _template_or_404(template_id: int):
-    """The template, if the signed-in user may edit it (account emails: admins only)."""
-    template = email_templates.get_template(template_id)
-    if template is None:
-        abort(404)
-    if not permissions.can_edit_template(current_user, template):
-        abort(403)
-    return template
-
-
 def _posted_template(form: TemplateForm):
     """The stored template the editor previews, if any: it decides which placeholders apply
     (system or campaign)."""
     template_id = id_or_none(form.template_id.data)
-    template = email_templates.get_template(template_id) if template_id is not None else None
-    if template is not None and not permissions.can_edit_template(current_user, template):
-        abort(403)
-    return template
+    if template_id is None or email_templates.get_template(template_id) is None:
+        return None
+    return email_templates.template_for(current_user, template_id)
 
 
 def _form(template=None) -> TemplateForm:

@@ -4,7 +4,6 @@ from flask import Response, abort, current_app, flash, redirect, request, url_fo
 from flask_babel import gettext as _
 
 from webapp.blueprints.mailbox import bp
-from webapp.core.errors import NotFound
 from webapp.models import Role
 from webapp.services import mailbox
 from webapp.web.access import role_required
@@ -38,10 +37,7 @@ def index():
 @role_required(Role.ADMIN)
 def show(name: str):
     """One caught message."""
-    try:
-        message = mailbox.get(name)
-    except NotFound:
-        abort(404)
+    message = mailbox.get(name)
     return render_page("mailbox/show.html", message=message)
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from webapp.blueprints.main import bp
 from webapp.models import Role
 from webapp.services import users
-from webapp.web.redirects import safe_next
+from webapp.web.redirects import safe_next, see_other
 
 
 @bp.route("/")
@@ -38,4 +38,4 @@ def set_language():
         session["locale"] = locale
         if current_user.is_authenticated:
             users.set_locale(current_user, locale)
-    return redirect(safe_next(request.form.get("next")))
+    return see_other(safe_next(request.form.get("next")))

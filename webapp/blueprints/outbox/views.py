@@ -8,13 +8,14 @@ from flask_login import current_user
 from webapp import outbox
 from webapp.blueprints.outbox import bp
 from webapp.blueprints.outbox.forms import LABELS, BulkForm, FilterForm
-from webapp.core.errors import NotFound, ValidationFailed
+from webapp.core.errors import ValidationFailed
 from webapp.models import Role
 from webapp.services import held_emails
 from webapp.web.access import role_required
 from webapp.web.csv_export import csv_response
 from webapp.web.forms import id_or_none
-from webapp.web.htmx import add_trigger, client_redirect, is_htmx, render_page
+from webapp.web.htmx import add_trigger, is_htmx, render_page
+from webapp.web.redirects import see_other
 
 FINAL_STATES = ("sent", "failed", "cancelled")
 STOP_POLLING = 286  # htmx stops an `every` poll on this status
@@ -70,23 +71,17 @@ def _delivery() -> dict | None:
 @role_required(Role.ADMIN)
 def resume_pause(pause_id: int):
     """Resume an automatic email paused for its bounce rate; its held emails go."""
-    try:
-        released = outbox.resume(current_user, pause_id)
-    except NotFound:
-        abort(404)
+    released = outbox.resume(current_user, pause_id)
     flash(ngettext("Resumed: %(num)d email released.", "Resumed: %(num)d emails released.",
                    released), "success")
-    return redirect(url_for("outbox.index"))
+    return see_other(url_for("outbox.index"))
 
 
 @bp.route("/<int:message_id>/unsuppress", methods=["POST"])
 @role_required(Role.ADMIN)
 def unsuppress(message_id: int):
     """End the suppression of a suppressed email's address and send what it held back."""
-    try:
-        outbox.unsuppress(current_user, message_id)
-    except NotFound:
-        abort(404)
+    outbox.unsuppress(current_user, message_id)
     flash(_("The address is no longer suppressed; its emails are queued."), "success")
     return redirect(url_for("outbox.detail", message_id=message_id), 303)
 
@@ -152,16 +147,7 @@ def bulk():
                        "%(num)d messages were never rendered and still cannot be: they stay "
                        "as they are (open one to see why).", left), "error")
     target = url_for("outbox.index", **form.query_args())
-    if is_htmx():
-        return add_trigger(client_redirect(target), "outboxChanged")
-    return redirect(target, 303)
-
-
-def _message_or_404(message_id: int):
-    try:
-        return outbox.get(message_id)
-    except NotFound:
-        abort(404)
+    return see_other(target, trigger="outboxChanged")
 
 
 def _message_context(message) -> dict:
@@ -175,7 +161,7 @@ def _message_context(message) -> dict:
 @role_required(Role.ADMIN)
 def detail(message_id: int):
     """One message: headers, HTML, text, attempts, links."""
-    message = _message_or_404(message_id)
+    message = outbox.get(message_id)
     if is_htmx():
         response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
                                              **_message_context(message)))
@@ -189,7 +175,7 @@ def detail(message_id: int):
 @role_required(Role.ADMIN)
 def confirm_resend(message_id: int):
     """Resending emails the person again: say so, and ask (a page, or a panel for htmx)."""
-    message = _message_or_404(message_id)
+    message = outbox.get(message_id)
     return render_page("outbox/confirm_resend.html", "outbox/_resend_confirm.html",
                        **_message_context(message))
 
@@ -203,8 +189,6 @@ def act(message_id: int, action: str):
     service = {"retry": outbox.retry_now, "cancel": outbox.cancel, "resend": outbox.resend}
     try:
         message = service[action](current_user, message_id)
-    except NotFound:
-        abort(404)
     except ValidationFailed as error:
         flash(str(error), "error")
         message = outbox.get(message_id)
@@ -216,8 +200,7 @@ def act(message_id: int, action: str):
         status = 200
     if action == "resend" and status == 200:
         target = url_for("outbox.detail", message_id=message.id)
-        return (add_trigger(client_redirect(target), "outboxChanged") if is_htmx()
-                else redirect(target, 303))
+        return see_other(target, trigger="outboxChanged")
     if not is_htmx():
         return redirect(url_for("outbox.detail", message_id=message_id), 303)
     response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",

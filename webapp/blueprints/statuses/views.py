@@ -13,18 +13,15 @@ from flask_login import current_user
 from webapp.blueprints.statuses import bp
 from webapp.blueprints.statuses.forms import StatusForm
 from webapp.core.errors import ValidationFailed
-from webapp.extensions import db
 from webapp.models import Status
 from webapp.services import statuses
 from webapp.web.access import PLATFORM_MANAGERS, role_required
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import form_response
 
-platform_managers = role_required(*PLATFORM_MANAGERS)
-
 
 @bp.route("/", methods=["GET", "POST"])
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def index():
     """List the statuses; add one."""
     form = StatusForm()
@@ -38,10 +35,10 @@ def index():
 
 
 @bp.route("/<int:status_id>", methods=["GET", "POST"])
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def edit(status_id: int):
     """Rename, recolour or move a status."""
-    status = db.get_or_404(Status, status_id)
+    status = statuses.get(status_id)
     form = StatusForm(obj=status)
     if form.validate_on_submit() and _save(form, status):
         flash(_("Status saved."), "success")
@@ -52,10 +49,10 @@ def edit(status_id: int):
 
 
 @bp.route("/<int:status_id>/delete", methods=["POST"])
-@platform_managers
+@role_required(*PLATFORM_MANAGERS)
 def delete(status_id: int):
     """Delete a status nobody uses."""
-    status = db.get_or_404(Status, status_id)
+    status = statuses.get(status_id)
     try:
         statuses.delete_status(current_user, status)
     except ValidationFailed as error:

@@ -23,23 +23,14 @@ from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import form_response, render_page
 
-admins = role_required(Role.ADMIN)
-
 
 @bp.context_processor
 def _words():
     return {"role_help": ROLE_HELP, "account_actions": ACCOUNT_ACTIONS}
 
 
-def _user_or_404(user_id: int):
-    user = user_admin.get(user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
 @bp.route("/")
-@admins
+@role_required(Role.ADMIN)
 def index():
     """Every account, searched by name or address, filtered by role."""
     text = request.args.get("q", "")[:user_admin.MAX_SEARCH]
@@ -50,7 +41,7 @@ def index():
 
 
 @bp.route("/invite", methods=["GET", "POST"])
-@admins
+@role_required(Role.ADMIN)
 def invite():
     """Create an account and email its owner a link to choose a password."""
     form = InviteForm()
@@ -69,10 +60,10 @@ def invite():
 
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
-@admins
+@role_required(Role.ADMIN)
 def edit(user_id: int):
     """One account: who it is, its roles, its state, its history."""
-    user = _user_or_404(user_id)
+    user = user_admin.get(user_id)
     form = RolesForm(data={"roles": sorted(r.value for r in user.roles)})
     if request.method == "POST":
         form = RolesForm()
@@ -93,10 +84,10 @@ def edit(user_id: int):
 
 
 @bp.route("/<int:user_id>/<any(deactivate, reactivate):action>", methods=["POST"])
-@admins
+@role_required(Role.ADMIN)
 def set_active(user_id: int, action: str):
     """Deactivate (its sessions end) or reactivate an account."""
-    user = _user_or_404(user_id)
+    user = user_admin.get(user_id)
     form = RolesForm()  # only its CSRF token is used
     if not form.validate_on_submit() and "csrf_token" in form.errors:
         abort(400)

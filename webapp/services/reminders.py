@@ -20,7 +20,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -39,7 +38,6 @@ from webapp.models import (
     Application,
     Campaign,
     EmailTemplate,
-    EventType,
     OffsetUnit,
     OutboxMessage,
     OutboxPriority,
@@ -52,6 +50,7 @@ from webapp.models import (
     User,
 )
 from webapp.services import statuses, triggers
+from webapp.services.automatic_emails.audience import Audience, Recipient, Skip
 
 log = logging.getLogger("missive.reminders")
 
@@ -280,7 +279,7 @@ def copy_reminders(source: Campaign, target: Campaign) -> list[Reminder]:
 class DueEmail:
     reminder: Reminder
     application: triggers.ApplicationFacts
-    recipient: triggers.Recipient
+    recipient: Recipient
     key: str
 
 
@@ -291,7 +290,7 @@ class ReminderPlan:
 
     reminder: Reminder
     emails: list[DueEmail] = field(default_factory=list)
-    skipped: list[tuple[int, triggers.Skip]] = field(default_factory=list)
+    skipped: list[tuple[int, Skip]] = field(default_factory=list)
     occurrences: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -465,13 +464,13 @@ def _due_applications(reminder: Reminder, now: datetime, since: datetime | None,
 
 
 def plan_reminder(reminder: Reminder, now: datetime | None = None, *,
-                  audience: triggers.CampaignTriggers | None = None,
+                  audience: Audience | None = None,
                   statuses_by_id: dict[int, Status] | None = None,
                   as_if_due: bool = False) -> ReminderPlan:
     """The emails `reminder` would queue at `now`: due applications not reminded yet for this
-    occurrence, their recipients (access rules and inactive accounts applied by the trigger
-    engine), minus what is already queued. `as_if_due`: a reminder before the closing date
-    planned as if its moment were now."""
+    occurrence, their recipients (access rules and inactive accounts applied by the audience
+    every automatic email shares), minus what is already queued. `as_if_due`: a reminder
+    before the closing date planned as if its moment were now."""
     now = now or clock.now()
     plan = ReminderPlan(reminder)
     since = (_closing_since(reminder) if reminder.kind == ReminderKind.BEFORE_CLOSING
@@ -480,7 +479,7 @@ def plan_reminder(reminder: Reminder, now: datetime | None = None, *,
     if not due:
         return plan
     campaign = reminder.campaign
-    audience = audience or triggers.CampaignTriggers(campaign, EventType.SUBMITTED)
+    audience = audience or Audience(campaign)
     statuses_by_id = statuses_by_id or {s.id: s for s in statuses.all_statuses()}
     by_id = {application_id: (entry, k) for application_id, entry, k in due}
     ids = list(by_id)
@@ -489,10 +488,9 @@ def plan_reminder(reminder: Reminder, now: datetime | None = None, *,
         chunk = ids[start:start + triggers.CHUNK]
         for facts in triggers.application_facts([Application.id.in_(chunk)], campaign,
                                                 statuses_by_id):
-            transition = triggers.Transition(facts, None, facts.status, None)
             entry, k = by_id[facts.id]
             plan.occurrences[facts.id] = f"{entry}:{k}"
-            recipients, skipped = audience.resolve(reminder, transition)
+            recipients, skipped = audience.resolve(reminder, facts)
             for recipient in recipients:
                 emails.append(DueEmail(reminder, facts, recipient,
                                        _key(reminder, facts.id, entry, k, recipient.email)))
@@ -586,7 +584,7 @@ def _run_campaign(campaign_id: int, now: datetime, dry_run: bool,
                                   Reminder.active.is_(True), *only)
         .options(orm.joinedload(Reminder.template).selectinload(EmailTemplate.versions))
         .order_by(Reminder.id)).unique().all()
-    audience = triggers.CampaignTriggers(campaign, EventType.SUBMITTED)
+    audience = Audience(campaign)
     statuses_by_id = {s.id: s for s in statuses.all_statuses()}
     reports = []
     for reminder in reminders:
@@ -711,23 +709,11 @@ class Outlook:
     count: Count
 
 
-class _Staff:
-    """A reminder's recipients other than the candidate, which are the same for each of its
-    applications (an application's candidate aside)."""
-
-    def __init__(self, reminder: Reminder):
-        self.id = reminder.id
-        self.to_candidate = self.to_actor = False
-        self.to_managers, self.to_evaluators = reminder.to_managers, reminder.to_evaluators
-        self.extra_addresses = reminder.extra_addresses
-
-
-def _others(reminder: Reminder, audience: triggers.CampaignTriggers,
+def _others(reminder: Reminder, audience: Audience,
             staff_ids: set[int]) -> tuple[set[str], int, int]:
-    """(their addresses, how many are the campaign's staff, how many other addresses)."""
-    anyone = SimpleNamespace(id=0, candidate_id=0, campaign=reminder.campaign, candidate=None)
-    recipients = audience.recipients(_Staff(reminder), triggers.Transition(
-        anyone, None, None, None))
+    """(the addresses of its recipients other than the candidate, how many are the campaign's
+    staff, how many other addresses): the same for each of its applications."""
+    recipients = audience.staff(reminder)
     staff = sum(1 for r in recipients if r.user_id in staff_ids)
     return {r.email.lower() for r in recipients}, staff, len(recipients) - staff
 
@@ -737,7 +723,7 @@ def inactive_accounts() -> set[int]:
     return set(db.session.scalars(sa.select(User.id).where(User.active.is_(False))))
 
 
-def count_if_ran_now(reminder: Reminder, now: datetime, audience: triggers.CampaignTriggers,
+def count_if_ran_now(reminder: Reminder, now: datetime, audience: Audience,
                      staff_ids: set[int], inactive: set[int] | None = None) -> Count:
     """The emails the cron job would queue for `reminder` at `now` (before the closing date:
     as if its moment were now), per audience. Before the closing date, the drafts are counted
@@ -809,13 +795,13 @@ def next_moment(reminder: Reminder, now: datetime) -> datetime | None:
 
 
 def outlook(reminder: Reminder, now: datetime | None = None, *,
-            audience: triggers.CampaignTriggers | None = None,
+            audience: Audience | None = None,
             staff_ids: set[int] | None = None, inactive: set[int] | None = None) -> Outlook:
     """Counted by the database with the cron job's rules. Before its moment, a reminder
     before the closing date is counted as if the moment were now: who would get it if
     nothing changes."""
     now = now or clock.now()
-    audience = audience or triggers.CampaignTriggers(reminder.campaign, EventType.SUBMITTED)
+    audience = audience or Audience(reminder.campaign)
     if staff_ids is None:
         staff_ids = {m.user_id for m in reminder.campaign.members}
     return Outlook(reminder, next_moment(reminder, now),
@@ -824,7 +810,7 @@ def outlook(reminder: Reminder, now: datetime | None = None, *,
 
 def outlooks(campaign: Campaign, reminders: list[Reminder] | None = None) -> dict[int, Outlook]:
     now = clock.now()
-    audience = triggers.CampaignTriggers(campaign, EventType.SUBMITTED)
+    audience = Audience(campaign)
     staff_ids = {m.user_id for m in campaign.members}
     reminders = reminders if reminders is not None else reminders_of(campaign)
     inactive = inactive_accounts() if reminders else set()

@@ -31,7 +31,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp import outbox
 from webapp.core import audit, clock
-from webapp.core.addresses import InvalidAddress, parse_address_list
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
@@ -50,7 +49,12 @@ from webapp.models import (
     User,
 )
 from webapp.services import statuses, triggers
-from webapp.services.automatic_emails.audience import Audience, Recipient, Skip
+from webapp.services.automatic_emails.audience import (
+    Audience,
+    Recipient,
+    Skip,
+    check_recipients,
+)
 
 log = logging.getLogger("missive.reminders")
 
@@ -163,16 +167,9 @@ def _validate(data: ReminderInput) -> tuple[dict[str, list[str]], dict]:
             errors["also_status_ids"] = [str(_l("Unknown status."))]
         values.update(status_id=None, also_status_ids=also, repeat_every_days=None,
                       max_times=1)
-    try:
-        values["extra_addresses"] = ", ".join(parse_address_list(data.extra_addresses))
-    except InvalidAddress as error:
-        errors["extra_addresses"] = [str(_l("Not a valid email address: %(address)s",
-                                            address=error.address))]
-    for flag in RECIPIENT_FLAGS:
-        values[flag] = bool(getattr(data, flag))
-    if (not any(values[flag] for flag in RECIPIENT_FLAGS) and not values.get("extra_addresses")
-            and "extra_addresses" not in errors):
-        errors["recipients"] = [str(_l("Choose at least one recipient."))]
+    recipient_errors, recipients = check_recipients(data, RECIPIENT_FLAGS)
+    errors.update(recipient_errors)
+    values.update(recipients)
     values["active"] = bool(data.active)
     return errors, values
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.common import campaign_or_404, platform_managers
 from webapp.blueprints.campaigns.forms import ReleaseHeldForm
-from webapp.blueprints.campaigns.sections import held_context, tab_context
+from webapp.blueprints.campaigns.sections import closed_section, held_context, tab_context
 from webapp.core.errors import NotAllowed, ValidationFailed
 from webapp.services import held_emails
 from webapp.web.htmx import add_trigger, is_htmx
@@ -26,9 +26,7 @@ SECTION = "campaigns/_held_section.html"
 def held_section(campaign_id: int):
     """The campaign's emails held for review, per automatic email and status."""
     campaign = campaign_or_404(campaign_id)
-    if not is_htmx():
-        return redirect(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"))
-    return render_template(SECTION, **held_context(campaign))
+    return closed_section(SECTION, held_context, campaign, anchor="section-held")
 
 
 @bp.route("/<int:campaign_id>/held/<int:trigger_id>/<int:status_id>/<action>",

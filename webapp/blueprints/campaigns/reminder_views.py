@@ -7,19 +7,28 @@ Routes:
     /<id>/reminders/<rid>/edit|toggle|delete
 """
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp.blueprints.campaigns import bp
-from webapp.blueprints.campaigns.common import campaign_or_404, platform_managers
+from webapp.blueprints.campaigns.common import (
+    automatic_email_form,
+    campaign_or_404,
+    found_or_404,
+    platform_managers,
+    save_automatic_email,
+)
 from webapp.blueprints.campaigns.forms import ReminderForm
-from webapp.blueprints.campaigns.sections import reminders_context, saved, section_or_page
-from webapp.core.errors import ValidationFailed
-from webapp.services import campaign_triggers, email_templates, reminders, statuses
-from webapp.web.htmx import is_htmx
+from webapp.blueprints.campaigns.sections import (
+    closed_section,
+    reminders_context,
+    saved,
+    section_or_page,
+)
+from webapp.services import reminders, statuses
 
 SECTION = "campaigns/_reminders_section.html"
 
@@ -29,9 +38,7 @@ SECTION = "campaigns/_reminders_section.html"
 def reminders_section(campaign_id: int):
     """The "Scheduled reminders" section, form closed."""
     campaign = campaign_or_404(campaign_id)
-    if not is_htmx():
-        return redirect(url_for(".emails", campaign_id=campaign.id))
-    return render_template(SECTION, **reminders_context(campaign))
+    return closed_section(SECTION, reminders_context, campaign)
 
 
 @bp.route("/<int:campaign_id>/emails/reminders/new", methods=["GET", "POST"])
@@ -81,21 +88,11 @@ def delete_reminder(campaign_id: int, reminder_id: int):
 
 
 def _reminder_or_404(campaign, reminder_id: int):
-    reminder = reminders.get_reminder(campaign, reminder_id)
-    if reminder is None:
-        abort(404)
-    return reminder
+    return found_or_404(reminders.get_reminder(campaign, reminder_id))
 
 
 def _reminder_form(**kwargs) -> ReminderForm:
-    form = ReminderForm(**kwargs)
-    # Beside the trigger forms on the same page: ids (and so labels) of its own.
-    for field in form:
-        field.id = f"reminder-{field.id}"
-        field.label.field_id = field.id
-    form.template_id.choices = [SelectChoice("", _("Choose a template"))] + [
-        SelectChoice(t.id, t.name) for t in email_templates.list_templates()
-    ]
+    form = automatic_email_form(ReminderForm, "reminder", **kwargs)
     locale = str(get_locale())
     choices = [SelectChoice(s.id, s.label_for(locale)) for s in statuses.all_statuses()]
     form.status_id.choices = [SelectChoice("", _("Choose a status"))] + choices
@@ -120,15 +117,9 @@ def _save_reminder(campaign, form: ReminderForm, reminder):
             repeat_every_days=form.repeat_every_days.data, max_times=form.max_times.data,
             active=form.active.data, **form.recipients(),
         )
-        try:
-            saved_reminder = reminders.save_reminder(current_user, campaign, reminder, data,
-                                                     str(get_locale()))
-        except ValidationFailed as error:
-            form.show_errors(error)
-        else:
-            flash(_("Reminder saved."), "success")
-            for warning in campaign_triggers.nobody_warnings(campaign, saved_reminder):
-                flash(warning, "warning")
+        if save_automatic_email(campaign, form, lambda: reminders.save_reminder(
+                current_user, campaign, reminder, data, str(get_locale())),
+                _("Reminder saved.")) is not None:
             return _saved(campaign)
     status = 422 if request.method == "POST" else 200
     return section_or_page(SECTION, reminders_context, campaign, status, reminder_form=form,

@@ -78,6 +78,13 @@ def tab_context(campaign, **extra) -> dict:
             **held_context(campaign), **history_context(campaign), **extra}
 
 
+def closed_section(template: str, build, campaign, anchor: str | None = None, **extra):
+    """A section with its form closed, for htmx (the form's Cancel); the tab otherwise."""
+    if not is_htmx():
+        return redirect(url_for(".emails", campaign_id=campaign.id, _anchor=anchor))
+    return render_template(template, **build(campaign, **extra))
+
+
 def saved(template: str, context: dict, anchor: str | None = None, status: int = 200,
           events: tuple[str, ...] = ("triggerSaved",)):
     """After a change: htmx gets the refreshed section (and the flash, out of band) and the

@@ -11,19 +11,30 @@ Routes:
     /<id>/triggers/<tid>/test               "Send me a test"
 """
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp.blueprints.campaigns import bp
-from webapp.blueprints.campaigns.common import campaign_or_404, event_or_404, platform_managers
+from webapp.blueprints.campaigns.common import (
+    automatic_email_form,
+    campaign_or_404,
+    event_or_404,
+    found_or_404,
+    platform_managers,
+    save_automatic_email,
+)
 from webapp.blueprints.campaigns.forms import TriggerForm
-from webapp.blueprints.campaigns.sections import saved, section_or_page, triggers_context
+from webapp.blueprints.campaigns.sections import (
+    closed_section,
+    saved,
+    section_or_page,
+    triggers_context,
+)
 from webapp.core.errors import ValidationFailed
-from webapp.services import campaign_triggers, email_templates, statuses
-from webapp.web.htmx import is_htmx
+from webapp.services import campaign_triggers, statuses
 
 SECTION = "campaigns/_section.html"
 
@@ -34,9 +45,7 @@ def section(campaign_id: int, event: str):
     """One section of the Emails tab, form closed."""
     campaign = campaign_or_404(campaign_id)
     event = event_or_404(event)
-    if not is_htmx():
-        return redirect(url_for(".emails", campaign_id=campaign.id))
-    return render_template(SECTION, **triggers_context(campaign, focus="create"), event=event)
+    return closed_section(SECTION, triggers_context, campaign, focus="create", event=event)
 
 
 @bp.route("/<int:campaign_id>/emails/<event>/new", methods=["GET", "POST"])
@@ -121,22 +130,11 @@ def test_trigger(campaign_id: int, trigger_id: int):
 
 
 def _trigger_or_404(campaign, trigger_id: int):
-    trigger = campaign_triggers.get_trigger(campaign, trigger_id)
-    if trigger is None:
-        abort(404)
-    return trigger
+    return found_or_404(campaign_triggers.get_trigger(campaign, trigger_id))
 
 
 def _trigger_form(event: str, **kwargs) -> TriggerForm:
-    form = TriggerForm(**kwargs)
-    # Both sections' forms can be open at once: ids (and so labels) must not repeat. Names
-    # stay as they are: each form posts its own.
-    for field in form:
-        field.id = f"{event}-{field.id}"
-        field.label.field_id = field.id
-    form.template_id.choices = [SelectChoice("", _("Choose a template"))] + [
-        SelectChoice(t.id, t.name) for t in email_templates.list_templates()
-    ]
+    form = automatic_email_form(TriggerForm, event, **kwargs)
     locale = str(get_locale())
     status_choices = [SelectChoice(s.id, s.label_for(locale)) for s in statuses.all_statuses()]
     form.to_status_id.choices = [SelectChoice("", _("Choose a status"))] + status_choices
@@ -160,15 +158,11 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
             active=form.active.data, delay_minutes=(form.delay_hours.data or 0) * 60,
             hold_for_review=form.hold_for_review.data, **form.recipients(),
         )
-        try:
-            saved_trigger = campaign_triggers.save_trigger(current_user, campaign, trigger,
-                                                           data, str(get_locale()))
-        except ValidationFailed as error:
-            form.show_errors(error)
-        else:
-            flash(_("Automatic email saved."), "success")
-            for warning in campaign_triggers.nobody_warnings(campaign, saved_trigger):
-                flash(warning, "warning")
+        saved_trigger = save_automatic_email(
+            campaign, form, lambda: campaign_triggers.save_trigger(
+                current_user, campaign, trigger, data, str(get_locale())),
+            _("Automatic email saved."))
+        if saved_trigger is not None:
             return _saved(campaign, event, focus=f"row-{saved_trigger.id}")
     status = 422 if request.method == "POST" else 200
     return section_or_page(SECTION, triggers_context, campaign, status, open_event=event,

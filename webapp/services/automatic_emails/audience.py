@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
 from webapp.core.addresses import InvalidAddress, parse_address_list
@@ -43,6 +44,24 @@ class Skip:
     reason: SkipReason
     email: str = ""
     user_id: int | None = None
+
+
+def check_recipients(data, flags: tuple[str, ...]) -> tuple[dict[str, list[str]], dict]:
+    """The recipient choices of a form of any kind, checked: errors by field ("recipients"
+    for the whole fieldset), and the cleaned values of `flags` and the fixed addresses."""
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    try:
+        values["extra_addresses"] = ", ".join(parse_address_list(data.extra_addresses))
+    except InvalidAddress as error:
+        errors["extra_addresses"] = [str(_l("Not a valid email address: %(address)s",
+                                            address=error.address))]
+    for flag in flags:
+        values[flag] = bool(getattr(data, flag))
+    if (not any(values[flag] for flag in flags) and not values.get("extra_addresses")
+            and "extra_addresses" not in errors):
+        errors["recipients"] = [str(_l("Choose at least one recipient."))]
+    return errors, values
 
 
 def chosen(email, flag: str) -> bool:

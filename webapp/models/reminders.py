@@ -35,9 +35,6 @@ class Reminder(TimestampMixin, Base):
         sa.Index("ix_reminders_campaign", "campaign_id", "id"),
     )
 
-    # A reminder has no "person who made the change"; the trigger engine's recipients ask.
-    to_actor = False
-
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
     # In the dedupe keys of its emails. Unlike the id (which SQLite hands out again after a
     # delete), never the same for two reminders: a re-created reminder is a new one.

@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit
-from webapp.core.addresses import InvalidAddress, parse_address_list
+from webapp.core.addresses import parse_address_list
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
@@ -25,10 +25,9 @@ from webapp.models import (
     User,
 )
 from webapp.services import email_templates, labels, templating
+from webapp.services.automatic_emails.audience import RECIPIENT_FLAGS, check_recipients
 
 log = logging.getLogger("missive.triggers")
-
-RECIPIENT_FLAGS = ("to_candidate", "to_actor", "to_managers", "to_evaluators")
 
 
 @dataclass
@@ -276,18 +275,12 @@ def _validate(data: TriggerInput) -> tuple[dict[str, list[str]], dict]:
     else:
         values["to_status_id"] = values["from_status_id"] = None
         values["delay_minutes"], values["hold_for_review"] = 0, False
-    try:
-        values["extra_addresses"] = ", ".join(parse_address_list(data.extra_addresses))
-    except InvalidAddress as error:
-        errors["extra_addresses"] = [str(_l("Not a valid email address: %(address)s",
-                                            address=error.address))]
-    for flag in RECIPIENT_FLAGS:
-        values[flag] = bool(getattr(data, flag))
-    if data.event == EventType.SUBMITTED:
-        values["to_actor"] = False  # on a submission the person who acts is the candidate
-    if not any(values[flag] for flag in RECIPIENT_FLAGS) and not values.get("extra_addresses"):
-        if "extra_addresses" not in errors:
-            errors["recipients"] = [str(_l("Choose at least one recipient."))]
+    # On a submission the person who acts is the candidate: no "person who made the change".
+    flags = (RECIPIENT_FLAGS if data.event == EventType.STATUS_CHANGED
+             else tuple(f for f in RECIPIENT_FLAGS if f != "to_actor"))
+    recipient_errors, recipients = check_recipients(data, flags)
+    errors.update(recipient_errors)
+    values.update(recipients, to_actor=recipients.get("to_actor", False))
     values["active"] = bool(data.active)
     return errors, values
 

@@ -25,26 +25,22 @@ from sqlalchemy import orm
 
 from webapp import outbox
 from webapp.core import clock, text
-from webapp.core.addresses import InvalidAddress, parse_address_list
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Application,
     Campaign,
-    CampaignMember,
     EmailTemplate,
     EventType,
-    MemberRole,
     OutboxPriority,
     OutboxState,
-    RecipientKind,
     SkippedRecipient,
-    SkipReason,
     Status,
     Trigger,
     User,
 )
-from webapp.services import letters, permissions, templating
+from webapp.services import letters, templating
+from webapp.services.automatic_emails.audience import Audience, Recipient, Skip
 
 log = logging.getLogger("missive.triggers")
 
@@ -113,24 +109,6 @@ class Transition:
 
 
 @dataclass(frozen=True)
-class Recipient:
-    email: str
-    name: str
-    locale: str | None
-    user_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Skip:
-    """A recipient chosen but left out; `email` is empty when the choice named nobody."""
-
-    kind: RecipientKind
-    reason: SkipReason
-    email: str = ""
-    user_id: int | None = None
-
-
-@dataclass(frozen=True)
 class PlannedEmail:
     trigger: Trigger
     transition: Transition
@@ -185,8 +163,7 @@ class CampaignTriggers:
             .options(orm.joinedload(Trigger.template).selectinload(EmailTemplate.versions))
             .order_by(Trigger.id)
         ).unique())
-        self._members: dict[MemberRole, list[User]] | None = None
-        self._fixed: dict[int, tuple[list[Recipient], list[User]]] = {}
+        self.audience = Audience(campaign)
         self._by_target: dict[int | None, list[tuple[int | None, Trigger]]] | None = None
 
     def matching(self, transition: Transition) -> list[Trigger]:
@@ -210,88 +187,11 @@ class CampaignTriggers:
                 plan.skipped.extend(PlannedSkip(trigger, transition, s) for s in skipped)
         return plan
 
-    def recipients(self, trigger: Trigger, transition: Transition) -> list[Recipient]:
-        return self.resolve(trigger, transition)[0]
-
     def resolve(self, trigger: Trigger,
                 transition: Transition) -> tuple[list[Recipient], list[Skip]]:
-        """Who receives this trigger's email, duplicates merged (by address), and who was
-        chosen but is left out, with the reason: an inactive account, one that may not see
-        the application, or a choice that names nobody (a campaign without managers)."""
-        application = transition.application
-        people: list[tuple[RecipientKind, User]] = []
-        skipped: dict[str, Skip] = {}
-        if trigger.to_candidate:
-            people.append((RecipientKind.CANDIDATE, application.candidate))
-        if trigger.to_actor and transition.actor is not None:
-            people.append((RecipientKind.ACTOR, transition.actor))
-        for wanted, role, kind in ((trigger.to_managers, MemberRole.MANAGER,
-                                    RecipientKind.MANAGERS),
-                                   (trigger.to_evaluators, MemberRole.EVALUATOR,
-                                    RecipientKind.EVALUATORS)):
-            if not wanted:
-                continue
-            members = self._campaign_members()[role]
-            if not members:
-                skipped[f"{kind}:"] = Skip(kind, SkipReason.NOBODY)
-            people.extend((kind, member) for member in members)
-        merged: dict[str, Recipient] = {}
-        for kind, person in people:
-            address = person.email.lower()
-            if not person.active:
-                skipped.setdefault(address, Skip(kind, SkipReason.INACTIVE, person.email,
-                                                 person.id))
-            elif not permissions.can_view_application(person, application):
-                skipped.setdefault(address, Skip(kind, SkipReason.NO_ACCESS, person.email,
-                                                 person.id))
-            else:
-                merged.setdefault(address,
-                                  Recipient(person.email, person.name, person.locale, person.id))
-        fixed, inactive = self._fixed_addresses(trigger)
-        for recipient in fixed:
-            merged.setdefault(recipient.email.lower(), recipient)
-        for account in inactive:
-            skipped.setdefault(account.email.lower(), Skip(
-                RecipientKind.ADDRESS, SkipReason.INACTIVE, account.email, account.id))
-        return list(merged.values()), [skip for address, skip in skipped.items()
-                                       if address not in merged]
-
-    def _campaign_members(self) -> dict[MemberRole, list[User]]:
-        if self._members is None:
-            members = db.session.scalars(
-                sa.select(CampaignMember)
-                .where(CampaignMember.campaign_id == self.campaign.id)
-                .options(orm.joinedload(CampaignMember.user))
-                .order_by(CampaignMember.user_id)
-            ).all()
-            self._members = {role: [] for role in MemberRole}
-            for member in members:
-                self._members[MemberRole(member.role)].append(member.user)
-        return self._members
-
-    def _fixed_addresses(self, trigger: Trigger) -> tuple[list[Recipient], list[User]]:
-        """Fixed addresses are chosen by a platform manager; one that belongs to an account
-        takes its name and language, and is skipped when that account is inactive."""
-        if trigger.id not in self._fixed:
-            try:
-                addresses = parse_address_list(trigger.extra_addresses)
-            except InvalidAddress:
-                log.warning("Trigger %s has an invalid fixed address; ignored", trigger.id)
-                addresses = []
-            accounts = {u.email: u for u in db.session.scalars(
-                sa.select(User).where(User.email.in_(addresses)))} if addresses else {}
-            fixed, inactive = [], []
-            for address in addresses:
-                account = accounts.get(address)
-                if account is None:
-                    fixed.append(Recipient(address, "", None))
-                elif account.active:
-                    fixed.append(Recipient(account.email, account.name, account.locale,
-                                           account.id))
-                else:
-                    inactive.append(account)
-            self._fixed[trigger.id] = (fixed, inactive)
-        return self._fixed[trigger.id]
+        """Who receives this trigger's email about the transition's application, and who is
+        left out (the audience every kind of automatic email shares)."""
+        return self.audience.resolve(trigger, transition.application, transition.actor)
 
 
 @lru_cache(maxsize=256)

@@ -11,7 +11,16 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.web.forms import AddressList, Form, LocalDateTimeField, NoNewline, id_value, optional_id
+from webapp.core.errors import ValidationFailed
+from webapp.web.forms import (
+    AddressList,
+    Form,
+    LocalDateTimeField,
+    NoNewline,
+    apply_errors,
+    id_value,
+    optional_id,
+)
 
 
 class CampaignForm(Form):
@@ -43,28 +52,48 @@ class CampaignSearchForm(Form):
     ], validate_choice=False)
 
 
-class TriggerForm(Form):
-    template_id = SelectField(_l("Email template"), coerce=optional_id, validate_choice=False)
-    to_status_id = SelectField(_l("When the status becomes"), coerce=optional_id,
-                               validate_choice=False)
-    from_status_id = SelectField(_l("Previous status"), coerce=optional_id,
-                                 validate_choice=False)
+class RecipientsMixin:
+    """The recipient choices every kind of automatic email offers, and the way a service's
+    refusal reaches them: "at least one recipient" concerns the whole fieldset
+    (`campaigns/_recipients_fieldset.html`), not one checkbox. A kind fired by someone's action
+    adds `to_actor`."""
+
     to_candidate = BooleanField(_l("The candidate"))
-    to_actor = BooleanField(_l("The person who made the change"))
     to_managers = BooleanField(_l("The campaign's managers"))
     to_evaluators = BooleanField(_l("The campaign's evaluators"))
     extra_addresses = StringField(_l("Other addresses"),
                                   validators=[Optional(), Length(max=5000), NoNewline(),
                                               AddressList()])
+
+    recipient_errors: list[str] = []
+
+    def recipients(self) -> dict:
+        """The chosen recipients, as the services' inputs name them."""
+        chosen = {name: self[name].data
+                  for name in ("to_candidate", "to_actor", "to_managers", "to_evaluators")
+                  if name in self}
+        return {**chosen, "extra_addresses": self.extra_addresses.data or ""}
+
+    def show_errors(self, error: ValidationFailed) -> None:
+        """A service's refusal, next to the fields it names and in the recipients
+        fieldset."""
+        self.recipient_errors = []
+        apply_errors(self, error, lists={"recipients": self.recipient_errors})
+
+
+class TriggerForm(RecipientsMixin, Form):
+    template_id = SelectField(_l("Email template"), coerce=optional_id, validate_choice=False)
+    to_status_id = SelectField(_l("When the status becomes"), coerce=optional_id,
+                               validate_choice=False)
+    from_status_id = SelectField(_l("Previous status"), coerce=optional_id,
+                                 validate_choice=False)
+    to_actor = BooleanField(_l("The person who made the change"))
     active = BooleanField(_l("Active"))
     delay_hours = IntegerField(_l("Send after (hours)"), validators=[Optional()])
     hold_for_review = BooleanField(_l("Hold for review: a manager releases them"))
 
-    # "At least one recipient" concerns the whole fieldset, not one checkbox.
-    recipient_errors: list[str] = []
 
-
-class ReminderForm(Form):
+class ReminderForm(RecipientsMixin, Form):
     """A scheduled reminder; the fields of the other kind are ignored by the service."""
 
     kind = SelectField(_l("When"), choices=[
@@ -81,15 +110,7 @@ class ReminderForm(Form):
     status_id = SelectField(_l("Status"), coerce=optional_id, validate_choice=False)
     repeat_every_days = IntegerField(_l("Repeat every (days)"), validators=[Optional()])
     max_times = IntegerField(_l("At most (times)"), validators=[Optional()])
-    to_candidate = BooleanField(_l("The candidate"))
-    to_managers = BooleanField(_l("The campaign's managers"))
-    to_evaluators = BooleanField(_l("The campaign's evaluators"))
-    extra_addresses = StringField(_l("Other addresses"),
-                                  validators=[Optional(), Length(max=5000), NoNewline(),
-                                              AddressList()])
     active = BooleanField(_l("Active"))
-
-    recipient_errors: list[str] = []
 
 
 class ReleaseHeldForm(Form):

@@ -1,0 +1,75 @@
+"""Emails held for review: the Emails tab's section that releases or cancels them. Each
+answer redraws only this section.
+
+Routes:
+    /<id>/emails/held                       the held emails section
+    /<id>/held/<trigger_id>/<status_id>/release|cancel   release (now or later) or cancel a group
+"""
+
+from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask_babel import ngettext
+from flask_login import current_user
+
+from webapp.blueprints.campaigns import bp
+from webapp.blueprints.campaigns.common import campaign_or_404, platform_managers
+from webapp.blueprints.campaigns.forms import ReleaseHeldForm
+from webapp.blueprints.campaigns.sections import closed_section, held_context, tab_context
+from webapp.core.errors import NotAllowed, ValidationFailed
+from webapp.services import held_emails
+from webapp.web.htmx import add_trigger, is_htmx
+
+SECTION = "campaigns/_held_section.html"
+
+
+@bp.route("/<int:campaign_id>/emails/held")
+@platform_managers
+def held_section(campaign_id: int):
+    """The campaign's emails held for review, per automatic email and status."""
+    campaign = campaign_or_404(campaign_id)
+    return closed_section(SECTION, held_context, campaign, anchor="section-held")
+
+
+@bp.route("/<int:campaign_id>/held/<int:trigger_id>/<int:status_id>/<action>",
+          methods=["POST"])
+@platform_managers
+def act_on_held(campaign_id: int, trigger_id: int, status_id: int, action: str):
+    """Release a held group (now, or from a moment) or cancel it: exactly the emails the
+    manager saw (the group's version), else 422 with the group as it is now."""
+    campaign = campaign_or_404(campaign_id)
+    if action not in ("release", "cancel"):
+        abort(404)
+    form = ReleaseHeldForm()
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        try:
+            if action == "release":
+                count = held_emails.release(current_user, campaign, trigger_id, status_id,
+                                            form.version.data, form.not_before.data)
+                flash(ngettext("%(num)d held email released.", "%(num)d held emails released.",
+                               count), "success")
+            else:
+                count = held_emails.cancel(current_user, campaign, trigger_id, status_id,
+                                           form.version.data)
+                flash(ngettext("%(num)d held email cancelled.",
+                               "%(num)d held emails cancelled.", count), "success")
+        except NotAllowed:
+            abort(403)
+        except ValidationFailed as error:
+            errors = error.errors
+    else:
+        errors = form.errors
+    key = f"{campaign.id}-{trigger_id}-{status_id}"
+    held_errors = {key: [m for messages in errors.values() for m in messages]} if errors else {}
+    if not is_htmx():
+        if errors:  # the page again, with the group as it is now and why
+            return render_template("campaigns/emails.html",
+                                   **tab_context(campaign, held_errors=held_errors)), 422
+        return redirect(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"),
+                        303)
+    html = render_template(SECTION, with_messages=not errors,
+                           **held_context(campaign, held_errors=held_errors))
+    response = make_response(html, 422 if errors else 200)
+    if not errors:
+        add_trigger(response, "triggerSaved")
+        add_trigger(response, "outboxChanged")
+    return response

@@ -1,0 +1,109 @@
+"""The Emails tab's sections: what each one needs to render, and the answers that redraw one.
+
+Each section builds only its own context, so an htmx answer redraws one section and computes
+nothing for the others (switching a trigger does not plan the reminders). The full tab, for
+the page and the no-JavaScript path, is the sum of the sections.
+"""
+
+from flask import make_response, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+
+from webapp.blueprints.campaigns.forms import ReleaseHeldForm
+from webapp.services import (
+    campaign_triggers,
+    email_templates,
+    held_emails,
+    permissions,
+    reminders,
+    statuses,
+)
+from webapp.web.htmx import add_trigger, is_htmx
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+def _recipients_context(campaign) -> dict:
+    """What the recipients fieldset and cell need, whatever the kind of automatic email."""
+    members = campaign_triggers.members_today(campaign)
+    return {"campaign": campaign, "tab": "emails", "members": members, "locale": _locale(),
+            "has_templates": bool(email_templates.list_templates()),
+            "nobody_warnings": lambda email: campaign_triggers.nobody_warnings(
+                campaign, email, members)}
+
+
+def triggers_context(campaign, **extra) -> dict:
+    """The two trigger sections (candidate action, manager / evaluator action)."""
+    return {
+        **_recipients_context(campaign),
+        "stats": campaign_triggers.sending_stats(campaign),
+        "can_watch_outbox": permissions.can_watch_outbox(current_user),
+        "triggers": campaign_triggers.triggers_of(campaign),
+        "open_event": None, "editing": None, "form": None, "focus": None,
+        **extra,
+    }
+
+
+def reminders_context(campaign, **extra) -> dict:
+    """The "Scheduled reminders" section, with each reminder's outlook."""
+    reminder_list = reminders.reminders_of(campaign)
+    return {
+        **_recipients_context(campaign),
+        "reminders": reminder_list,
+        "outlooks": reminders.outlooks(campaign, reminder_list),
+        "status_labels": {s.id: s.label_for(_locale()) for s in statuses.all_statuses()},
+        "reminder_form": None, "reminder_editing": None, "reminder_kind": None,
+        **extra,
+    }
+
+
+def held_context(campaign, **extra) -> dict:
+    """The emails held for review, per automatic email and status."""
+    return {"campaign": campaign, "tab": "emails", "held_groups": held_emails.groups(campaign.id),
+            "release_form": ReleaseHeldForm(), "held_errors": {}, **extra}
+
+
+def history_context(campaign) -> dict:
+    by_id = {s.id: s for s in statuses.all_statuses()}
+    locale = _locale()
+    return {"history": campaign_triggers.campaign_history(campaign),
+            "explain": lambda entry: campaign_triggers.explain(entry, by_id, locale)}
+
+
+def tab_context(campaign, **extra) -> dict:
+    """The whole Emails tab: every section."""
+    return {**triggers_context(campaign), **reminders_context(campaign),
+            **held_context(campaign), **history_context(campaign), **extra}
+
+
+def closed_section(template: str, build, campaign, anchor: str | None = None, **extra):
+    """A section with its form closed, for htmx (the form's Cancel); the tab otherwise."""
+    if not is_htmx():
+        return redirect(url_for(".emails", campaign_id=campaign.id, _anchor=anchor))
+    return render_template(template, **build(campaign, **extra))
+
+
+def saved(template: str, context: dict, anchor: str | None = None, status: int = 200,
+          events: tuple[str, ...] = ("triggerSaved",)):
+    """After a change: htmx gets the refreshed section (and the flash, out of band) and the
+    events that refresh what depends on it; a plain POST goes back to the tab."""
+    if not is_htmx():
+        return redirect(url_for(".emails", campaign_id=context["campaign"].id, _anchor=anchor),
+                        303)
+    response = make_response(render_template(template, with_messages=True, **context), status)
+    if status == 200:
+        for event in events:
+            add_trigger(response, event)
+    return response
+
+
+def section_or_page(template: str, build, campaign, status: int = 200,
+                    section: dict | None = None, **extra):
+    """A form opened or refused: htmx gets its section, built by `build` (plus `section`,
+    what only the section template needs); a plain request the whole tab."""
+    if is_htmx():
+        html = render_template(template, **build(campaign, **extra), **(section or {}))
+        return make_response(html, status)
+    return render_template("campaigns/emails.html", **tab_context(campaign, **extra)), status

@@ -152,7 +152,8 @@ def test_the_emails_tab_shows_its_sections(app, client, auth):
     assert "<html" in page
     assert "Candidate action" in page and "Manager / evaluator action" in page
     assert "Scheduled reminders" in page and "Emails held for review" in page
-    assert page.count("Create an automatic email") == 3
+    assert page.count("Create an automatic email") == 2
+    assert "Schedule a reminder" in page
     fragment = client.get(f"/campaigns/{campaign_id}/emails",
                           headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and fragment.lstrip().startswith('<div id="emails-tab">')

@@ -122,7 +122,7 @@ def test_plain_requests_redirect_and_edit_toggle_delete_are_audited(app, client,
         assert list(actions) == ["reminder.created", "reminder.updated",
                                  "reminder.deactivated", "reminder.deleted"]
     history = client.get(f"/campaigns/{campaign}/emails/history").get_data(as_text=True)
-    assert "7 days in Submitted" in history
+    assert "7 days in the status Submitted" in history
 
 
 def factories_status_id(app, code: str) -> int:

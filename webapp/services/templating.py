@@ -121,7 +121,7 @@ CATALOGUE: tuple[Placeholder, ...] = (
     Placeholder("closing_date", _l("Closing date of the campaign"), date(2027, 3, 31),
                 lambda c: _date(c.application.campaign.closes_at, c)),
     Placeholder("application_reference", _l("Reference number of the application"),
-                "MIS-2027-000042", lambda c: c.application.reference),
+                "MIS-K3VQ7ZP2", lambda c: c.application.reference),
     Placeholder("old_status_label", _l("Status before the change"), _l("Submitted"),
                 lambda c: c.old_status.label_for(c.locale) if c.old_status else ""),
     Placeholder("status_label", _l("New status of the application"), _l("Accepted"),
@@ -139,7 +139,7 @@ CATALOGUE: tuple[Placeholder, ...] = (
     Placeholder("action_url", _l("The link the person follows (confirm, choose a password)"),
                 "https://missive.example.org/auth/confirm/…",
                 lambda c: c.given.get("action_url", ""), secret=True),
-    Placeholder("link_expiry", _l("How long the link stays valid"), "48 hours",
+    Placeholder("link_expiry", _l("How long the link stays valid"), _l("48 hours"),
                 lambda c: c.given.get("link_expiry", "")),
 )
 PLACEHOLDERS = {p.name: p for p in CATALOGUE}

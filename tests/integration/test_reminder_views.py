@@ -293,3 +293,22 @@ def test_the_emails_tab_does_not_read_every_draft_one_chunk_at_a_time(app, clien
     assert many == few
     page = client.get(f"/campaigns/{campaign}/emails").get_data(as_text=True)
     assert page.count("1103 emails") == 2
+
+
+def test_the_extra_statuses_are_checkboxes_a_phone_can_tick(app, client, auth, setup):
+    auth.login_as("manager")
+    campaign = setup["campaign"]
+    form = client.get(f"/campaigns/{campaign}/emails/reminders/new", headers=HX)
+    html = form.get_data(as_text=True)
+    assert "<select multiple" not in html and "Ctrl" not in html
+    submitted, review = (factories_status_id(app, "submitted"),
+                         factories_status_id(app, "under_review"))
+    assert f'name="also_status_ids" type="checkbox" value="{submitted}"' in html
+    response = client.post(f"/campaigns/{campaign}/emails/reminders/new", data={
+        "kind": "before_closing", "template_id": setup["template"], "offset_amount": "3",
+        "offset_unit": "days", "also_status_ids": [str(submitted), str(review)],
+        "to_candidate": "y", "active": "y"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert _db.session.scalar(sa.select(Reminder.also_status_ids)) == sorted(
+            [submitted, review])

@@ -76,8 +76,11 @@ class ReminderForm(Form):
     offset_unit = SelectField(_l("Unit"), choices=[
         SelectChoice("days", _l("days")), SelectChoice("hours", _l("hours"))],
         validate_choice=False)
+    # Checkboxes, not a <select multiple> (Ctrl-click is out of reach on a phone).
     also_status_ids = SelectMultipleField(_l("Also to applications in these statuses"),
-                                          coerce=id_value, validate_choice=False)
+                                          coerce=id_value, validate_choice=False,
+                                          widget=ListWidget(prefix_label=False),
+                                          option_widget=CheckboxInput())
     status_id = SelectField(_l("Status"), coerce=optional_id, validate_choice=False)
     repeat_every_days = IntegerField(_l("Repeat every (days)"), validators=[Optional()])
     max_times = IntegerField(_l("At most (times)"), validators=[Optional()])

@@ -312,3 +312,30 @@ def test_the_extra_statuses_are_checkboxes_a_phone_can_tick(app, client, auth, s
     with app.app_context():
         assert _db.session.scalar(sa.select(Reminder.also_status_ids)) == sorted(
             [submitted, review])
+
+
+def test_releasing_later_checks_the_date_before_asking_and_keeps_it(app, client, auth, held):
+    auth.login_as("manager")
+    campaign = held["campaign"]
+    page = client.get(f"/campaigns/{campaign}/emails").get_data(as_text=True)
+    later_form = page[page.index('class="release-later"') - 200:]
+    later_form = later_form[:later_form.index("</form>")]
+    assert "hx-confirm" not in later_form  # the server checks the date, then asks
+    url, version = _held_url(app, held, "release"), _version(page)
+    past = client.post(url, headers=HX, data={"version": version,
+                                              "not_before": "2020-01-01T10:00"})
+    assert past.status_code == 422
+    html = past.get_data(as_text=True)
+    assert "in the future" in html and 'value="2020-01-01T10:00"' in html
+    assert _states(app) == ["held"] * 3
+    asked = client.post(url, headers=HX, data={"version": version,
+                                               "not_before": "2099-01-01T10:00"})
+    assert asked.status_code == 200
+    html = asked.get_data(as_text=True)
+    assert "Release 3 emails at the chosen moment?" in html and "1 Jan 2099" in html
+    assert 'value="2099-01-01T10:00"' in html and 'name="confirmed"' in html
+    assert _states(app) == ["held"] * 3  # nothing released before the answer
+    done = client.post(url, headers=HX, data={"version": version, "confirmed": "1",
+                                              "not_before": "2099-01-01T10:00"})
+    assert done.status_code == 200 and "No email is held." in done.get_data(as_text=True)
+    assert _states(app) == ["pending"] * 3

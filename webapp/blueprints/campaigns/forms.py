@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -8,9 +9,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.core import clock
 from webapp.web.forms import AddressList, Form, LocalDateTimeField, NoNewline, id_value, optional_id
 
 
@@ -101,6 +103,16 @@ class ReleaseHeldForm(Form):
 
     version = StringField(validators=[DataRequired()])
     not_before = LocalDateTimeField(_l("Release from"), validators=[Optional()])
+    # A release from a moment is asked twice: the date is checked first, then confirmed.
+    confirmed = HiddenField()
+
+    def validate_not_before(self, field) -> None:
+        if field.data is not None and field.data <= clock.now():
+            raise ValidationError(_l("Choose a moment in the future, or release now."))
+
+    def asks_confirmation(self) -> bool:
+        """A release from a moment whose date is right, not confirmed yet."""
+        return self.not_before.data is not None and not self.confirmed.data
 
 
 class PublishForm(Form):

@@ -120,7 +120,7 @@ def _staff_pages(world):
             f"/applications/campaigns/{campaign}", f"/applications/{world['submitted']}",
             "/email-templates/", f"/email-templates/{world['template']}", "/statuses/",
             "/outbox/", "/outbox/?state=cancelled", "/outbox/?state=failed", "/users/",
-            "/users/invite", f"/users/{world['candidate']}"]
+            "/users/invite", f"/users/{world['candidate']}", "/brand/"]
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])

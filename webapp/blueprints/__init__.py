@@ -6,6 +6,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from webapp.blueprints.applications import bp as applications
     from webapp.blueprints.auth import bp as auth
+    from webapp.blueprints.branding import bp as branding
     from webapp.blueprints.campaigns import bp as campaigns
     from webapp.blueprints.candidate import bp as candidate
     from webapp.blueprints.email_templates import bp as email_templates
@@ -24,4 +25,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(outbox, url_prefix="/outbox")
     app.register_blueprint(statuses, url_prefix="/statuses")
     app.register_blueprint(users, url_prefix="/users")
+    app.register_blueprint(branding, url_prefix="/brand")
     app.register_blueprint(mailbox, url_prefix="/mailbox")  # development mail catcher only

@@ -3,6 +3,7 @@
 from webapp.models.applications import Application, Status, StatusChange
 from webapp.models.audit import AuditEntry
 from webapp.models.base import Base, utcnow
+from webapp.models.branding import Branding
 from webapp.models.campaigns import Campaign, CampaignMember, MemberRole
 from webapp.models.delivery import (
     DeliveryPause,
@@ -32,7 +33,7 @@ from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSessio
 
 __all__ = [
     "DeliveryPause", "DeliveryReport", "ReportKind", "Suppression", "SuppressionKind",
-    "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
+    "Application", "AuditEntry", "Base", "Branding", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
     "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder",
     "ReminderDelivery", "ReminderKind",

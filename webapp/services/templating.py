@@ -28,7 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from webapp.models import Application, Status, User
-from webapp.services import html_policy
+from webapp.services import branding, html_policy
 
 
 @dataclass
@@ -68,7 +68,7 @@ def context_for(application: Application | None, recipient_name: str, recipient_
     today = clock.now().replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
     return RenderContext(
         locale=locale, recipient_name=recipient_name, recipient_email=recipient_email,
-        platform_name=current_app.config["PLATFORM_NAME"],
+        platform_name=branding.current().name,
         base_url=current_app.config["BASE_URL"], today=today,
         application=application, old_status=old_status, new_status=new_status, actor=actor,
         timezone=timezone,
@@ -617,11 +617,13 @@ def render_email(subject: str, body_html: str, body_text: str,
     except Exception as error:  # noqa: BLE001 — unguarded, the message must not leave
         raise TemplateProblem(_describe(error)) from error
     text = render(body_text, ctx, html=False) if body_text.strip() else html_to_text(html)
+    # Every email wears the platform's layout: the message is data inside it.
+    html, text = branding.wrap(html, html_policy.guard_text(text, secrets), ctx)
     return RenderedEmail(
         subject=html_policy.guard_text(" ".join(render(subject, ctx, html=False).split()),
                                        secrets),
         html=html,
-        text=html_policy.guard_text(text, secrets),
+        text=text,
     )
 
 

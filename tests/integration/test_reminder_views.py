@@ -339,3 +339,15 @@ def test_releasing_later_checks_the_date_before_asking_and_keeps_it(app, client,
                                               "not_before": "2099-01-01T10:00"})
     assert done.status_code == 200 and "No email is held." in done.get_data(as_text=True)
     assert _states(app) == ["pending"] * 3
+
+
+def test_a_held_groups_history_line_reads_in_the_readers_language(app, client, auth, held):
+    auth.login_as("manager")
+    client.post("/language", data={"locale": "fr"})
+    campaign = held["campaign"]
+    page = client.get(f"/campaigns/{campaign}/emails").get_data(as_text=True)
+    client.post(_held_url(app, held, "release"), headers=HX, data={
+        "version": _version(page), "confirmed": "1", "not_before": "2099-01-01T10:00"})
+    history = client.get(f"/campaigns/{campaign}/emails/history").get_data(as_text=True)
+    assert "3 e-mails · Nudge → Accepté · à partir du 1 janv. 2099" in history
+    assert "Released" not in history and "held emails of" not in history

@@ -149,6 +149,11 @@ def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> ExplainedE
 
         text = reminders.explain(entry, statuses_by_id, locale)
         return ExplainedEntry(text, []) if text else None
+    if entry.object_type == "held_emails":
+        from webapp.services import held_emails
+
+        text = held_emails.explain(entry, statuses_by_id, locale)
+        return ExplainedEntry(text, []) if text else None
     details = entry.details or {}
     after = details.get("after")
     if not after:

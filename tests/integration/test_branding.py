@@ -83,3 +83,15 @@ def test_a_preview_wears_the_layout(app, client, auth, users):
     html = unescape(response.get_data(as_text=True))
     assert response.status_code == 200
     assert "Fondation · Brest" in html and "Bonjour" in html and "sans-serif" in html
+
+
+def test_a_preview_shows_the_logos_text_not_a_refused_image(app):
+    from webapp.services import html_policy
+
+    with app.app_context():
+        ctx = templating.context_for(None, "Ada", "ada@example.org", "en")
+        html, _text = branding.wrap("<p>Hi</p>", "Hi", ctx, branding.Brand(
+            "Fondation", "", app.config["BASE_URL"] + "/brand/logo/abc"))
+    assert 'src="' in html
+    preview = html_policy.for_preview(html)
+    assert "/brand/logo/abc" not in preview and 'alt="Fondation"' in preview

@@ -36,7 +36,7 @@ def test_a_manager_configures_automatic_emails(page, app, users):
     page.get_by_role("link", name="Bourses 2027").click()
     page.get_by_role("link", name="Modifier").click()
     page.get_by_role("navigation", name="Édition de la campagne").get_by_role(
-        "link", name="Emails").click()
+        "link", name="E-mails").click()
     page.wait_for_url(re.compile(rf"/campaigns/{campaign_id}/emails$"))
 
     page.evaluate("window.noReload = true")  # gone if any step below reloads the page

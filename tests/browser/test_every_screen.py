@@ -10,7 +10,14 @@ from tests.factories import PASSWORD
 from tests.outbox_support import queue_messages
 from webapp.core import clock
 from webapp.extensions import db as _db
-from webapp.models import EventType, OutboxMessage, OutboxState, Role, User
+from webapp.models import (
+    EventType,
+    OutboxMessage,
+    OutboxState,
+    Role,
+    SkippedRecipient,
+    User,
+)
 from webapp.services import reminders
 
 pytestmark = pytest.mark.browser
@@ -56,6 +63,20 @@ def world(app, users):
         queue_messages(1, prefix="sent", campaign_id=campaign.id, trigger_id=ack.id)
         queue_messages(1, prefix="failed", campaign_id=campaign.id)
         queue_messages(1, prefix="cancelled", campaign_id=campaign.id)
+        # Rows the application's page lists, with the reasons the platform writes.
+        queue_messages(1, prefix="unrendered", campaign_id=campaign.id,
+                       application_id=submitted.id, trigger_id=ack.id,
+                       failed_reason="Rendering failed: division par zéro")
+        queue_messages(1, prefix="superseded", campaign_id=campaign.id,
+                       application_id=submitted.id, trigger_id=ack.id)
+        queue_messages(1, prefix="bounced", campaign_id=campaign.id,
+                       application_id=submitted.id, trigger_id=ack.id)
+        for n, (kind, reason) in enumerate((("managers", "nobody"), ("candidate", "inactive"),
+                                            ("evaluators", "no_access"))):
+            _db.session.add(SkippedRecipient(
+                application_id=submitted.id, trigger_id=ack.id, event_type="submitted",
+                event_id=n + 1, kind=kind, reason=reason,
+                email="" if reason == "nobody" else f"skipped{n}@example.org"))
         queue_messages(2, prefix="held", campaign_id=campaign.id, trigger_id=decision.id,
                        template_id=decision_template.id)
         for prefix, values in (
@@ -63,7 +84,12 @@ def world(app, users):
                 ("failed", {"state": OutboxState.FAILED, "attempts": 6,
                             "last_error": "550 5.1.1 mailbox unavailable"}),
                 ("cancelled", {"state": OutboxState.CANCELLED}),
-                ("held", {"state": OutboxState.HELD})):
+                ("held", {"state": OutboxState.HELD}),
+                ("superseded", {"state": OutboxState.CANCELLED, "cancel_reason":
+                                "Superseded by a later decision: the application moved to "
+                                "Accepted."}),
+                ("bounced", {"state": OutboxState.SUPPRESSED,
+                             "last_error": "550 5.1.1 mailbox unavailable"})):
             _db.session.execute(sa.update(OutboxMessage).where(
                 OutboxMessage.to_addr.like(f"{prefix}%")).values(**values))
         for user in _db.session.scalars(sa.select(User)):
@@ -94,16 +120,27 @@ def _staff_pages(world):
             f"/applications/campaigns/{campaign}", f"/applications/{world['submitted']}",
             "/email-templates/", f"/email-templates/{world['template']}", "/statuses/",
             "/outbox/", "/outbox/?state=cancelled", "/outbox/?state=failed", "/users/",
-            "/users/invite", f"/users/{world['candidate']}"]
+            "/users/invite", f"/users/{world['candidate']}", "/brand/"]
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_the_admins_screens_in_french(watched_page, world, viewport):
     page = watched_page(viewport=viewport, locale="fr-FR")
-    # Still English: a reminder's history line is written by the reminders' service in
-    # English whatever the reader's language ("7 days before closing [candidate]").
-    page.context.add_init_script("window.__frenchPending = ['#trigger-history .muted'];")
     _sign_in(page, "admin@example.org")
+    _visit(page, _staff_pages(world) + ["/outbox/?state=suppressed"])
+
+
+def test_the_admins_screens_in_english_on_a_phone(app, watched_page, world):
+    with app.app_context():
+        for user in _db.session.scalars(sa.select(User)):
+            user.locale = "en"
+        _db.session.commit()
+    page = watched_page(viewport=PHONE, locale="en-GB")
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill("admin@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/login" not in url)
     _visit(page, _staff_pages(world))
 
 

@@ -87,7 +87,7 @@ def test_manager_schedules_a_reminder_holds_decisions_then_releases_them(
     held.get_by_role("button", name="Release all 2 emails").click()
     page.get_by_text("2 held emails released.").wait_for()
     held.get_by_text("No email is held.").wait_for()
-    page.locator("#trigger-history").get_by_text("Released 2 held emails of Decision").wait_for()
+    page.locator("#trigger-history").get_by_text("2 emails · Decision →").wait_for()
 
     drain_once(app)
     assert sorted(m.rcpt_tos[0] for m in smtp.messages) == [

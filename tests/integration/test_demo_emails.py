@@ -70,7 +70,8 @@ def test_the_demo_emails_read_correctly_in_their_text_part(app, smtp):
     assert (f"Nous avons bien reçu votre candidature {references['lea@example.org']} à la "
             "campagne « Bourses de recherche 2027 ».") in flat
     assert re.search(r"Vous pouvez suivre son statut ici : http://missive\.test/my/applications/"
-                     r"\d+ L'équipe Missive$", flat)
+                     r"\d+ L'équipe Missive -- Vous recevez cet e-mail au sujet de votre "
+                     r"candidature", flat)
 
     to, text = by_subject["Décision sur votre candidature : Accepté"]
     assert to == ["camille@example.org"]

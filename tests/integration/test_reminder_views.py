@@ -138,7 +138,7 @@ def test_plain_requests_redirect_and_edit_toggle_delete_are_audited(app, client,
         assert list(actions) == ["reminder.created", "reminder.updated",
                                  "reminder.deactivated", "reminder.deleted"]
     history = client.get(f"/campaigns/{campaign}/emails/history").get_data(as_text=True)
-    assert "7 days in Submitted" in history
+    assert "7 days in the status Submitted" in history
 
 
 def factories_status_id(app, code: str) -> int:
@@ -309,3 +309,61 @@ def test_the_emails_tab_does_not_read_every_draft_one_chunk_at_a_time(app, clien
     assert many == few
     page = client.get(f"/campaigns/{campaign}/emails").get_data(as_text=True)
     assert page.count("1103 emails") == 2
+
+
+def test_the_extra_statuses_are_checkboxes_a_phone_can_tick(app, client, auth, setup):
+    auth.login_as("manager")
+    campaign = setup["campaign"]
+    form = client.get(f"/campaigns/{campaign}/emails/reminders/new", headers=HX)
+    html = form.get_data(as_text=True)
+    assert "<select multiple" not in html and "Ctrl" not in html
+    submitted, review = (factories_status_id(app, "submitted"),
+                         factories_status_id(app, "under_review"))
+    assert f'name="also_status_ids" type="checkbox" value="{submitted}"' in html
+    response = client.post(f"/campaigns/{campaign}/emails/reminders/new", data={
+        "kind": "before_closing", "template_id": setup["template"], "offset_amount": "3",
+        "offset_unit": "days", "also_status_ids": [str(submitted), str(review)],
+        "to_candidate": "y", "active": "y"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert _db.session.scalar(sa.select(Reminder.also_status_ids)) == sorted(
+            [submitted, review])
+
+
+def test_releasing_later_checks_the_date_before_asking_and_keeps_it(app, client, auth, held):
+    auth.login_as("manager")
+    campaign = held["campaign"]
+    page = client.get(f"/campaigns/{campaign}/emails").get_data(as_text=True)
+    later_form = page[page.index('class="release-later"') - 200:]
+    later_form = later_form[:later_form.index("</form>")]
+    assert "hx-confirm" not in later_form  # the server checks the date, then asks
+    url, version = _held_url(app, held, "release"), _version(page)
+    past = client.post(url, headers=HX, data={"version": version,
+                                              "not_before": "2020-01-01T10:00"})
+    assert past.status_code == 422
+    html = past.get_data(as_text=True)
+    assert "in the future" in html and 'value="2020-01-01T10:00"' in html
+    assert _states(app) == ["held"] * 3
+    asked = client.post(url, headers=HX, data={"version": version,
+                                               "not_before": "2099-01-01T10:00"})
+    assert asked.status_code == 200
+    html = asked.get_data(as_text=True)
+    assert "Release 3 emails at the chosen moment?" in html and "1 Jan 2099" in html
+    assert 'value="2099-01-01T10:00"' in html and 'name="confirmed"' in html
+    assert _states(app) == ["held"] * 3  # nothing released before the answer
+    done = client.post(url, headers=HX, data={"version": version, "confirmed": "1",
+                                              "not_before": "2099-01-01T10:00"})
+    assert done.status_code == 200 and "No email is held." in done.get_data(as_text=True)
+    assert _states(app) == ["pending"] * 3
+
+
+def test_a_held_groups_history_line_reads_in_the_readers_language(app, client, auth, held):
+    auth.login_as("manager")
+    client.post("/language", data={"locale": "fr"})
+    campaign = held["campaign"]
+    page = client.get(f"/campaigns/{campaign}/emails").get_data(as_text=True)
+    client.post(_held_url(app, held, "release"), headers=HX, data={
+        "version": _version(page), "confirmed": "1", "not_before": "2099-01-01T10:00"})
+    history = client.get(f"/campaigns/{campaign}/emails/history").get_data(as_text=True)
+    assert "3 e-mails · Nudge → Accepté · à partir du 1 janv. 2099" in history
+    assert "Released" not in history and "held emails of" not in history

@@ -6,6 +6,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from webapp.blueprints.applications import bp as applications
     from webapp.blueprints.auth import bp as auth
+    from webapp.blueprints.branding import bp as branding
     from webapp.blueprints.campaigns import bp as campaigns
     from webapp.blueprints.candidate import bp as candidate
     from webapp.blueprints.documents import bp as documents
@@ -28,4 +29,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(users, url_prefix="/users")
     app.register_blueprint(letters, url_prefix="/letter-templates")
     app.register_blueprint(documents)  # /campaigns/<id>/documents, /my/…, /applications/…
+    app.register_blueprint(branding, url_prefix="/brand")
     app.register_blueprint(mailbox, url_prefix="/mailbox")  # development mail catcher only

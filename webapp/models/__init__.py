@@ -3,6 +3,7 @@
 from webapp.models.applications import Application, Status, StatusChange
 from webapp.models.audit import AuditEntry
 from webapp.models.base import Base
+from webapp.models.branding import Branding
 from webapp.models.campaigns import Campaign, CampaignMember, MemberRole
 from webapp.models.delivery import (
     DeliveryPause,
@@ -36,7 +37,7 @@ __all__ = [
     "DeliveryPause", "DeliveryReport", "ReportKind", "Suppression", "SuppressionKind",
     "ApplicationDocument", "DocumentKind", "EmailTemplateAttachment", "LetterTemplate",
     "OutboxAttachment", "RequestedDocument",
-    "Application", "AuditEntry", "Base", "Campaign", "CampaignMember", "EmailTemplate",
+    "Application", "AuditEntry", "Base", "Branding", "Campaign", "CampaignMember", "EmailTemplate",
     "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
     "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder",
     "ReminderDelivery", "ReminderKind",

@@ -474,7 +474,8 @@ def filter_choices() -> dict[str, list[tuple[int, str]]]:
         "campaigns": db.session.execute(
             sa.select(Campaign.id, Campaign.label).order_by(Campaign.label)).all(),
         "templates": db.session.execute(
-            sa.select(EmailTemplate.id, EmailTemplate.name).order_by(EmailTemplate.name)).all(),
+            sa.select(EmailTemplate.id, EmailTemplate.name, EmailTemplate.system_key)
+            .order_by(EmailTemplate.name)).all(),
     }
 
 

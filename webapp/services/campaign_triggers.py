@@ -141,7 +141,18 @@ class ExplainedEntry:
 
 
 def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> ExplainedEntry | None:
-    """Render a trigger's audit entry from its stored codes; None for entries without them."""
+    """Render a trigger's or a reminder's audit entry from its stored codes; None for entries
+    without them."""
+    if entry.object_type == "reminder":
+        from webapp.services import reminders
+
+        text = reminders.explain(entry, statuses_by_id, locale)
+        return ExplainedEntry(text, []) if text else None
+    if entry.object_type == "held_emails":
+        from webapp.services import held_emails
+
+        text = held_emails.explain(entry, statuses_by_id, locale)
+        return ExplainedEntry(text, []) if text else None
     details = entry.details or {}
     after = details.get("after")
     if not after:

@@ -179,8 +179,9 @@ def release(actor: User, campaign: Campaign, trigger_id: int, status_id: int, ve
                  lambda ids: outbox.release_held(ids, due))
     name = _group_name(trigger_id, status_id)
     when = f" from {due:%Y-%m-%d %H:%M} UTC" if not_before else ""
-    audit.record(actor, "held.released", "held_emails", trigger_id or None,
-                 f"Released {len(ids)} held emails of {name}{when}", campaign.id)
+    entry = audit.record(actor, "held.released", "held_emails", trigger_id or None,
+                         f"Released {len(ids)} held emails of {name}{when}", campaign.id)
+    entry.details = _details(len(ids), trigger_id, status_id, not_before)
     db.session.commit()
     log.info("%s held emails of trigger %s, status %s (campaign %s) released by %s%s: %s",
              len(ids), trigger_id, status_id, campaign.id, actor.email, when, ids)
@@ -195,12 +196,39 @@ def cancel(actor: User, campaign: Campaign, trigger_id: int, status_id: int,
     ids = _apply(campaign, trigger_id, status_id, version,
                  lambda ids: outbox.cancel_held(ids, reason))
     name = _group_name(trigger_id, status_id)
-    audit.record(actor, "held.cancelled", "held_emails", trigger_id or None,
-                 f"Cancelled {len(ids)} held emails of {name}", campaign.id)
+    entry = audit.record(actor, "held.cancelled", "held_emails", trigger_id or None,
+                         f"Cancelled {len(ids)} held emails of {name}", campaign.id)
+    entry.details = _details(len(ids), trigger_id, status_id, None)
     db.session.commit()
     log.info("%s held emails of trigger %s, status %s (campaign %s) cancelled by %s: %s",
              len(ids), trigger_id, status_id, campaign.id, actor.email, ids)
     return len(ids)
+
+
+def _details(count: int, trigger_id: int, status_id: int, not_before: datetime | None) -> dict:
+    """The audit entry's codes, read in each reader's language by `explain`."""
+    trigger = db.session.get(Trigger, trigger_id) if trigger_id else None
+    template = db.session.get(EmailTemplate, trigger.template_id) if trigger else None
+    return {"count": count, "template": template.name if template else "",
+            "status_id": status_id or None,
+            "not_before": not_before.isoformat() if not_before else None}
+
+
+def explain(entry, statuses_by_id: dict, locale: str) -> str | None:
+    """A held group's audit entry in the reader's language; None for older entries."""
+    from flask_babel import format_datetime, ngettext
+
+    details = entry.details or {}
+    if "count" not in details:
+        return None
+    parts = [ngettext("%(num)d email", "%(num)d emails", details["count"])]
+    status = statuses_by_id.get(details.get("status_id"))
+    if details.get("template"):
+        parts.append(details["template"] + (f" → {status.label_for(locale)}" if status else ""))
+    if details.get("not_before"):
+        moment = datetime.fromisoformat(details["not_before"])
+        parts.append(str(_l("from %(moment)s", moment=format_datetime(moment, "d MMM y, HH:mm"))))
+    return " · ".join(parts)
 
 
 def _group_name(trigger_id: int, status_id: int) -> str:

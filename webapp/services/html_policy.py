@@ -54,6 +54,10 @@ PREVIEW_POLICY = ('<meta http-equiv="Content-Security-Policy" content="default-s
 def _inert_link(tag: str, attribute: str, value: str) -> str | None:
     if tag == "a" and attribute == "href":
         return None
+    # The frame's policy would refuse an image from an address (the platform's logo
+    # included) with an error: the preview shows its text instead.
+    if tag == "img" and attribute in ("src", "srcset") and not value.startswith("data:"):
+        return None
     return value
 
 

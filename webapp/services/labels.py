@@ -72,9 +72,10 @@ SYSTEM_TEMPLATE_NAMES = {
 
 
 def template_name(template) -> str:
-    """A template's name as the reader should see it."""
-    name = template.name
-    if getattr(template, "system_key", None) and name in SYSTEM_TEMPLATE_NAMES:
+    """A template's name as the reader should see it (a template, or its (name, system key))."""
+    name, system_key = ((template.name, getattr(template, "system_key", None))
+                        if hasattr(template, "name") else tuple(template))
+    if system_key and name in SYSTEM_TEMPLATE_NAMES:
         return str(SYSTEM_TEMPLATE_NAMES[name])
     return name
 
@@ -102,7 +103,28 @@ CANCEL_REASONS = [
      _l("Superseded: the application was reopened for changes.")),
     (re.compile(r"Superseded by a later decision: the application moved to (?P<status>.+)\."),
      _l("Superseded by a later decision: the application moved to %(status)s.")),
+    (re.compile(r"Cancelled by (?P<who>\S+) while held for review"),
+     _l("Cancelled by %(who)s while held for review")),
+    (re.compile(r"Cancelled by (?P<who>\S+)"), _l("Cancelled by %(who)s")),
 ]
+
+# Why an email failed before reaching the server (OutboxMessage.last_error written by the
+# platform, in English): read in the reader's language. A server's own reply is shown as is.
+ERRORS = [
+    (re.compile(r"Rendering failed: (?P<error>.*)", re.DOTALL), _l("Rendering failed: %(error)s")),
+    (re.compile(r"Invalid address: (?P<address>.+) \(one address per email, nothing to "
+                r"deliver\)"),
+     _l("Invalid address: %(address)s (one address per email, nothing to deliver)")),
+]
+
+
+def error(text: str) -> str:
+    """An outbox row's last error as the reader should see it."""
+    for pattern, message in ERRORS:
+        match = pattern.fullmatch(text or "")
+        if match:
+            return str(message) % match.groupdict()
+    return text
 
 
 def cancel_reason(text: str) -> str:

@@ -43,7 +43,7 @@ from webapp.models import (
     Status,
     User,
 )
-from webapp.services import statuses, triggers
+from webapp.services import labels, statuses, triggers
 from webapp.services.automatic_emails.audience import (
     Audience,
     check_recipients,
@@ -123,6 +123,50 @@ def describe(reminder: Reminder, locale: str) -> str:
     return " ".join(parts)
 
 
+def snapshot(reminder: Reminder) -> dict:
+    """A reminder as ids and codes, for the audit trail (rendered later in the reader's
+    language by `explain`)."""
+    return {
+        "template_id": reminder.template_id, "template": reminder.template.name,
+        "kind": reminder.kind, "offset_amount": reminder.offset_amount,
+        "offset_unit": reminder.offset_unit, "status_id": reminder.status_id,
+        "also_status_ids": list(reminder.also_status_ids or []),
+        "repeat_every_days": reminder.repeat_every_days, "max_times": reminder.max_times,
+        "recipients": [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS
+                       if getattr(reminder, flag)],
+        "addresses": reminder.extra_addresses or "", "active": bool(reminder.active),
+    }
+
+
+def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> str | None:
+    """A reminder's audit entry in the reader's language, from its stored codes; None for
+    entries written before they were stored."""
+    after = (entry.details or {}).get("after")
+    if not after:
+        return None
+    amount = after.get("offset_amount") or 0
+    if after.get("kind") == ReminderKind.BEFORE_CLOSING:
+        when = (_l("%(n)d hours before the closing date", n=amount)
+                if after.get("offset_unit") == OffsetUnit.HOURS
+                else _l("%(n)d days before the closing date", n=amount))
+        parts = [str(when)]
+    else:
+        status = statuses_by_id.get(after.get("status_id"))
+        parts = [str(_l("%(n)d days in the status %(status)s", n=amount,
+                        status=status.label_for(locale) if status else "?"))]
+        if after.get("repeat_every_days"):
+            parts.append(str(_l("then every %(every)d days, at most %(times)d times",
+                                every=after["repeat_every_days"], times=after["max_times"])))
+    recipients = [labels.label(labels.RECIPIENT_KINDS, code)
+                  for code in after.get("recipients", [])]
+    if after.get("addresses"):
+        recipients.append(after["addresses"])
+    text = f"{after.get('template', '')} · {', '.join(parts)} ({', '.join(recipients) or '—'})"
+    if not after.get("active"):
+        text += f" · {_l('Off')}"
+    return text
+
+
 def _validate(data: ReminderInput) -> tuple[dict[str, list[str]], dict]:
     errors: dict[str, list[str]] = {}
     values: dict = {}
@@ -182,6 +226,7 @@ def save_reminder(actor: User, campaign: Campaign, reminder: Reminder | None,
     if not created and reminder.kind != values["kind"]:
         raise ValidationFailed({"kind": [str(_l("The kind of a reminder cannot change."))]})
     before = "" if created else describe(reminder, locale)
+    before_snapshot = None if created else snapshot(reminder)
     if created:
         reminder = Reminder(campaign_id=campaign.id)
         db.session.add(reminder)
@@ -203,8 +248,10 @@ def save_reminder(actor: User, campaign: Campaign, reminder: Reminder | None,
     db.session.flush()
     db.session.refresh(reminder)
     after = describe(reminder, locale)
-    audit.record(actor, "reminder.created" if created else "reminder.updated", "reminder",
-                 reminder.id, after if created else f"{before} ⇒ {after}", campaign.id)
+    entry = audit.record(actor, "reminder.created" if created else "reminder.updated",
+                         "reminder", reminder.id, after if created else f"{before} ⇒ {after}",
+                         campaign.id)
+    entry.details = {"before": before_snapshot, "after": snapshot(reminder)}
     db.session.commit()
     log.info("Reminder %s saved by %s", reminder.id, actor.email)
     return reminder
@@ -221,8 +268,9 @@ def set_active(actor: User, campaign: Campaign, reminder: Reminder, active: bool
         _start_from_now(reminder)
     else:
         _withdraw_queued(reminder, WITHDRAWN_OFF)
-    audit.record(actor, "reminder.activated" if active else "reminder.deactivated",
-                 "reminder", reminder.id, describe(reminder, locale), campaign.id)
+    entry = audit.record(actor, "reminder.activated" if active else "reminder.deactivated",
+                         "reminder", reminder.id, describe(reminder, locale), campaign.id)
+    entry.details = {"before": None, "after": snapshot(reminder)}
     db.session.commit()
     return reminder
 
@@ -232,8 +280,9 @@ def delete_reminder(actor: User, campaign: Campaign, reminder: Reminder,
     """Delete a reminder. Its emails still waiting to be sent are withdrawn; those sent stay
     in the outbox."""
     _withdraw_queued(reminder, WITHDRAWN_DELETED)
-    audit.record(actor, "reminder.deleted", "reminder", reminder.id,
-                 describe(reminder, locale), campaign.id)
+    entry = audit.record(actor, "reminder.deleted", "reminder", reminder.id,
+                         describe(reminder, locale), campaign.id)
+    entry.details = {"before": None, "after": snapshot(reminder)}
     db.session.delete(reminder)
     db.session.commit()
 

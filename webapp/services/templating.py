@@ -29,7 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from webapp.models import Application, Status, User
-from webapp.services import html_policy
+from webapp.services import branding, html_policy
 
 
 @dataclass
@@ -69,7 +69,7 @@ def context_for(application: Application | None, recipient_name: str, recipient_
     today = clock.now().replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
     return RenderContext(
         locale=locale, recipient_name=recipient_name, recipient_email=recipient_email,
-        platform_name=current_app.config["PLATFORM_NAME"],
+        platform_name=branding.current().name,
         base_url=current_app.config["BASE_URL"], today=today,
         application=application, old_status=old_status, new_status=new_status, actor=actor,
         timezone=timezone,
@@ -122,7 +122,7 @@ CATALOGUE: tuple[Placeholder, ...] = (
     Placeholder("closing_date", _l("Closing date of the campaign"), date(2027, 3, 31),
                 lambda c: _date(c.application.campaign.closes_at, c)),
     Placeholder("application_reference", _l("Reference number of the application"),
-                "MIS-2027-000042", lambda c: c.application.reference),
+                "MIS-K3VQ7ZP2", lambda c: c.application.reference),
     Placeholder("old_status_label", _l("Status before the change"), _l("Submitted"),
                 lambda c: c.old_status.label_for(c.locale) if c.old_status else ""),
     Placeholder("status_label", _l("New status of the application"), _l("Accepted"),
@@ -140,7 +140,7 @@ CATALOGUE: tuple[Placeholder, ...] = (
     Placeholder("action_url", _l("The link the person follows (confirm, choose a password)"),
                 "https://missive.example.org/auth/confirm/…",
                 lambda c: c.given.get("action_url", ""), secret=True),
-    Placeholder("link_expiry", _l("How long the link stays valid"), "48 hours",
+    Placeholder("link_expiry", _l("How long the link stays valid"), _l("48 hours"),
                 lambda c: c.given.get("link_expiry", "")),
 )
 PLACEHOLDERS = {p.name: p for p in CATALOGUE}
@@ -629,11 +629,13 @@ def render_email(subject: str, body_html: str, body_text: str,
     except Exception as error:  # noqa: BLE001 — unguarded, the message must not leave
         raise TemplateProblem(_describe(error)) from error
     text = render(body_text, ctx, html=False) if body_text.strip() else html_to_text(html)
+    # Every email wears the platform's layout: the message is data inside it.
+    html, text = branding.wrap(html, html_policy.guard_text(text, secrets), ctx)
     return RenderedEmail(
         subject=html_policy.guard_text(" ".join(render(subject, ctx, html=False).split()),
                                        secrets),
         html=html,
-        text=html_policy.guard_text(text, secrets),
+        text=text,
     )
 
 

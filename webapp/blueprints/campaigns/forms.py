@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -8,9 +9,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.core import clock
 from webapp.core.errors import ValidationFailed
 from webapp.web.forms import (
     AddressList,
@@ -105,8 +107,11 @@ class ReminderForm(RecipientsMixin, Form):
     offset_unit = SelectField(_l("Unit"), choices=[
         SelectChoice("days", _l("days")), SelectChoice("hours", _l("hours"))],
         validate_choice=False)
+    # Checkboxes, not a <select multiple> (Ctrl-click is out of reach on a phone).
     also_status_ids = SelectMultipleField(_l("Also to applications in these statuses"),
-                                          coerce=id_value, validate_choice=False)
+                                          coerce=id_value, validate_choice=False,
+                                          widget=ListWidget(prefix_label=False),
+                                          option_widget=CheckboxInput())
     status_id = SelectField(_l("Status"), coerce=optional_id, validate_choice=False)
     repeat_every_days = IntegerField(_l("Repeat every (days)"), validators=[Optional()])
     max_times = IntegerField(_l("At most (times)"), validators=[Optional()])
@@ -119,6 +124,16 @@ class ReleaseHeldForm(Form):
 
     version = StringField(validators=[DataRequired()])
     not_before = LocalDateTimeField(_l("Release from"), validators=[Optional()])
+    # A release from a moment is asked twice: the date is checked first, then confirmed.
+    confirmed = HiddenField()
+
+    def validate_not_before(self, field) -> None:
+        if field.data is not None and field.data <= clock.now():
+            raise ValidationError(_l("Choose a moment in the future, or release now."))
+
+    def asks_confirmation(self) -> bool:
+        """A release from a moment whose date is right, not confirmed yet."""
+        return self.not_before.data is not None and not self.confirmed.data
 
 
 class PublishForm(Form):

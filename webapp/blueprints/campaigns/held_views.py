@@ -40,7 +40,13 @@ def act_on_held(campaign_id: int, trigger_id: int, status_id: int, action: str):
         abort(404)
     form = ReleaseHeldForm()
     errors: dict[str, list[str]] = {}
-    if form.validate_on_submit():
+    key = f"{campaign.id}-{trigger_id}-{status_id}"
+    asking = None
+    if not form.validate_on_submit():
+        errors = form.errors
+    elif action == "release" and form.asks_confirmation():
+        asking = (key, form.not_before.data)  # the date is right: now the question
+    else:
         try:
             if action == "release":
                 count = held_emails.release(current_user, campaign, trigger_id, status_id,
@@ -56,20 +62,18 @@ def act_on_held(campaign_id: int, trigger_id: int, status_id: int, action: str):
             abort(403)
         except ValidationFailed as error:
             errors = error.errors
-    else:
-        errors = form.errors
-    key = f"{campaign.id}-{trigger_id}-{status_id}"
     held_errors = {key: [m for messages in errors.values() for m in messages]} if errors else {}
     if not is_htmx():
-        if errors:  # the page again, with the group as it is now and why
+        if errors or asking:  # the page again: why, or the question
             return render_template("campaigns/emails.html",
-                                   **tab_context(campaign, held_errors=held_errors)), 422
+                                   **tab_context(campaign, held_errors=held_errors,
+                                                 held_asking=asking)), 422 if errors else 200
         return redirect(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"),
                         303)
-    html = render_template(SECTION, with_messages=not errors,
-                           **held_context(campaign, held_errors=held_errors))
+    html = render_template(SECTION, with_messages=not errors and not asking,
+                           **held_context(campaign, held_errors=held_errors, held_asking=asking))
     response = make_response(html, 422 if errors else 200)
-    if not errors:
+    if not errors and not asking:
         add_trigger(response, "triggerSaved")
         add_trigger(response, "outboxChanged")
     return response

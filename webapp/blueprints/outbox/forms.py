@@ -7,6 +7,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from webapp.models import OutboxPriority, OutboxState
 from webapp.outbox import Filter
+from webapp.services import labels
 from webapp.web.forms import BoundedDateField, Form, optional_id
 
 STATE_LABELS = {
@@ -56,7 +57,8 @@ class FilterForm(Form):
         self.campaign.choices = [SelectChoice("", _l("Any campaign"))] + [
             SelectChoice(value, label) for value, label in choices["campaigns"]]
         self.template.choices = [SelectChoice("", _l("Any template"))] + [
-            SelectChoice(value, label) for value, label in choices["templates"]]
+            SelectChoice(value, labels.template_name(template))
+            for value, *template in choices["templates"]]
         events = {"submitted": _l("on submission"), "status_changed": _l("on status change")}
         self.trigger.choices = [SelectChoice("", _l("Any automatic email"))] + [
             SelectChoice(value, f"{campaign} · {template} ({events.get(event, event)})")

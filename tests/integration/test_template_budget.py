@@ -226,9 +226,10 @@ def test_a_deep_template_already_stored_fails_its_email_only(app, client, auth, 
                                                             payload):
     with app.app_context():
         template = _with_body(payload, "Ack")
-        _db.session.execute(sa.update(EmailTemplateVersion)
-                            .where(EmailTemplateVersion.template_id == template.id)
-                            .values(subject=payload))
+        if len(payload) <= 300:  # the subject's column: a longer one cannot be stored at all
+            _db.session.execute(sa.update(EmailTemplateVersion)
+                                .where(EmailTemplateVersion.template_id == template.id)
+                                .values(subject=payload))
         factories.make_trigger(_db.session.get(Application, victim_campaign["draft"]).campaign,
                                template, event=EventType.SUBMITTED)
         _db.session.commit()

@@ -71,6 +71,9 @@ def run(rounds: int = 3) -> list[Figure]:
                       "sqlite://"})
     figures = []
     with app.test_request_context(headers={"Accept-Language": "en"}):
+        from webapp.extensions import db
+
+        db.create_all()  # every email reads the platform's branding
         baseline, baseline_peak = _measure(ORDINARY, rounds)
         for name, source in PAYLOADS.items():
             times, peak = _measure(source, rounds)

@@ -29,14 +29,13 @@
     if (box) box.querySelectorAll(".flash-success").forEach(function (p) { p.remove(); });
   });
 
-  // A poll never replaces what the user is typing or choosing: skip the refresh while a field
-  // inside has focus. Focus on a link or a button does not stop it (the focus rule below puts
-  // it back on the refreshed element), or a page would stop refreshing after a click.
+  // A poll never replaces what the user is on: skip the refresh while focus is inside. A
+  // region marked `data-poll-through-focus` (a message whose state the user waits for) is
+  // refreshed anyway; the focus rule below then puts focus back on the refreshed element.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
-    var active = document.activeElement;
-    var typing = active && active.matches("input, textarea, select, [contenteditable], trix-editor");
-    if (target && target.hasAttribute("data-poll") && typing && target.contains(active)) {
+    if (target && target.hasAttribute("data-poll") && !target.hasAttribute("data-poll-through-focus")
+        && target.contains(document.activeElement)) {
       event.detail.shouldSwap = false;
     }
   });

@@ -199,8 +199,8 @@ class _Run:
                 self.claim(None, urgent_only=True)
                 self.urgent_check = time.monotonic() + self.settings.urgent_check
 
-    def _start_senders(self) -> None:
-        while self.running < min(self.target, len(self.outstanding)):
+    def _start_senders(self, limit: int | None = None) -> None:
+        while self.running < min(limit or self.target, len(self.outstanding)):
             sender = Sender(self.settings, self.breaker)
             thread = threading.Thread(target=self._send, args=(sender,), daemon=True,
                                       name=f"outbox-sender-{len(self.threads)}")
@@ -254,7 +254,9 @@ class _Run:
             self._record_some()
             if self.running and time.monotonic() > self.urgent_check:
                 if self.claim(None, urgent_only=True):
-                    self._start_senders()
+                    # Up to every connection allowed, not the paced target: when pacing settled
+                    # on one connection, that one may be the connection that hangs.
+                    self._start_senders(limit=self.settings.connections)
                 self.urgent_check = time.monotonic() + self.settings.urgent_check
 
     def wind_down(self, failed: bool) -> None:

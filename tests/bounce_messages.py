@@ -2,7 +2,8 @@
 """Reports as mail servers write them, for the bounce job's tests and benchmark.
 
 Written from the RFCs (3464 delivery status notifications, 3462 multipart/report, 5965 abuse
-reports) and from the structure of real reports: Postfix (RET=HDRS: text/rfc822-headers),
+reports) and from the structure of real reports: Postfix (RET=HDRS: text/rfc822-headers; its
+local delivery to a full mailbox as Postfix 3.7 wrote it),
 Exchange (5.1.10 RESOLVER.ADR.RecipientNotFound, the whole message returned), Gmail (dns;
 googlemail.com, "550-5.1.1" folded diagnostics), Exim's classic plain-text bounce (no
 multipart/report: X-Failed-Recipients and the server's words under the address), an ARF
@@ -73,6 +74,68 @@ Diagnostic-Code: {diagnostic}
 --{boundary}
 Content-Description: Undelivered Message Headers
 Content-Type: text/rfc822-headers
+
+{_headers_of(received)}
+
+--{boundary}--
+"""
+    return text.replace("\n", "\r\n").encode()
+
+
+def postfix_mailbox_full(received) -> bytes:
+    """Postfix 3.7's local(8) giving up on a mailbox over its size limit, as it wrote it: the
+    Diagnostic-Code says only `x-unix; input/output error`, the reason is in the notification,
+    the envelope id is the DSN's ENVID."""
+    recipient = received.rcpt_tos[0]
+    user = recipient.split("@")[0]
+    reference = received.mail_from.split("+", 1)[1].split("@", 1)[0]
+    boundary = "5F58E1740A8.1796299618/apply.example.org"
+    content_type = f'multipart/report; report-type=delivery-status;\n\tboundary="{boundary}"'
+    text = f"""{_envelope(received, "apply.example.org", "Undelivered Mail Returned to Sender",
+                          content_type)}Content-Transfer-Encoding: 8bit
+
+This is a MIME-encapsulated message.
+
+--{boundary}
+Content-Description: Notification
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+This is the mail system at host apply.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+For further assistance, please send mail to postmaster.
+
+If you do so, please include this problem report. You can
+delete your own text from the attached returned message.
+
+                   The mail system
+
+<{recipient}>: cannot update mailbox /var/mail/{user} for user
+    {user}. error writing message: File too large
+
+--{boundary}
+Content-Description: Delivery report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; apply.example.org
+Original-Envelope-Id: {reference}
+X-Postfix-Queue-ID: 5F58E1740A8
+X-Postfix-Sender: rfc822; {received.mail_from}
+Arrival-Date: {formatdate()}
+
+Final-Recipient: rfc822; {recipient}
+Original-Recipient: rfc822;{recipient}
+Action: failed
+Status: 5.2.2
+Diagnostic-Code: x-unix; input/output error
+
+--{boundary}
+Content-Description: Undelivered Message Headers
+Content-Type: text/rfc822-headers
+Content-Transfer-Encoding: 8bit
 
 {_headers_of(received)}
 

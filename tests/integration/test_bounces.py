@@ -76,7 +76,10 @@ def _row(address: str) -> OutboxMessage:
 
 
 @pytest.mark.parametrize("shape,reason", [
-    (bounce_messages.postfix, "the address does not exist; user unknown"),
+    (bounce_messages.postfix, 'the address does not exist; unknown user: "nobody"; user unknown'),
+    (bounce_messages.postfix_mailbox_full,
+     "the mailbox is full; cannot update mailbox /var/mail/nobody for user nobody. error writing"
+     " message: File too large"),
     (bounce_messages.exim, "the address does not exist"),
     (bounce_messages.exchange, "RESOLVER.ADR.RecipientNotFound"),
     (bounce_messages.gmail, "The email account that you tried to reach does not exist"),

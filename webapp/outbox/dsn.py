@@ -221,7 +221,8 @@ def parse(raw: bytes, secret: str) -> Parsed:
         return result
     for part in message.walk():
         if part.get_content_type() == "message/delivery-status":
-            result.reporter, result.recipients = _delivery_status(part)
+            result.reporter, recipients = _delivery_status(part)
+            result.recipients = _with_notification_words(message, recipients)
             result.kind = _kind_of(result.recipients)
             return result
     if _is_auto_reply(message):
@@ -235,6 +236,41 @@ def parse(raw: bytes, secret: str) -> Parsed:
     elif _is_auto_reply(message, weak=True):
         result.kind = "autoreply"
     return result
+
+
+def _notification(message: Message) -> str:
+    """The human-readable first part of a multipart/report."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return _text(part)
+    return ""
+
+
+def _said_about(text: str, address: str) -> str:
+    """Postfix's words for one recipient in its notification: `<address>: reason`, continued
+    on the indented lines below."""
+    match = re.search(rf"^<{re.escape(address)}>[^:\n]*:(.*(?:\n[ \t]+.*)*)", text,
+                      re.IGNORECASE | re.MULTILINE)
+    return " ".join(match.group(1).split())[:500] if match else ""
+
+
+def _with_notification_words(message: Message, recipients: list[Recipient]) -> list[Recipient]:
+    """Add the notification's words for a recipient when they say more than the report's
+    Diagnostic-Code: Postfix's local delivery reports a full mailbox as `x-unix; input/output
+    error` and gives the real reason ("cannot update mailbox ... File too large") only in its
+    text. A remote server's reply is in both, and is kept once."""
+    text = _notification(message)
+    if not text:
+        return recipients
+    enriched = []
+    for recipient in recipients:
+        said = _said_about(text, recipient.address)
+        if said and recipient.diagnostic.lower() not in said.lower():
+            diagnostic = "; ".join(part for part in (said, recipient.diagnostic) if part)
+            recipient = Recipient(recipient.address, recipient.action, recipient.status,
+                                  diagnostic[:500])
+        enriched.append(recipient)
+    return enriched
 
 
 def _returned_recipients(message: Message) -> list[Recipient]:

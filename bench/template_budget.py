@@ -1,6 +1,8 @@
-"""The rendering budget: each hostile template of the security review, checked as on save
-(sample values) and rendered as when firing (one recipient), time and peak memory, beside an
-ordinary template."""
+"""The limits of email templates: each hostile template of the security review, checked as on
+save (sample values) and rendered as when firing (one recipient): time, output and peak memory,
+beside an ordinary template. The allow-list of template syntax (webapp/services/
+template_syntax.py) refuses every one while parsing; its docstring keeps the figures of the
+budgeted engine it replaced."""
 
 import os
 import tempfile
@@ -19,10 +21,15 @@ PAYLOADS = {
     "macro calling itself twice": "{% macro f() %}{{ f() }}{{ f() }}{% endmacro %}{{ f() }}",
     "nested loops": "{% for a in 'x'*9999 %}{% for b in 'x'*9999 %}{% endfor %}{% endfor %}",
     "output of 10 MB": "{% for a in 'x'*9999 %}{{ 'y'*999 }}{% endfor %}",
+    "doubling": "{% set a = 'x'*99999 %}{% set b = a ~ a %}{% set c = b ~ b %}{{ c }}",
+    "format width": "{{ '%0999999999d' % 1 }}",
+    "growing method": "{{ recipient_name.center(100000000) }}",
+    "loops over a value, 4 deep": "{% for a in candidate_name %}" * 4 + "x" + "{% endfor %}" * 4,
 }
 ORDINARY = ("<p>Hello {{ recipient_name }},</p><p>Your application {{ application_reference }} "
             "to {{ campaign_label }} is now {{ status_label }}.</p>"
-            "{% for word in campaign_label.split() %}<b>{{ word|upper }}</b>{% endfor %}")
+            "{% if status_label == 'Accepted' %}<p><b>{{ campaign_label|upper }}</b></p>"
+            "{% else %}<p>{{ candidate_first_name|title }}</p>{% endif %}")
 
 
 def _context():
@@ -41,18 +48,21 @@ def _context():
                          application=application, new_status=status)
 
 
-def _measure(source: str, rounds: int) -> tuple[list[float], float]:
-    """Seconds per (save check + firing render), and the peak traced memory in MB."""
+def _measure(source: str, rounds: int) -> tuple[list[float], float, str]:
+    """Seconds per (save check + firing render), the peak traced memory in MB, and what
+    became of the template (its output's size, or why it was refused)."""
     from webapp.services import templating
 
     ctx = _context()
+    outcome = []
 
     def once():
         templating.find_problems(source)
         try:
-            templating.render_email("Subject", source, "", ctx)
-        except templating.TemplateProblem:
-            pass
+            html = templating.render_email("Subject", source, "", ctx).html
+            outcome[:] = [f"rendered, {len(html):,} characters"]
+        except templating.TemplateProblem as error:
+            outcome[:] = [f"refused: {str(error)[:70]}"]
 
     once()  # compiled once, as the cache does in a running app
     times = [timed(once)[0] for _ in range(rounds)]
@@ -60,7 +70,7 @@ def _measure(source: str, rounds: int) -> tuple[list[float], float]:
     once()
     peak = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
-    return times, peak
+    return times, peak, outcome[0]
 
 
 def run(rounds: int = 3) -> list[Figure]:
@@ -74,12 +84,13 @@ def run(rounds: int = 3) -> list[Figure]:
         from webapp.extensions import db
 
         db.create_all()  # every email reads the platform's branding
-        baseline, baseline_peak = _measure(ORDINARY, rounds)
+        baseline, baseline_peak, _ = _measure(ORDINARY, rounds)
         for name, source in PAYLOADS.items():
-            times, peak = _measure(source, rounds)
+            times, peak, outcome = _measure(source, rounds)
             figures.append(Figure(
-                f"template budget: {name}", "ms", [t * 1000 for t in times],
+                f"hostile template: {name}", "ms", [t * 1000 for t in times],
                 "an ordinary template", [t * 1000 for t in baseline], "≤ 1,000 ms, ≤ 5 MB",
                 higher_is_better=False,
-                notes=[f"peak {peak:.1f} MB (ordinary template: {baseline_peak:.2f} MB)"]))
+                notes=[f"{outcome}; peak {peak:.2f} MB (ordinary template: "
+                       f"{baseline_peak:.2f} MB)"]))
     return figures

@@ -299,12 +299,12 @@ def test_the_default_acknowledgement_template_is_kept(db):
 
 
 @pytest.mark.parametrize("source,message", [
-    ("{{ ''.__class__ }}", "cannot be rendered"),
-    ("{{ candidate_name|attr('__class__') }}", "cannot be rendered"),
+    ("{{ ''.__class__ }}", "Line 1: an attribute (.name) is not allowed"),
+    ("{{ candidate_name|attr('__class__') }}", "unknown filter “attr”"),
     ("{{ cycler }}", "Unknown placeholder: cycler"),
-    ("{{ joiner() }}", "Unknown placeholder: joiner"),
-    ("{{ namespace(a=1) }}", "Unknown placeholder: namespace"),
-    ("{{ range(10) }}", "Unknown placeholder: range"),
+    ("{{ joiner() }}", "Line 1: a call (…()) is not allowed"),
+    ("{{ namespace }}", "Unknown placeholder: namespace"),
+    ("{{ range(10) }}", "Line 1: a call (…()) is not allowed"),
     ("{{ config }}", "Unknown placeholder: config"),
     ("{% include 'base.html' %}", "is not allowed"),
     ("{% extends 'base.html' %}", "is not allowed"),

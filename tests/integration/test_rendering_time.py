@@ -24,7 +24,7 @@ def decision(app, users):
         applications = [factories.make_application(campaign, status_code="submitted")
                         for _ in range(3)]
         factories.make_trigger(campaign, factories.make_template(
-            name="Decision", body_html="{% for c in candidate_name %}{{ c }}{% endfor %}"),
+            name="Decision", body_html="<p>Dear {{ candidate_name }}</p>"),
             to_status="accepted")
         _db.session.commit()
         return {"campaign": campaign.id, "ids": [a.id for a in applications],
@@ -130,7 +130,7 @@ def test_a_submission_and_a_reopening_render_before_they_write(app, users, monke
     with app.app_context():
         campaign = factories.make_campaign()
         slow = factories.make_template(
-            body_html="{% for c in candidate_name %}{{ c }}{% endfor %}")
+            body_html="<p>Dear {{ candidate_name }}</p>")
         if event == "submission":
             factories.make_trigger(campaign, slow, event=EventType.SUBMITTED)
             application = factories.make_application(campaign, confirmed=True)

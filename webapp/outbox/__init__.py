@@ -26,7 +26,8 @@ For the worker (jobs):
 
 Modules: rows (values of a row), queue (claim, record, release, purge), mime (a message's
 bytes, pure), smtp (one connection to the relay), sending (one message: mime over smtp, and
-what the answer means), drain (the run), admin (page queries and actions), workers
+what the answer means), drain (the run), circuit (its breaker, the pause after it),
+admin (page queries and actions), workers
 (heartbeats).
 """
 

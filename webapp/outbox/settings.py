@@ -43,8 +43,6 @@ class Settings:
     urgent_check: float
     stop_grace: float
     breaker_max_pause: float
-    pace_window: float
-    pace_min_gain: float
     ca_file: str | None = None
     tls_verify: bool = True
     ehlo_name: str | None = None
@@ -70,7 +68,6 @@ class Settings:
         "urgent_check": "OUTBOX_URGENT_CHECK_SECONDS",
         "stop_grace": "OUTBOX_STOP_GRACE_SECONDS",
         "breaker_max_pause": "OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS",
-        "pace_window": "OUTBOX_PACE_WINDOW_SECONDS", "pace_min_gain": "OUTBOX_PACE_MIN_GAIN",
         "ca_file": "MAIL_CA_FILE", "tls_verify": "MAIL_TLS_VERIFY", "ehlo_name": "MAIL_EHLO_NAME",
         "bounce_address": "BOUNCE_ADDRESS", "secret_key": "SECRET_KEY",
         "feedback_id": "MAIL_FEEDBACK_ID", "dkim_domain": "DKIM_DOMAIN",

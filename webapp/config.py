@@ -178,7 +178,6 @@ class Config:
     # flight; the next message's envelope overlaps the commit, so this costs little. More:
     # a SIGKILLed worker may resend up to that many messages per connection (same Message-ID).
     OUTBOX_UNRECORDED_MAX = 1
-    OUTBOX_RECORD_LINGER_SECONDS = 0.005  # how long a commit may wait to take more outcomes
     # Of each claim, this share goes to the oldest due rows whatever their priority: a bulk
     # row waits at most (older due rows) / (share x batch) claims, however much urgent mail comes.
     OUTBOX_CLAIM_OLDEST_SHARE = 0.1
@@ -188,9 +187,8 @@ class Config:
     OUTBOX_BACKOFF_JITTER = 0.1  # each delay is scaled by a random factor in [1-j, 1+j]
     OUTBOX_CIRCUIT_BREAKER_FAILURES = 3  # consecutive connection failures that stop a run
     # Then the worker pauses as a whole (no claim at all) this long, doubled each time the
-    # few rows it tries after a pause fail again, up to the maximum.
+    # few rows it tries after a pause fail again, up to 5 minutes.
     OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS = 30
-    OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS = 300
     # When a run stops (error, SIGTERM), how long a connection may finish the message it is in
     # the middle of before its row is released anyway: bounds how long a stop takes.
     OUTBOX_STOP_GRACE_SECONDS = 5

@@ -31,6 +31,7 @@ from webapp.models import (
     WorkerHeartbeat,
 )
 from webapp.outbox import attachments
+from webapp.outbox.circuit import MAX_PAUSE_SECONDS
 from webapp.outbox.queue import Outcome
 from webapp.outbox.rows import STANDARD_HEADERS, message_values, unrendered
 
@@ -198,7 +199,7 @@ def _configuration_error(now: datetime) -> str:
     """The latest configuration error (certificate, login) within the longest pause, if no
     message was sent after it."""
     a = _attempts.c
-    since = now - timedelta(seconds=current_app.config["OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS"])
+    since = now - timedelta(seconds=MAX_PAUSE_SECONDS)
     latest = db.session.execute(
         sa.select(a.outcome, a.smtp_text).where(a.created_at >= since)
         .where(a.outcome.in_([Outcome.CONFIGURATION.value, Outcome.SENT.value]))

@@ -10,6 +10,9 @@ from flask import current_app
 from webapp.core import clock
 from webapp.outbox.settings import Settings
 
+# The longest pause: the relay is tried again at least this often.
+MAX_PAUSE_SECONDS = 300
+
 
 class Breaker:
     """Counts consecutive connection-level failures across the run's connections."""
@@ -58,11 +61,11 @@ def paused_until(worker: str) -> datetime | None:
 
 def open_circuit(worker: str, settings: Settings) -> datetime:
     """The breaker opened: pause OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS, doubled each time it
-    opens again in a row, up to OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS."""
+    opens again in a row, up to MAX_PAUSE_SECONDS."""
     with _pauses_lock:
         pauses = _pauses()
         streak = pauses[worker].streak + 1 if worker in pauses else 1
-        seconds = min(settings.breaker_pause * 2 ** (streak - 1), settings.breaker_max_pause)
+        seconds = min(settings.breaker_pause * 2 ** (streak - 1), MAX_PAUSE_SECONDS)
         until = clock.now() + timedelta(seconds=seconds)
         pauses[worker] = _Pause(until, streak)
     return until

@@ -38,6 +38,9 @@ from webapp.outbox.settings import Settings
 
 log = logging.getLogger("missive.outbox")
 
+# How long a commit may wait to take more outcomes with it.
+RECORD_LINGER_SECONDS = 0.005
+
 
 @dataclass
 class DrainReport:
@@ -270,7 +273,7 @@ class _Run:
         # Wait briefly for more outcomes while some sender can still run ahead: one commit
         # for several outcomes costs about what one commit for one outcome costs.
         full = self.running * self.settings.unrecorded_max
-        linger_until = time.monotonic() + self.settings.record_linger
+        linger_until = time.monotonic() + RECORD_LINGER_SECONDS
         while len(items) < full:
             try:
                 items.append(self.done.get(timeout=max(0.0, linger_until - time.monotonic())))

@@ -39,10 +39,8 @@ class Settings:
     breaker_pause: float
     lease_seconds: float
     unrecorded_max: int
-    record_linger: float
     urgent_check: float
     stop_grace: float
-    breaker_max_pause: float
     ca_file: str | None = None
     tls_verify: bool = True
     ehlo_name: str | None = None
@@ -64,10 +62,8 @@ class Settings:
         "breaker_pause": "OUTBOX_CIRCUIT_BREAKER_PAUSE_SECONDS",
         "lease_seconds": "OUTBOX_LEASE_SECONDS",
         "unrecorded_max": "OUTBOX_UNRECORDED_MAX",
-        "record_linger": "OUTBOX_RECORD_LINGER_SECONDS",
         "urgent_check": "OUTBOX_URGENT_CHECK_SECONDS",
         "stop_grace": "OUTBOX_STOP_GRACE_SECONDS",
-        "breaker_max_pause": "OUTBOX_CIRCUIT_BREAKER_MAX_PAUSE_SECONDS",
         "ca_file": "MAIL_CA_FILE", "tls_verify": "MAIL_TLS_VERIFY", "ehlo_name": "MAIL_EHLO_NAME",
         "bounce_address": "BOUNCE_ADDRESS", "secret_key": "SECRET_KEY",
         "feedback_id": "MAIL_FEEDBACK_ID", "dkim_domain": "DKIM_DOMAIN",

@@ -30,10 +30,11 @@ main()
 """
 
 
-def _peak_mib(url: str, port: int) -> float:
+def peak_mib(url: str, port: int, **settings) -> float:
+    """The peak RSS of `flask --app wsgi outbox drain` on `url` (`settings`: its config)."""
     out = Path(tempfile.mkstemp(prefix="missive-hwm-")[1])
     code = subprocess.call([sys.executable, "-c", _LAUNCHER, str(out)], cwd=ROOT,
-                           env=worker_env(url, port), stdout=subprocess.DEVNULL,
+                           env=worker_env(url, port, **settings), stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     if code != 0:
         raise AssertionError(f"the worker exited with {code}")
@@ -48,11 +49,11 @@ def run(server, folder, rounds: int, n: int = 50_000) -> list[Figure]:
         with throwaway_database("sqlite", folder) as url:
             app = make_app(url, server.port)
             server.reset()
-            idle.append(_peak_mib(url, server.port))
+            idle.append(peak_mib(url, server.port))
             with app.app_context():
                 queue_rows(n, f"memory-{r}")
                 db.engine.dispose()
-            peaks.append(_peak_mib(url, server.port))
+            peaks.append(peak_mib(url, server.port))
             server.expect(n, "memory: worker drain")
     return [Figure(f"worker peak RSS, draining {n:,}", "MiB", peaks,
                    "same process idle after app start", idle, target="≤ 100 MiB",

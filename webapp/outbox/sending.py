@@ -101,7 +101,7 @@ class Sender:
                           f"Could not build the message: {type(error).__name__}: {error}")
         if settings.dkim_domain and settings.dkim_selector and settings.dkim_private_key_file:
             try:
-                data = dkim.sign(data, settings.dkim_domain, settings.dkim_selector,
+                data = dkim.sign(bytes(data), settings.dkim_domain, settings.dkim_selector,
                                  settings.dkim_private_key_file)
             except Exception as error:  # noqa: BLE001 — the key: a configuration error
                 for _ in range(self.breaker.limit):

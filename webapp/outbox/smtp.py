@@ -130,9 +130,11 @@ class Connection:
     def _context(self) -> ssl.SSLContext:
         return tls_context(self.settings.ca_file, self.settings.tls_verify is not False)
 
-    def send(self, sender: str, recipients: list[str], data: bytes,
+    def send(self, sender: str, recipients: list[str], data,
              before_body: Callable[[], None] | None = None, envid: str = "") -> Delivery:
         """Hand one message to the relay; raise smtplib's exceptions as `sendmail` does.
+        `data`: the message's bytes, or an object with `head` bytes and `tail()` pieces
+        needing no dot-stuffing, written as they come (and `len()`, for SIZE).
 
         `before_body` is called once the relay is ready for the content (after DATA's 354):
         the message is delivered only if the content follows, so the caller may wait there.
@@ -164,9 +166,14 @@ class Connection:
             except BaseException:
                 self.abort()
                 raise
-        content = _content(data)
         self.body_sent = True
-        host.send(content)
+        if isinstance(data, bytes):
+            host.send(_content(data))
+        else:  # a message streamed in pieces (attachments.Streamed): only its head may need
+            host.send(_content(data.head)[:-3])  # dot-stuffing; the lone dot after the rest
+            for piece in data.tail():
+                host.send(piece)
+            host.send(b".\r\n")
         code, raw = host.getreply()
         if code != 250:
             self._refused(code, raw, smtplib.SMTPDataError)

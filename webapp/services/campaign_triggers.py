@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit
 from webapp.core.addresses import parse_address_list
-from webapp.core.errors import ValidationFailed
+from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -24,7 +23,7 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import email_templates, labels, templating
+from webapp.services import labels
 from webapp.services.automatic_emails.audience import RECIPIENT_FLAGS, check_recipients
 
 log = logging.getLogger("missive.triggers")
@@ -60,9 +59,12 @@ def triggers_of(campaign: Campaign) -> dict[str, list[Trigger]]:
     return grouped
 
 
-def get_trigger(campaign: Campaign, trigger_id: int) -> Trigger | None:
+def get_trigger(campaign: Campaign, trigger_id: int) -> Trigger:
+    """The campaign's trigger: NotFound if there is none (another campaign's is none)."""
     trigger = db.session.get(Trigger, trigger_id)
-    return trigger if trigger is not None and trigger.campaign_id == campaign.id else None
+    if trigger is None or trigger.campaign_id != campaign.id:
+        raise NotFound()
+    return trigger
 
 
 def input_from(trigger: Trigger) -> TriggerInput:
@@ -200,31 +202,6 @@ def sending_stats(campaign: Campaign) -> dict[int, SendingStats]:
         .group_by(OutboxMessage.trigger_id)
     )
     return {trigger_id: SendingStats(count, last) for trigger_id, count, last in rows}
-
-
-def _sample_for(trigger: Trigger, locale: str) -> dict[str, str]:
-    """Example values that fit this trigger: its campaign, its statuses."""
-    timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
-    sample = {"campaign_label": trigger.campaign.label,
-              "closing_date": templating.long_date(trigger.campaign.closes_at, locale, timezone)}
-    if trigger.to_status is not None:
-        sample["status_label"] = trigger.to_status.label_for(locale)
-    if trigger.from_status is not None:
-        sample["old_status_label"] = trigger.from_status.label_for(locale)
-    return sample
-
-
-def preview_trigger(trigger: Trigger, locale: str):
-    """The email this trigger sends, as a `locale` reader would get it, with example values."""
-    return email_templates.preview(email_templates.input_from(trigger.template), locale,
-                                   sample=_sample_for(trigger, locale))
-
-
-def send_trigger_test(actor: User, trigger: Trigger, locale: str) -> str:
-    """"Send me a test" from the Emails tab: the trigger's email to the signed-in user."""
-    return email_templates.send_test(actor, email_templates.input_from(trigger.template),
-                                     locale, template=trigger.template,
-                                     sample=_sample_for(trigger, locale))
 
 
 def _recipient_key(trigger: Trigger | TriggerInput) -> tuple:

@@ -1,6 +1,6 @@
 """What every view of the campaigns blueprint shares: who may use it, and the one path that
-every kind of automatic email (a trigger, a reminder) takes to be opened, saved, switched,
-previewed and sent as a test.
+every kind of automatic email (a trigger, a reminder) takes to be opened, saved and
+switched (its preview and test: `sample_views`).
 
 Objects are loaded by the services' loaders (`campaigns.get`, `campaign_triggers.get_trigger`,
 `reminders.get_reminder`), which raise NotFound; the app-wide handlers answer 404. Each kind's
@@ -9,7 +9,7 @@ views module says what is its own: its form, its service's input, its section (`
 
 from collections.abc import Callable
 
-from flask import flash, render_template, request
+from flask import flash, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,7 +18,6 @@ from wtforms import SelectChoice
 from webapp.core.errors import ValidationFailed
 from webapp.models import Role
 from webapp.services import campaign_triggers, email_templates
-from webapp.services.automatic_emails import samples
 from webapp.web.access import role_required
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
@@ -73,25 +72,4 @@ def switch(campaign, email, set_active: Callable, messages: tuple[str, str], ans
         flash(str(error), "error")
         return answer(422)
     flash(messages[0] if email.active else messages[1], "success")
-    return answer(200)
-
-
-def preview(campaign, email, test_url: str):
-    """The email an automatic email sends, in the reader's language, with example values, and
-    its "Send me a test" (posting to `test_url`)."""
-    rendered, problems = samples.preview(email, locale())
-    return render_template("campaigns/automatic_email_preview.html", campaign=campaign,
-                           email=email, rendered=rendered, problems=problems,
-                           test_url=test_url)
-
-
-def send_test(email, answer: Answer):
-    """"Send me a test": the automatic email's message queued to the signed-in user, marked
-    as a test; its section answers with the message (or why not, 422)."""
-    try:
-        sent_to = samples.send_test(current_user, email, locale())
-    except ValidationFailed as error:
-        flash(str(error), "error")
-        return answer(422)
-    flash(_("A test email is queued for %(address)s.", address=sent_to), "success")
     return answer(200)

@@ -5,11 +5,10 @@ Routes:
     /<id>/emails/reminders                  the section, form closed
     /<id>/emails/reminders/new              create a reminder
     /<id>/reminders/<rid>/edit|toggle|delete
-    /<id>/reminders/<rid>/preview           its email with example values
-    /<id>/reminders/<rid>/test              "Send me a test"
+    (/<id>/reminders/<rid>/preview|test: `sample_views`, shared with triggers)
 """
 
-from flask import flash, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -19,9 +18,7 @@ from webapp.blueprints.campaigns.common import (
     automatic_email_form,
     locale,
     platform_managers,
-    preview,
     save_form,
-    send_test,
     switch,
 )
 from webapp.blueprints.campaigns.forms import ReminderForm
@@ -86,24 +83,6 @@ def delete_reminder(campaign_id: int, reminder_id: int):
     return _answer(campaign)(200)
 
 
-@bp.route("/<int:campaign_id>/reminders/<int:reminder_id>/preview")
-@platform_managers
-def preview_reminder(campaign_id: int, reminder_id: int):
-    """The email a reminder sends, in the reader's language, with example values."""
-    campaign = campaigns.get(campaign_id)
-    reminder = reminders.get_reminder(campaign, reminder_id)
-    return preview(campaign, reminder, url_for(".test_reminder", campaign_id=campaign.id,
-                                               reminder_id=reminder.id))
-
-
-@bp.route("/<int:campaign_id>/reminders/<int:reminder_id>/test", methods=["POST"])
-@platform_managers
-def test_reminder(campaign_id: int, reminder_id: int):
-    """Queue a reminder's message to the signed-in user, marked as a test."""
-    campaign = campaigns.get(campaign_id)
-    return send_test(reminders.get_reminder(campaign, reminder_id), _answer(campaign))
-
-
 def _reminder_form(**kwargs) -> ReminderForm:
     form = automatic_email_form(ReminderForm, "reminder", **kwargs)
     choices = [SelectChoice(s.id, s.label_for(locale())) for s in statuses.all_statuses()]
@@ -111,6 +90,11 @@ def _reminder_form(**kwargs) -> ReminderForm:
     form.also_status_ids.choices = [c for c in choices
                                     if c.value != statuses.by_code("draft").id]
     return form
+
+
+def answer_for(campaign, _reminder=None):
+    """How a change to a reminder is answered: the reminders' section."""
+    return _answer(campaign)
 
 
 def _answer(campaign):

@@ -7,11 +7,10 @@ Routes:
     /<id>/triggers/<tid>/edit               edit one
     /<id>/triggers/<tid>/toggle             switch on / off
     /<id>/triggers/<tid>/delete             delete
-    /<id>/triggers/<tid>/preview            its email with example values
-    /<id>/triggers/<tid>/test               "Send me a test"
+    (/<id>/triggers/<tid>/preview|test: `sample_views`, shared with reminders)
 """
 
-from flask import flash, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -21,9 +20,7 @@ from webapp.blueprints.campaigns.common import (
     automatic_email_form,
     locale,
     platform_managers,
-    preview,
     save_form,
-    send_test,
     switch,
 )
 from webapp.blueprints.campaigns.forms import TriggerForm
@@ -76,7 +73,7 @@ def toggle_trigger(campaign_id: int, trigger_id: int):
     trigger = campaign_triggers.get_trigger(campaign, trigger_id)
     return switch(campaign, trigger, campaign_triggers.set_active,
                   (_("Automatic email switched on."), _("Automatic email switched off.")),
-                  _answer(campaign, trigger.event))
+                  answer_for(campaign, trigger))
 
 
 @bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/delete", methods=["GET", "POST"])
@@ -94,31 +91,17 @@ def delete_trigger(campaign_id: int, trigger_id: int):
     return _answer(campaign, event, focus="heading")(200)
 
 
-@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/preview")
-@platform_managers
-def preview_trigger(campaign_id: int, trigger_id: int):
-    """The email an automatic email sends, in the reader's language, with example values."""
-    campaign = campaigns.get(campaign_id)
-    trigger = campaign_triggers.get_trigger(campaign, trigger_id)
-    return preview(campaign, trigger, url_for(".test_trigger", campaign_id=campaign.id,
-                                              trigger_id=trigger.id))
-
-
-@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/test", methods=["POST"])
-@platform_managers
-def test_trigger(campaign_id: int, trigger_id: int):
-    """Queue an automatic email's message to the signed-in user, marked as a test."""
-    campaign = campaigns.get(campaign_id)
-    trigger = campaign_triggers.get_trigger(campaign, trigger_id)
-    return send_test(trigger, _answer(campaign, trigger.event))
-
-
 def _trigger_form(event: str, **kwargs) -> TriggerForm:
     form = automatic_email_form(TriggerForm, event, **kwargs)
     status_choices = [SelectChoice(s.id, s.label_for(locale())) for s in statuses.all_statuses()]
     form.to_status_id.choices = [SelectChoice("", _("Choose a status"))] + status_choices
     form.from_status_id.choices = [SelectChoice("", _("Any status"))] + status_choices
     return form
+
+
+def answer_for(campaign, trigger):
+    """How a change to `trigger` is answered: its event's section."""
+    return _answer(campaign, trigger.event)
 
 
 def _answer(campaign, event: str, **extra):

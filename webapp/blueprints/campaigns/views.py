@@ -2,8 +2,9 @@
 
 The Emails tab lives beside this module, one module per feature on the same blueprint:
 `emails_views` (the tab and its history), `trigger_views` (automatic emails fired by an event),
-`reminder_views` (fired by the clock), `held_views` (emails held for review); `sections` builds
-what each section of the tab renders.
+`reminder_views` (fired by the clock), `sample_views` (the preview and "Send me a test" of
+both), `held_views` (emails held for review); `common` holds the path every kind of automatic
+email takes, `sections` builds what each section of the tab renders.
 
 Routes:
     /                                       list (search, phase)

@@ -30,7 +30,8 @@ A new kind (a bounce notice, an evaluator's assignment) is a small addition. It 
    `campaigns/_preview_and_test.html`), a context builder in the blueprint's `sections` module
    and a views module on the same blueprint whose routes load through the services' loaders
    (NotFound, answered 404 app-wide) and go through the blueprint's `common` path
-   (`automatic_email_form`, `save_form`, `switch`, `preview`, `send_test`), each answering
-   with its own section of the Emails tab (`saved`, `section_or_page`);
+   (`automatic_email_form`, `save_form`, `switch`), each answering with its own section of
+   the Emails tab (`saved`, `section_or_page`); its loader and its `answer_for` join
+   `sample_views.KINDS`, which serves its preview and "Send me a test";
 4. its example values for the preview and the test, in `samples.sample_for`.
 """

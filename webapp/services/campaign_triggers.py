@@ -24,6 +24,7 @@ from webapp.models import (
     User,
 )
 from webapp.services import labels
+from webapp.services.automatic_emails import changes
 from webapp.services.automatic_emails.audience import RECIPIENT_FLAGS, check_recipients
 
 log = logging.getLogger("missive.triggers")
@@ -306,9 +307,9 @@ def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
     db.session.flush()
     db.session.refresh(trigger)
     after = describe(trigger, locale)
-    entry = audit.record(actor, "trigger.created" if created else "trigger.updated", "trigger",
-                         trigger.id, after if created else f"{before} ⇒ {after}", campaign.id)
-    entry.details = {"before": before_snapshot, "after": snapshot(trigger)}
+    changes.record(actor, campaign, trigger, "created" if created else "updated",
+                   after if created else f"{before} ⇒ {after}", before_snapshot,
+                   snapshot(trigger))
     db.session.commit()
     log.info("Trigger %s saved by %s", trigger.id, actor.email)
     return trigger
@@ -325,9 +326,8 @@ def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
         _refuse_duplicate(campaign, wanted, trigger.id)
     before = snapshot(trigger)
     trigger.active = active
-    entry = audit.record(actor, "trigger.activated" if active else "trigger.deactivated",
-                         "trigger", trigger.id, describe(trigger, locale), campaign.id)
-    entry.details = {"before": before, "after": snapshot(trigger)}
+    changes.record(actor, campaign, trigger, "activated" if active else "deactivated",
+                   describe(trigger, locale), before, snapshot(trigger))
     db.session.commit()
     log.info("Trigger %s %s by %s", trigger.id, "activated" if active else "deactivated",
              actor.email)
@@ -336,9 +336,8 @@ def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
 
 def delete_trigger(actor: User, campaign: Campaign, trigger: Trigger, locale: str = "en") -> None:
     """Delete an automatic email. Messages it already queued keep their content."""
-    entry = audit.record(actor, "trigger.deleted", "trigger", trigger.id,
-                         describe(trigger, locale), campaign.id)
-    entry.details = {"before": None, "after": snapshot(trigger)}
+    changes.record(actor, campaign, trigger, "deleted", describe(trigger, locale), None,
+                   snapshot(trigger))
     db.session.delete(trigger)
     db.session.commit()
     log.info("Trigger %s deleted by %s", trigger.id, actor.email)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from webapp import outbox
-from webapp.core import audit, clock
+from webapp.core import clock
 from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
@@ -39,6 +39,7 @@ from webapp.models import (
     User,
 )
 from webapp.services import labels, statuses
+from webapp.services.automatic_emails import changes
 from webapp.services.automatic_emails.audience import check_recipients
 from webapp.services.reminder_outlook import (  # noqa: F401  (the reminders' public API)
     count_if_ran_now,
@@ -244,10 +245,9 @@ def save_reminder(actor: User, campaign: Campaign, reminder: Reminder | None,
     db.session.flush()
     db.session.refresh(reminder)
     after = describe(reminder, locale)
-    entry = audit.record(actor, "reminder.created" if created else "reminder.updated",
-                         "reminder", reminder.id, after if created else f"{before} ⇒ {after}",
-                         campaign.id)
-    entry.details = {"before": before_snapshot, "after": snapshot(reminder)}
+    changes.record(actor, campaign, reminder, "created" if created else "updated",
+                   after if created else f"{before} ⇒ {after}", before_snapshot,
+                   snapshot(reminder))
     db.session.commit()
     log.info("Reminder %s saved by %s", reminder.id, actor.email)
     return reminder
@@ -264,9 +264,8 @@ def set_active(actor: User, campaign: Campaign, reminder: Reminder, active: bool
         _start_from_now(reminder)
     else:
         _withdraw_queued(reminder, WITHDRAWN_OFF)
-    entry = audit.record(actor, "reminder.activated" if active else "reminder.deactivated",
-                         "reminder", reminder.id, describe(reminder, locale), campaign.id)
-    entry.details = {"before": None, "after": snapshot(reminder)}
+    changes.record(actor, campaign, reminder, "activated" if active else "deactivated",
+                   describe(reminder, locale), None, snapshot(reminder))
     db.session.commit()
     return reminder
 
@@ -276,9 +275,8 @@ def delete_reminder(actor: User, campaign: Campaign, reminder: Reminder,
     """Delete a reminder. Its emails still waiting to be sent are withdrawn; those sent stay
     in the outbox."""
     _withdraw_queued(reminder, WITHDRAWN_DELETED)
-    entry = audit.record(actor, "reminder.deleted", "reminder", reminder.id,
-                         describe(reminder, locale), campaign.id)
-    entry.details = {"before": None, "after": snapshot(reminder)}
+    changes.record(actor, campaign, reminder, "deleted", describe(reminder, locale), None,
+                   snapshot(reminder))
     db.session.delete(reminder)
     db.session.commit()
 

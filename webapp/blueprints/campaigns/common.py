@@ -9,7 +9,7 @@ views module says what is its own: its form, its service's input, its section (`
 
 from collections.abc import Callable
 
-from flask import flash, request
+from flask import flash, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -61,6 +61,13 @@ def save_form(campaign, form, email, *, data: Callable, save: Callable, message:
                 flash(warning, "warning")
             return saved(email)
     return reopen(422 if request.method == "POST" else 200)
+
+
+def confirm_delete(campaign, email, question: str):
+    """The no-JavaScript confirmation before deleting an automatic email (its delete route,
+    by GET): it posts to the same URL."""
+    return render_template("campaigns/confirm_delete.html", campaign=campaign, email=email,
+                           question=question, delete_url=request.path)
 
 
 def switch(campaign, email, set_active: Callable, messages: tuple[str, str], answer: Answer):

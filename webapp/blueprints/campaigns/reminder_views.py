@@ -8,7 +8,7 @@ Routes:
     (/<id>/reminders/<rid>/preview|test: `sample_views`, shared with triggers)
 """
 
-from flask import flash, render_template, request
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -16,6 +16,7 @@ from wtforms import SelectChoice
 from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.common import (
     automatic_email_form,
+    confirm_delete,
     locale,
     platform_managers,
     save_form,
@@ -76,8 +77,7 @@ def delete_reminder(campaign_id: int, reminder_id: int):
     campaign = campaigns.get(campaign_id)
     reminder = reminders.get_reminder(campaign, reminder_id)
     if request.method == "GET":
-        return render_template("campaigns/confirm_delete_reminder.html", campaign=campaign,
-                               reminder=reminder)
+        return confirm_delete(campaign, reminder, _("Delete this reminder?"))
     reminders.delete_reminder(current_user, campaign, reminder, locale())
     flash(_("Reminder deleted."), "success")
     return _answer(campaign)(200)

@@ -10,7 +10,7 @@ Routes:
     (/<id>/triggers/<tid>/preview|test: `sample_views`, shared with reminders)
 """
 
-from flask import flash, render_template, request
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -18,6 +18,7 @@ from wtforms import SelectChoice
 from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.common import (
     automatic_email_form,
+    confirm_delete,
     locale,
     platform_managers,
     save_form,
@@ -84,8 +85,7 @@ def delete_trigger(campaign_id: int, trigger_id: int):
     trigger = campaign_triggers.get_trigger(campaign, trigger_id)
     event = trigger.event
     if request.method == "GET":
-        return render_template("campaigns/confirm_delete.html", campaign=campaign,
-                               trigger=trigger)
+        return confirm_delete(campaign, trigger, _("Delete this automatic email?"))
     campaign_triggers.delete_trigger(current_user, campaign, trigger, locale())
     flash(_("Automatic email deleted."), "success")
     return _answer(campaign, event, focus="heading")(200)

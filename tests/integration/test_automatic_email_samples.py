@@ -1,5 +1,5 @@
-"""Preview an automatic email and send it to oneself as a test, whatever its kind: a reminder's
-row offers both, as a trigger's does, through the same path (same page, same outbox row, same
+"""Preview an automatic email and send it to oneself as a test, whatever its kind: a trigger's
+row and a reminder's offer both, through the same path (same page, same outbox row, same
 answer, same permissions)."""
 
 import pytest
@@ -25,13 +25,19 @@ def world(app, users):
         reminder = Reminder(campaign=campaign, kind="in_status", template=template,
                             offset_amount=7, offset_unit="days",
                             status=factories.status("accepted"), to_candidate=True)
+        trigger = factories.make_trigger(campaign, template, to_status="accepted")
         held = factories.make_trigger(campaign, template, to_status="rejected",
                                       hold_for_review=True)
         other = factories.make_campaign(label="Other")
         _db.session.add(reminder)
         _db.session.commit()
-        return {"campaign": campaign.id, "reminder": reminder.id, "held": held.id,
-                "other": other.id}
+        return {"campaign": campaign.id, "reminders": reminder.id, "triggers": trigger.id,
+                "held": held.id, "other": other.id}
+
+
+# Both kinds: the URL's segment, the section a test's answer redraws.
+KINDS = pytest.mark.parametrize("kind,section", [("triggers", "section-status_changed"),
+                                                  ("reminders", "section-reminders")])
 
 
 def _tests(app):
@@ -40,25 +46,28 @@ def _tests(app):
             OutboxMessage.is_test.is_(True))).all()
 
 
-def test_a_reminders_row_offers_its_preview_and_a_test(client, auth, world):
+@KINDS
+def test_each_row_offers_its_preview_and_a_test(client, auth, world, kind, section):
     auth.login_as("manager")
     tab = client.get(f"/campaigns/{world['campaign']}/emails").get_data(as_text=True)
-    row = tab[tab.index(f'id="reminder-{world["reminder"]}"'):]
+    row = tab[tab.index(f'id="{kind[:-1]}-{world[kind]}"'):]
     row = row[:row.index("</tr>")]
-    base = f"/campaigns/{world['campaign']}/reminders/{world['reminder']}"
+    base = f"/campaigns/{world['campaign']}/{kind}/{world[kind]}"
     assert f'href="{base}/preview"' in row
     assert f'hx-post="{base}/test"' in row and "Send me a test" in row
 
 
-def test_a_reminders_preview_in_the_readers_language_with_its_status(client, auth, world):
+@KINDS
+def test_the_preview_in_the_readers_language_with_its_status(client, auth, world, kind,
+                                                             section):
     auth.login_as("manager")
     client.post("/language", data={"locale": "fr"})
-    page = client.get(f"/campaigns/{world['campaign']}/reminders/{world['reminder']}/preview")
+    page = client.get(f"/campaigns/{world['campaign']}/{kind}/{world[kind]}/preview")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "Relance : Accepté" in text  # the reminder's own status, in French
+    assert "Relance : Accepté" in text  # the email's own status, in French
     assert "Bourses 2027 : Accepté" in text
-    assert f'action="/campaigns/{world["campaign"]}/reminders/{world["reminder"]}/test"' in text
+    assert f'action="/campaigns/{world["campaign"]}/{kind}/{world[kind]}/test"' in text
 
 
 def test_a_held_triggers_preview_says_its_emails_wait_for_a_release(client, auth, world):
@@ -67,52 +76,55 @@ def test_a_held_triggers_preview_says_its_emails_wait_for_a_release(client, auth
         .get_data(as_text=True)
     assert "Held for review" in text
     assert "wait in the Emails tab until a manager releases or cancels them" in text
-    reminder = client.get(f"/campaigns/{world['campaign']}/reminders/{world['reminder']}/preview")
-    assert "Held for review" not in reminder.get_data(as_text=True)  # a reminder never is
+    for kind in ("triggers", "reminders"):  # not held
+        other = client.get(f"/campaigns/{world['campaign']}/{kind}/{world[kind]}/preview")
+        assert "Held for review" not in other.get_data(as_text=True)
 
 
-def test_a_reminders_test_goes_to_the_signed_in_manager_through_the_outbox(
-        app, client, auth, world):
+@KINDS
+def test_the_test_goes_to_the_signed_in_manager_through_the_outbox(
+        app, client, auth, world, kind, section):
     auth.login_as("manager")
     client.post("/language", data={"locale": "fr"})
-    response = client.post(
-        f"/campaigns/{world['campaign']}/reminders/{world['reminder']}/test", headers=HX)
+    url = f"/campaigns/{world['campaign']}/{kind}/{world[kind]}/test"
+    response = client.post(url, headers=HX)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert html.lstrip().startswith('<section id="section-reminders"')
+    assert html.lstrip().startswith(f'<section id="{section}"')
     assert "manager@example.org" in html  # the message, out of band
     [test] = _tests(app)
     assert test.to_addr == "manager@example.org"
     assert test.subject == "[Essai] Relance : Accepté"
     assert test.priority == OutboxPriority.URGENT and test.event_type == "test"
 
-    # Without JavaScript: back to the tab, at the reminders.
-    plain = client.post(f"/campaigns/{world['campaign']}/reminders/{world['reminder']}/test")
+    # Without JavaScript: back to the tab.
+    plain = client.post(url)
     assert plain.status_code == 303
-    assert plain.headers["Location"].endswith(
-        f"/campaigns/{world['campaign']}/emails#section-reminders")
+    assert f"/campaigns/{world['campaign']}/emails" in plain.headers["Location"]
     assert len(_tests(app)) == 2
 
 
-def test_a_reminder_whose_template_cannot_render_is_refused_with_the_reason(
-        app, client, auth, world):
+@KINDS
+def test_an_email_whose_template_cannot_render_is_refused_with_the_reason(
+        app, client, auth, world, kind, section):
     with app.app_context():
-        template = _db.session.get(Reminder, world["reminder"]).template
+        template = _db.session.get(Reminder, world["reminders"]).template
         for version in template.versions:
             version.subject = "{{ campaign_label"
         _db.session.commit()
     auth.login_as("manager")
-    response = client.post(
-        f"/campaigns/{world['campaign']}/reminders/{world['reminder']}/test", headers=HX)
+    response = client.post(f"/campaigns/{world['campaign']}/{kind}/{world[kind]}/test",
+                           headers=HX)
     assert response.status_code == 422
     assert "Syntax error on line 1" in response.get_data(as_text=True)
     assert _tests(app) == []
 
 
+@KINDS
 @pytest.mark.parametrize("method,action", [("get", "preview"), ("post", "test")])
-def test_who_may_preview_and_test_a_reminder(app, client, auth, world, method, action):
-    mine = f"/campaigns/{world['campaign']}/reminders/{world['reminder']}/{action}"
-    theirs = f"/campaigns/{world['other']}/reminders/{world['reminder']}/{action}"
+def test_who_may_preview_and_test(app, client, auth, world, kind, section, method, action):
+    mine = f"/campaigns/{world['campaign']}/{kind}/{world[kind]}/{action}"
+    theirs = f"/campaigns/{world['other']}/{kind}/{world[kind]}/{action}"
     auth.login_as("manager")
     assert getattr(client, method)(theirs, headers=HX).status_code == 404
     for role in ("evaluator", "candidate"):

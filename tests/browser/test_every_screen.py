@@ -4,6 +4,7 @@ on a French page, focus kept by swaps) and axe-core check each page as it loads.
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.factories import PASSWORD
@@ -96,15 +97,28 @@ def world(app, users):
             user.locale = "fr"
         _db.session.commit()
         return {"campaign": campaign.id, "draft": draft.id, "candidate": candidate.id,
-                "submitted": submitted.id, "template": decision_template.id}
+                "submitted": submitted.id, "template": decision_template.id,
+                "reminder": closing.id, "held_trigger": decision.id}
 
 
-def _sign_in(page, email):
+SIGN_IN_WORDS = {"fr": ("E-mail", "Mot de passe", "Se connecter"),
+                 "en": ("Email", "Password", "Sign in")}
+
+
+def _sign_in(page, email, language="fr"):
+    address, password, button = SIGN_IN_WORDS[language]
     page.goto("/auth/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_label(address).fill(email)
+    page.get_by_label(password).fill(PASSWORD)
+    page.get_by_role("button", name=button).click()
     page.wait_for_url(lambda url: "/auth/login" not in url)
+
+
+def _speak(app, language):
+    with app.app_context():
+        for user in _db.session.scalars(sa.select(User)):
+            user.locale = language
+        _db.session.commit()
 
 
 def _visit(page, paths):
@@ -131,17 +145,30 @@ def test_the_admins_screens_in_french(watched_page, world, viewport):
 
 
 def test_the_admins_screens_in_english_on_a_phone(app, watched_page, world):
-    with app.app_context():
-        for user in _db.session.scalars(sa.select(User)):
-            user.locale = "en"
-        _db.session.commit()
+    _speak(app, "en")
     page = watched_page(viewport=PHONE, locale="en-GB")
-    page.goto("/auth/login")
-    page.get_by_label("Email").fill("admin@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/auth/login" not in url)
+    _sign_in(page, "admin@example.org", "en")
     _visit(page, _staff_pages(world))
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_previewing_and_testing_automatic_emails(app, watched_page, world, viewport, language):
+    """A reminder's preview, a held trigger's preview, and the Emails tab after "Send me a
+    test" on a reminder, pressed from the keyboard: focus stays on the button."""
+    _speak(app, language)
+    page = watched_page(viewport=viewport, locale={"fr": "fr-FR", "en": "en-GB"}[language])
+    _sign_in(page, "manager@example.org", language)
+    campaign = world["campaign"]
+    _visit(page, [f"/campaigns/{campaign}/reminders/{world['reminder']}/preview",
+                  f"/campaigns/{campaign}/triggers/{world['held_trigger']}/preview",
+                  f"/campaigns/{campaign}/emails"])
+    button = page.locator(f"#test-reminder-{world['reminder']}")
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#messages")).to_contain_text("manager@example.org")
+    expect(button).to_be_focused()
+    page.evaluate("() => window.__rulesCheck()")
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])

@@ -1,5 +1,5 @@
 """The Emails tab's rows: what each automatic email has sent (with a way to those messages in
-the Outbox), its preview and a test to oneself from the row."""
+the Outbox). Its preview and a test to oneself: test_automatic_email_samples."""
 
 import sqlalchemy as sa
 
@@ -43,43 +43,3 @@ def test_each_row_says_what_it_sent_and_links_admins_to_those_messages(app, clie
     auth.login_as("manager")  # configures emails, but does not watch the Outbox
     tab = client.get(f"/campaigns/{campaign_id}/emails").get_data(as_text=True)
     assert "2 emails sent, last on" in tab and "/outbox/?trigger=" not in tab
-
-
-def test_preview_and_test_from_the_row_in_the_readers_language(app, client, auth,
-                                                               htmx_headers):
-    campaign_id, trigger_id, _quiet = _campaign_with_history(app)
-    auth.login_as("manager")
-    client.post("/language", data={"locale": "fr"})
-    page = client.get(f"/campaigns/{campaign_id}/triggers/{trigger_id}/preview")
-    assert page.status_code == 200
-    text = page.get_data(as_text=True)
-    assert "Décision : Accepté" in text  # the trigger's own status, in French
-    assert "Bourses 2027 : Accepté" in text
-
-    response = client.post(f"/campaigns/{campaign_id}/triggers/{trigger_id}/test",
-                           headers=htmx_headers)
-    assert response.status_code == 200
-    assert "manager@example.org" in response.get_data(as_text=True)
-    with app.app_context():
-        test = _db.session.scalars(sa.select(OutboxMessage).where(
-            OutboxMessage.is_test.is_(True))).one()
-        assert test.to_addr == "manager@example.org"
-        assert test.subject == "[Essai] Décision : Accepté"
-
-
-def test_another_campaigns_trigger_is_not_found_from_this_one(app, client, auth, htmx_headers):
-    campaign_id, trigger_id, _quiet = _campaign_with_history(app)
-    with app.app_context():
-        other = factories.make_campaign(label="Other")
-        _db.session.commit()
-        other_id = other.id
-    auth.login_as("manager")
-    assert client.get(f"/campaigns/{other_id}/triggers/{trigger_id}/preview").status_code == 404
-    assert client.post(f"/campaigns/{other_id}/triggers/{trigger_id}/test",
-                       headers=htmx_headers).status_code == 404
-    auth.logout()
-    auth.login_as("evaluator")
-    assert client.get(
-        f"/campaigns/{campaign_id}/triggers/{trigger_id}/preview").status_code == 403
-    assert client.post(f"/campaigns/{campaign_id}/triggers/{trigger_id}/test",
-                       headers=htmx_headers).status_code == 403

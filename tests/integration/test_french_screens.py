@@ -127,7 +127,11 @@ def test_the_reminders_row_names_its_switch_and_the_time_zone_of_its_next_run(
     html = page(client.get(f"/campaigns/{campaign_id}/emails"))
     row = html[html.index('id="reminder-'):]
     row = row[:row.index("</tr>")]
-    assert 'aria-label="Actif : Relance"' in row
+    # The switch's name: its state word, then which email (as a trigger's switch says it).
+    switch = row[row.index('role="switch"'):]
+    switch = switch[:switch.index("</button>")]
+    assert 'aria-checked="true"' in switch
+    assert '>Actif<span class="visually-hidden"> — Relance</span>' in switch
     next_run = row[row.index('class="next-run"'):]
     assert " UTC" in next_run[:next_run.index("</td>")]
 

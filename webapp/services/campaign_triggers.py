@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit
 from webapp.core.addresses import parse_address_list
-from webapp.core.errors import ValidationFailed
+from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -24,7 +23,8 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import email_templates, labels, templating
+from webapp.services import labels
+from webapp.services.automatic_emails import changes
 from webapp.services.automatic_emails.audience import RECIPIENT_FLAGS, check_recipients
 
 log = logging.getLogger("missive.triggers")
@@ -60,9 +60,12 @@ def triggers_of(campaign: Campaign) -> dict[str, list[Trigger]]:
     return grouped
 
 
-def get_trigger(campaign: Campaign, trigger_id: int) -> Trigger | None:
+def get_trigger(campaign: Campaign, trigger_id: int) -> Trigger:
+    """The campaign's trigger: NotFound if there is none (another campaign's is none)."""
     trigger = db.session.get(Trigger, trigger_id)
-    return trigger if trigger is not None and trigger.campaign_id == campaign.id else None
+    if trigger is None or trigger.campaign_id != campaign.id:
+        raise NotFound()
+    return trigger
 
 
 def input_from(trigger: Trigger) -> TriggerInput:
@@ -202,31 +205,6 @@ def sending_stats(campaign: Campaign) -> dict[int, SendingStats]:
     return {trigger_id: SendingStats(count, last) for trigger_id, count, last in rows}
 
 
-def _sample_for(trigger: Trigger, locale: str) -> dict[str, str]:
-    """Example values that fit this trigger: its campaign, its statuses."""
-    timezone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
-    sample = {"campaign_label": trigger.campaign.label,
-              "closing_date": templating.long_date(trigger.campaign.closes_at, locale, timezone)}
-    if trigger.to_status is not None:
-        sample["status_label"] = trigger.to_status.label_for(locale)
-    if trigger.from_status is not None:
-        sample["old_status_label"] = trigger.from_status.label_for(locale)
-    return sample
-
-
-def preview_trigger(trigger: Trigger, locale: str):
-    """The email this trigger sends, as a `locale` reader would get it, with example values."""
-    return email_templates.preview(email_templates.input_from(trigger.template), locale,
-                                   sample=_sample_for(trigger, locale))
-
-
-def send_trigger_test(actor: User, trigger: Trigger, locale: str) -> str:
-    """"Send me a test" from the Emails tab: the trigger's email to the signed-in user."""
-    return email_templates.send_test(actor, email_templates.input_from(trigger.template),
-                                     locale, template=trigger.template,
-                                     sample=_sample_for(trigger, locale))
-
-
 def _recipient_key(trigger: Trigger | TriggerInput) -> tuple:
     return (*(bool(getattr(trigger, flag)) for flag in RECIPIENT_FLAGS),
             frozenset(parse_address_list(trigger.extra_addresses or "")))
@@ -329,9 +307,9 @@ def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
     db.session.flush()
     db.session.refresh(trigger)
     after = describe(trigger, locale)
-    entry = audit.record(actor, "trigger.created" if created else "trigger.updated", "trigger",
-                         trigger.id, after if created else f"{before} ⇒ {after}", campaign.id)
-    entry.details = {"before": before_snapshot, "after": snapshot(trigger)}
+    changes.record(actor, campaign, trigger, "created" if created else "updated",
+                   after if created else f"{before} ⇒ {after}", before_snapshot,
+                   snapshot(trigger))
     db.session.commit()
     log.info("Trigger %s saved by %s", trigger.id, actor.email)
     return trigger
@@ -348,9 +326,8 @@ def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
         _refuse_duplicate(campaign, wanted, trigger.id)
     before = snapshot(trigger)
     trigger.active = active
-    entry = audit.record(actor, "trigger.activated" if active else "trigger.deactivated",
-                         "trigger", trigger.id, describe(trigger, locale), campaign.id)
-    entry.details = {"before": before, "after": snapshot(trigger)}
+    changes.record(actor, campaign, trigger, "activated" if active else "deactivated",
+                   describe(trigger, locale), before, snapshot(trigger))
     db.session.commit()
     log.info("Trigger %s %s by %s", trigger.id, "activated" if active else "deactivated",
              actor.email)
@@ -359,9 +336,8 @@ def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
 
 def delete_trigger(actor: User, campaign: Campaign, trigger: Trigger, locale: str = "en") -> None:
     """Delete an automatic email. Messages it already queued keep their content."""
-    entry = audit.record(actor, "trigger.deleted", "trigger", trigger.id,
-                         describe(trigger, locale), campaign.id)
-    entry.details = {"before": None, "after": snapshot(trigger)}
+    changes.record(actor, campaign, trigger, "deleted", describe(trigger, locale), None,
+                   snapshot(trigger))
     db.session.delete(trigger)
     db.session.commit()
     log.info("Trigger %s deleted by %s", trigger.id, actor.email)

@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit, clock
-from webapp.core.errors import ValidationFailed
+from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -134,6 +134,15 @@ def duplicate_campaign(actor: User, campaign: Campaign) -> Campaign:
 
 def get_campaign(campaign_id: int) -> Campaign | None:
     return db.session.get(Campaign, campaign_id)
+
+
+def get(campaign_id: int) -> Campaign:
+    """The campaign: NotFound if there is none (who may configure it is the views' role
+    check)."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound()
+    return campaign
 
 
 def phase(campaign: Campaign, at: datetime | None = None) -> Phase:

@@ -1,5 +1,6 @@
-"""Scheduled reminders ("relances"): their configuration in the Emails tab, and the cron job
-that turns what is due into outbox rows.
+"""Scheduled reminders ("relances"): their configuration in the Emails tab, and their public
+API (the cron job that turns what is due into outbox rows is `reminder_runs.run`, the timing
+`reminder_planning`, the counts `reminder_outlook`).
 
 When a reminder fires. Every run looks at the moments that fell between the reminder's
 previous run (`last_run_at`) and now, so a run after downtime catches up, once:
@@ -18,36 +19,28 @@ two workers running the job at once, a rerun or a restart insert it at most once
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import orm
-from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp import outbox
-from webapp.core import audit, clock
-from webapp.core.errors import ValidationFailed
+from webapp.core import clock
+from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
     EmailTemplate,
     OffsetUnit,
     OutboxMessage,
-    OutboxPriority,
     OutboxState,
     Reminder,
-    ReminderDelivery,
     ReminderKind,
-    SkippedRecipient,
     Status,
     User,
 )
-from webapp.services import labels, statuses, triggers
-from webapp.services.automatic_emails.audience import (
-    Audience,
-    check_recipients,
-)
+from webapp.services import labels, statuses
+from webapp.services.automatic_emails import changes
+from webapp.services.automatic_emails.audience import check_recipients
 from webapp.services.reminder_outlook import (  # noqa: F401  (the reminders' public API)
     count_if_ran_now,
     due_moments,
@@ -61,6 +54,7 @@ from webapp.services.reminder_planning import (  # noqa: F401  (the reminders' p
     plan_reminder,
     reminders_of,
 )
+from webapp.services.reminder_runs import RunReport, run  # noqa: F401  (the public API)
 
 log = logging.getLogger("missive.reminders")
 
@@ -99,9 +93,12 @@ class ReminderInput:
 RECIPIENT_FLAGS = ("to_candidate", "to_managers", "to_evaluators")
 
 
-def get_reminder(campaign: Campaign, reminder_id: int) -> Reminder | None:
+def get_reminder(campaign: Campaign, reminder_id: int) -> Reminder:
+    """The campaign's reminder: NotFound if there is none (another campaign's is none)."""
     reminder = db.session.get(Reminder, reminder_id)
-    return reminder if reminder is not None and reminder.campaign_id == campaign.id else None
+    if reminder is None or reminder.campaign_id != campaign.id:
+        raise NotFound()
+    return reminder
 
 
 def describe(reminder: Reminder, locale: str) -> str:
@@ -248,10 +245,9 @@ def save_reminder(actor: User, campaign: Campaign, reminder: Reminder | None,
     db.session.flush()
     db.session.refresh(reminder)
     after = describe(reminder, locale)
-    entry = audit.record(actor, "reminder.created" if created else "reminder.updated",
-                         "reminder", reminder.id, after if created else f"{before} ⇒ {after}",
-                         campaign.id)
-    entry.details = {"before": before_snapshot, "after": snapshot(reminder)}
+    changes.record(actor, campaign, reminder, "created" if created else "updated",
+                   after if created else f"{before} ⇒ {after}", before_snapshot,
+                   snapshot(reminder))
     db.session.commit()
     log.info("Reminder %s saved by %s", reminder.id, actor.email)
     return reminder
@@ -268,9 +264,8 @@ def set_active(actor: User, campaign: Campaign, reminder: Reminder, active: bool
         _start_from_now(reminder)
     else:
         _withdraw_queued(reminder, WITHDRAWN_OFF)
-    entry = audit.record(actor, "reminder.activated" if active else "reminder.deactivated",
-                         "reminder", reminder.id, describe(reminder, locale), campaign.id)
-    entry.details = {"before": None, "after": snapshot(reminder)}
+    changes.record(actor, campaign, reminder, "activated" if active else "deactivated",
+                   describe(reminder, locale), None, snapshot(reminder))
     db.session.commit()
     return reminder
 
@@ -280,9 +275,8 @@ def delete_reminder(actor: User, campaign: Campaign, reminder: Reminder,
     """Delete a reminder. Its emails still waiting to be sent are withdrawn; those sent stay
     in the outbox."""
     _withdraw_queued(reminder, WITHDRAWN_DELETED)
-    entry = audit.record(actor, "reminder.deleted", "reminder", reminder.id,
-                         describe(reminder, locale), campaign.id)
-    entry.details = {"before": None, "after": snapshot(reminder)}
+    changes.record(actor, campaign, reminder, "deleted", describe(reminder, locale), None,
+                   snapshot(reminder))
     db.session.delete(reminder)
     db.session.commit()
 
@@ -335,125 +329,3 @@ def withdraw_obsolete(campaign_id: int, application_ids: list[int], new_status_i
     if not obsolete:
         return 0
     return outbox.withdraw(application_ids, reason, EVENT_TYPE, obsolete)
-
-
-# --- The cron job ----------------------------------------------------------------------------
-
-
-@dataclass
-class RunReport:
-    """What one reminder queued (or, in a dry run, would queue) in one run."""
-
-    reminder_id: int
-    campaign_id: int
-    campaign_label: str
-    template_name: str
-    planned: int = 0
-    queued: int = 0
-    applications: int = 0
-    per_audience: dict[str, int] = field(default_factory=dict)
-
-
-def run(now: datetime | None = None, dry_run: bool = False,
-        reminder_ids: list[int] | None = None) -> list[RunReport]:
-    """Queue every due reminder's emails (of `reminder_ids` only, when given): one transaction
-    per campaign, so one campaign's failure leaves the others' rows in place (its own
-    reminders are retried next run)."""
-    now = now or clock.now()
-    only = [Reminder.id.in_(reminder_ids)] if reminder_ids is not None else []
-    campaign_ids = db.session.scalars(
-        sa.select(Reminder.campaign_id).where(Reminder.active.is_(True), *only).distinct()
-        .order_by(Reminder.campaign_id)).all()
-    db.session.rollback()
-    reports: list[RunReport] = []
-    for campaign_id in campaign_ids:
-        try:
-            reports += _run_campaign(campaign_id, now, dry_run, only)
-            if dry_run:
-                db.session.rollback()
-            else:
-                db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("Reminders of campaign %s failed; retried at the next run",
-                          campaign_id)
-    queued = sum(r.queued for r in reports)
-    if queued:
-        log.info("Reminders: %s emails queued", queued)
-    return reports
-
-
-def _run_campaign(campaign_id: int, now: datetime, dry_run: bool,
-                  only: list) -> list[RunReport]:
-    campaign = db.session.get(Campaign, campaign_id)
-    reminders = db.session.scalars(
-        sa.select(Reminder).where(Reminder.campaign_id == campaign_id,
-                                  Reminder.active.is_(True), *only)
-        .options(orm.joinedload(Reminder.template).selectinload(EmailTemplate.versions))
-        .order_by(Reminder.id)).unique().all()
-    audience = Audience(campaign)
-    statuses_by_id = {s.id: s for s in statuses.all_statuses()}
-    reports = []
-    for reminder in reminders:
-        plan = plan_reminder(reminder, now, audience=audience, statuses_by_id=statuses_by_id)
-        report = RunReport(reminder.id, campaign.id, campaign.label, reminder.template.name,
-                           planned=len(plan), applications=plan.applications,
-                           per_audience=plan.per_audience())
-        if not dry_run:
-            report.queued = _insert(_render(plan))
-            _record_skips(plan, now)
-            _record_deliveries(plan, now)
-            _mark_run(reminder, now)
-        reports.append(report)
-    return reports
-
-
-def _render(plan: ReminderPlan) -> list[dict]:
-    return [triggers.render_row(
-        email.reminder.template, email.application, email.recipient, key=email.key,
-        event_type=EVENT_TYPE, event_id=email.reminder.id,
-        new_status=email.application.status, priority=OutboxPriority.BULK)
-        for email in plan.emails]
-
-
-def _insert(rows: list[dict]) -> int:
-    """Insert, skipping any row whose dedupe key exists (another run got there first)."""
-    return outbox.insert_new(rows)
-
-
-def _record_skips(plan: ReminderPlan, now: datetime) -> None:
-    """The recipients left out (a campaign without managers, an inactive account), once per
-    application and occurrence, as a trigger records them."""
-    reminder = plan.reminder
-    rows = [dict(application_id=application_id, trigger_id=None,
-                 template_id=reminder.template_id, event_type=EVENT_TYPE,
-                 event_id=reminder.id, kind=skip.kind.value, user_id=skip.user_id,
-                 email=skip.email, reason=skip.reason.value, created_at=now)
-            for application_id, skip in plan.skipped]
-    for start in range(0, len(rows), triggers.CHUNK):
-        db.session.execute(sa.insert(SkippedRecipient.__table__),
-                           rows[start:start + triggers.CHUNK])
-
-
-def _record_deliveries(plan: ReminderPlan, now: datetime) -> None:
-    """Who this run reminded, per occurrence: kept after the outbox purge."""
-    rows = [dict(reminder_id=plan.reminder.id, application_id=application_id,
-                 occurrence=occurrence, created_at=now)
-            for application_id, occurrence in plan.occurrences.items()]
-    table = ReminderDelivery.__table__
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
-    for start in range(0, len(rows), triggers.CHUNK):
-        db.session.execute(insert(table).on_conflict_do_nothing(),
-                           rows[start:start + triggers.CHUNK])
-
-
-def _mark_run(reminder: Reminder, now: datetime) -> None:
-    """Remember this run's `now` and the closing date it saw; an overlapping run that started
-    later keeps its own."""
-    table = Reminder.__table__
-    db.session.execute(
-        sa.update(table).where(table.c.id == reminder.id,
-                               sa.or_(table.c.last_run_at.is_(None),
-                                      table.c.last_run_at < now))
-        .values(last_run_at=now, last_closes_at=reminder.campaign.closes_at))

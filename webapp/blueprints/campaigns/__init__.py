@@ -8,6 +8,7 @@ from webapp.blueprints.campaigns import (  # noqa: E402, F401
     emails_views,
     held_views,
     reminder_views,
+    sample_views,
     trigger_views,
     views,
 )

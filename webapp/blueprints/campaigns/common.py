@@ -1,36 +1,33 @@
-"""What every view of the campaigns blueprint shares: who may use it, loading a campaign or one
-of its automatic emails (404 when it does not exist), and the forms of automatic emails."""
+"""What every view of the campaigns blueprint shares: who may use it, and the one path that
+every kind of automatic email (a trigger, a reminder) takes to be opened, saved and
+switched (its preview and test: `sample_views`).
 
-from flask import abort, flash
+Objects are loaded by the services' loaders (`campaigns.get`, `campaign_triggers.get_trigger`,
+`reminders.get_reminder`), which raise NotFound; the app-wide handlers answer 404. Each kind's
+views module says what is its own: its form, its service's input, its section (`answer`).
+"""
+
+from collections.abc import Callable
+
+from flask import flash, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp.core.errors import ValidationFailed
-from webapp.models import EventType, Role
-from webapp.services import campaign_triggers, campaigns, email_templates
+from webapp.models import Role
+from webapp.services import campaign_triggers, email_templates
 from webapp.web.access import role_required
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
 
-
-def campaign_or_404(campaign_id: int):
-    campaign = campaigns.get_campaign(campaign_id)
-    if campaign is None:
-        abort(404)
-    return campaign
+# How a kind answers after a change: its section redrawn, with this HTTP status.
+Answer = Callable[[int], object]
 
 
-def event_or_404(event: str) -> str:
-    if event not in {e.value for e in EventType}:
-        abort(404)
-    return event
-
-
-def found_or_404(thing):
-    """A campaign's automatic email as its service found it, else 404."""
-    if thing is None:
-        abort(404)
-    return thing
+def locale() -> str:
+    return str(get_locale())
 
 
 def automatic_email_form(form_class, prefix: str, **kwargs):
@@ -47,16 +44,39 @@ def automatic_email_form(form_class, prefix: str, **kwargs):
     return form
 
 
-def save_automatic_email(campaign, form, save, message: str):
-    """Save an automatic email of any kind with `save()`: the saved email, announced by
-    `message` and the recipient choices that reach nobody today; or None, the service's
-    refusal shown on the form."""
+def save_form(campaign, form, email, *, data: Callable, save: Callable, message: str,
+              saved: Callable, reopen: Answer):
+    """The create (email=None) and edit forms of every kind: GET opens the form, POST saves
+    ("Sauvegarder et continuer"). Saved, `message` and the recipient choices that reach
+    nobody today are flashed and `saved(email)` answers; else `reopen(status)` shows the form
+    again, with the service's refusal next to its fields (422)."""
+    if form.validate_on_submit():
+        try:
+            email = save(current_user, campaign, email, data(form), locale())
+        except ValidationFailed as error:
+            form.show_errors(error)
+        else:
+            flash(message, "success")
+            for warning in campaign_triggers.nobody_warnings(campaign, email):
+                flash(warning, "warning")
+            return saved(email)
+    return reopen(422 if request.method == "POST" else 200)
+
+
+def confirm_delete(campaign, email, question: str):
+    """The no-JavaScript confirmation before deleting an automatic email (its delete route,
+    by GET): it posts to the same URL."""
+    return render_template("campaigns/confirm_delete.html", campaign=campaign, email=email,
+                           question=question, delete_url=request.path)
+
+
+def switch(campaign, email, set_active: Callable, messages: tuple[str, str], answer: Answer):
+    """Switch an automatic email on or off (`messages`: switched on, switched off); a refusal
+    (a duplicate switched on) is flashed with a 422."""
     try:
-        email = save()
+        set_active(current_user, campaign, email, not email.active, locale())
     except ValidationFailed as error:
-        form.show_errors(error)
-        return None
-    flash(message, "success")
-    for warning in campaign_triggers.nobody_warnings(campaign, email):
-        flash(warning, "warning")
-    return email
+        flash(str(error), "error")
+        return answer(422)
+    flash(messages[0] if email.active else messages[1], "success")
+    return answer(200)

@@ -8,8 +8,9 @@ Routes:
 from flask import render_template
 
 from webapp.blueprints.campaigns import bp
-from webapp.blueprints.campaigns.common import campaign_or_404, platform_managers
+from webapp.blueprints.campaigns.common import platform_managers
 from webapp.blueprints.campaigns.sections import history_context, tab_context
+from webapp.services import campaigns
 from webapp.web.htmx import render_page
 
 
@@ -18,7 +19,7 @@ from webapp.web.htmx import render_page
 def emails(campaign_id: int):
     """The editor's "Emails" tab: candidate actions, manager / evaluator actions, scheduled
     reminders, held emails, history."""
-    campaign = campaign_or_404(campaign_id)
+    campaign = campaigns.get(campaign_id)
     return render_page("campaigns/emails.html", "campaigns/_emails_tab.html",
                        **tab_context(campaign))
 
@@ -27,6 +28,6 @@ def emails(campaign_id: int):
 @platform_managers
 def emails_history(campaign_id: int):
     """The changes made to the campaign's automatic emails."""
-    campaign = campaign_or_404(campaign_id)
+    campaign = campaigns.get(campaign_id)
     return render_template("campaigns/_history.html", campaign=campaign,
                            **history_context(campaign))

@@ -6,17 +6,18 @@ Routes:
     /<id>/held/<trigger_id>/<status_id>/release|cancel   release (now or later) or cancel a group
 """
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask import flash, make_response, render_template, url_for
 from flask_babel import ngettext
 from flask_login import current_user
 
 from webapp.blueprints.campaigns import bp
-from webapp.blueprints.campaigns.common import campaign_or_404, platform_managers
+from webapp.blueprints.campaigns.common import platform_managers
 from webapp.blueprints.campaigns.forms import ReleaseHeldForm
 from webapp.blueprints.campaigns.sections import closed_section, held_context, tab_context
-from webapp.core.errors import NotAllowed, ValidationFailed
-from webapp.services import held_emails
+from webapp.core.errors import ValidationFailed
+from webapp.services import campaigns, held_emails
 from webapp.web.htmx import add_trigger, is_htmx
+from webapp.web.redirects import see_other
 
 SECTION = "campaigns/_held_section.html"
 
@@ -25,19 +26,17 @@ SECTION = "campaigns/_held_section.html"
 @platform_managers
 def held_section(campaign_id: int):
     """The campaign's emails held for review, per automatic email and status."""
-    campaign = campaign_or_404(campaign_id)
+    campaign = campaigns.get(campaign_id)
     return closed_section(SECTION, held_context, campaign, anchor="section-held")
 
 
-@bp.route("/<int:campaign_id>/held/<int:trigger_id>/<int:status_id>/<action>",
+@bp.route("/<int:campaign_id>/held/<int:trigger_id>/<int:status_id>/<any(release, cancel):action>",
           methods=["POST"])
 @platform_managers
 def act_on_held(campaign_id: int, trigger_id: int, status_id: int, action: str):
     """Release a held group (now, or from a moment) or cancel it: exactly the emails the
     manager saw (the group's version), else 422 with the group as it is now."""
-    campaign = campaign_or_404(campaign_id)
-    if action not in ("release", "cancel"):
-        abort(404)
+    campaign = campaigns.get(campaign_id)
     form = ReleaseHeldForm()
     errors: dict[str, list[str]] = {}
     key = f"{campaign.id}-{trigger_id}-{status_id}"
@@ -58,8 +57,6 @@ def act_on_held(campaign_id: int, trigger_id: int, status_id: int, action: str):
                                            form.version.data)
                 flash(ngettext("%(num)d held email cancelled.",
                                "%(num)d held emails cancelled.", count), "success")
-        except NotAllowed:
-            abort(403)
         except ValidationFailed as error:
             errors = error.errors
     held_errors = {key: [m for messages in errors.values() for m in messages]} if errors else {}
@@ -68,8 +65,7 @@ def act_on_held(campaign_id: int, trigger_id: int, status_id: int, action: str):
             return render_template("campaigns/emails.html",
                                    **tab_context(campaign, held_errors=held_errors,
                                                  held_asking=asking)), 422 if errors else 200
-        return redirect(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"),
-                        303)
+        return see_other(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"))
     html = render_template(SECTION, with_messages=not errors and not asking,
                            **held_context(campaign, held_errors=held_errors, held_asking=asking))
     response = make_response(html, 422 if errors else 200)

@@ -19,6 +19,7 @@ from webapp.services import (
     statuses,
 )
 from webapp.web.htmx import add_trigger, is_htmx
+from webapp.web.redirects import see_other
 
 
 def _locale() -> str:
@@ -90,8 +91,7 @@ def saved(template: str, context: dict, anchor: str | None = None, status: int =
     """After a change: htmx gets the refreshed section (and the flash, out of band) and the
     events that refresh what depends on it; a plain POST goes back to the tab."""
     if not is_htmx():
-        return redirect(url_for(".emails", campaign_id=context["campaign"].id, _anchor=anchor),
-                        303)
+        return see_other(url_for(".emails", campaign_id=context["campaign"].id, _anchor=anchor))
     response = make_response(render_template(template, with_messages=True, **context), status)
     if status == 200:
         for event in events:

@@ -2,8 +2,9 @@
 
 The Emails tab lives beside this module, one module per feature on the same blueprint:
 `emails_views` (the tab and its history), `trigger_views` (automatic emails fired by an event),
-`reminder_views` (fired by the clock), `held_views` (emails held for review); `sections` builds
-what each section of the tab renders.
+`reminder_views` (fired by the clock), `sample_views` (the preview and "Send me a test" of
+both), `held_views` (emails held for review); `common` holds the path every kind of automatic
+email takes, `sections` builds what each section of the tab renders.
 
 Routes:
     /                                       list (search, phase)
@@ -14,13 +15,13 @@ Routes:
     /<id>/duplicate                         copy with its automatic emails
 """
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp.blueprints.campaigns import bp
-from webapp.blueprints.campaigns.common import campaign_or_404, platform_managers
+from webapp.blueprints.campaigns.common import platform_managers
 from webapp.blueprints.campaigns.forms import CampaignForm, CampaignSearchForm, PublishForm
 from webapp.core.errors import ValidationFailed
 from webapp.models import MemberRole
@@ -28,6 +29,7 @@ from webapp.services import campaign_triggers, campaigns
 from webapp.services.paging import Sort
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import render_page
+from webapp.web.redirects import see_other
 
 
 @bp.route("/")
@@ -56,7 +58,7 @@ def new():
             apply_errors(form, error)
         else:
             flash(_("Campaign created."), "success")
-            return redirect(url_for(".emails", campaign_id=campaign.id), 303)
+            return see_other(url_for(".emails", campaign_id=campaign.id))
     status = 422 if form.errors else 200
     return render_template("campaigns/new.html", form=form), status
 
@@ -65,7 +67,7 @@ def new():
 @platform_managers
 def show(campaign_id: int):
     """A campaign's overview, with the "Edit" button."""
-    campaign = campaign_or_404(campaign_id)
+    campaign = campaigns.get(campaign_id)
     return render_template("campaigns/show.html", campaign=campaign,
                            phase=campaigns.phase(campaign),
                            triggers=campaign_triggers.triggers_of(campaign))
@@ -75,7 +77,7 @@ def show(campaign_id: int):
 @platform_managers
 def edit(campaign_id: int):
     """The editor's "Campaign" tab: label, description, dates, members."""
-    campaign = campaign_or_404(campaign_id)
+    campaign = campaigns.get(campaign_id)
     form = _campaign_form(campaign)
     if form.validate_on_submit():
         try:
@@ -84,7 +86,7 @@ def edit(campaign_id: int):
             apply_errors(form, error)
         else:
             flash(_("Campaign saved."), "success")
-            return redirect(url_for(".edit", campaign_id=campaign.id), 303)
+            return see_other(url_for(".edit", campaign_id=campaign.id))
     status = 422 if form.errors else 200
     return render_page("campaigns/edit.html", "campaigns/_details_tab.html", form=form,
                        campaign=campaign, tab="details"), status
@@ -94,22 +96,22 @@ def edit(campaign_id: int):
 @platform_managers
 def publish(campaign_id: int, action: str):
     """Publish the campaign (candidates see it while open), or take it back."""
-    campaign = campaign_or_404(campaign_id)
+    campaign = campaigns.get(campaign_id)
     if not PublishForm().validate_on_submit():
         abort(400)
     campaigns.set_published(current_user, campaign, action == "publish")
     flash(_("Campaign published: candidates can apply while it is open.") if campaign.published
           else _("Campaign unpublished: candidates no longer see it."), "success")
-    return redirect(url_for(".show", campaign_id=campaign.id), 303)
+    return see_other(url_for(".show", campaign_id=campaign.id))
 
 
 @bp.route("/<int:campaign_id>/duplicate", methods=["POST"])
 @platform_managers
 def duplicate(campaign_id: int):
     """Copy a campaign with its automatic emails."""
-    copy = campaigns.duplicate_campaign(current_user, campaign_or_404(campaign_id))
+    copy = campaigns.duplicate_campaign(current_user, campaigns.get(campaign_id))
     flash(_("Campaign duplicated with its automatic emails."), "success")
-    return redirect(url_for(".edit", campaign_id=copy.id), 303)
+    return see_other(url_for(".edit", campaign_id=copy.id))
 
 
 def _campaign_form(campaign=None) -> CampaignForm:

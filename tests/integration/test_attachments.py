@@ -11,10 +11,11 @@ from pypdf import PdfReader
 
 from jobs.drain import drain_once
 from tests import factories
+from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp import outbox
 from webapp.extensions import db as _db
-from webapp.models import LetterTemplate, OutboxAttachment, OutboxMessage, Role
-from webapp.services import applications, documents, letters
+from webapp.models import LetterTemplate, OutboxAttachment, OutboxMessage, Reminder, Role
+from webapp.services import applications, documents, letters, reminders
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -120,6 +121,47 @@ def test_a_retry_and_a_resend_send_the_bytes_of_the_first_attempt(app, world, sm
     assert _files(smtp.messages[1].data) == _files(attempts[0])
     assert "Un tout autre texte" not in _pdf_text(
         next(v for k, v in _files(smtp.messages[1].data).items() if k.startswith("Lettre")))
+
+
+def test_a_reminder_carries_its_letter_and_a_retry_sends_the_same_bytes(app, world, smtp,
+                                                                       clock):
+    clock.freeze()
+    campaign = world["application"].campaign
+    draft = factories.make_application(campaign, factories.make_user(
+        Role.CANDIDATE, email="leo@example.org", first_name="Léo", last_name="Dupré",
+        locale="fr"))
+    nudge = factories.make_template(name="Relance", subject="Bientôt fermé")
+    _db.session.add(Reminder(campaign=campaign, kind="before_closing", template=nudge,
+                             offset_amount=3, offset_unit="days", to_candidate=True))
+    _db.session.commit()
+    letters.set_attachments(world["manager"], nudge, [world["letter"].id], [])
+    attempts = []
+
+    def refuse_first(received):
+        attempts.append(received.data)
+        return "451 4.3.0 Try again later" if len(attempts) == 1 else None
+
+    smtp.handler.data_reply = refuse_first
+    clock.advance(days=28)
+    assert [report.queued for report in reminders.run()] == [1]
+    [row] = _db.session.scalars(sa.select(OutboxMessage)
+                                .where(OutboxMessage.event_type == "reminder")).all()
+    assert [a.filename for a in outbox.attachments_of([row.id])[row.id]] == [
+        f"Lettre d’acceptation - {draft.reference}.pdf"]
+    drain_once(app)
+    assert smtp.messages == []
+    # The letter's template changes meanwhile: what the reminder queued does not.
+    world["letter"].body_fr = "<p>Un tout autre texte.</p>"
+    _db.session.commit()
+    outbox.retry_now(world["admin"], row.id)
+    drain_once(app)
+    [delivered] = smtp.messages
+    assert delivered.rcpt_tos == ["leo@example.org"]
+    files = _files(delivered.data)
+    assert files == _files(attempts[0])
+    text = _pdf_text(files[f"Lettre d’acceptation - {draft.reference}.pdf"])
+    assert "Léo Dupré" in text and draft.reference in text
+    assert "Un tout autre texte" not in text
 
 
 def test_a_letter_that_cannot_be_made_fails_the_email_not_the_decision(app, world, smtp):

@@ -346,3 +346,36 @@ def test_the_previews_say_what_the_email_attaches(app, world, client, users):
     assert "The letter “Lettre d’acceptation” (PDF, made for each application)" in body
     assert "The candidate&#39;s documents of type PDF" in body \
         or "The candidate's documents of type PDF" in body
+
+
+def test_a_preview_opens_its_letter_made_for_the_chosen_application(app, world, client, users):
+    _login(client, "boss@example.org")
+    trigger_id = _db.session.scalar(sa.select(factories.Trigger.id))
+    application = world["application"]
+    page = client.get(f"/campaigns/{application.campaign_id}/triggers/{trigger_id}/preview")
+    [link] = re.findall(r'href="(/letter-templates/\d+/sample\.pdf[^"]*)"',
+                        page.get_data(as_text=True))
+    sample = client.get(link.replace("&amp;", "&"))
+    assert sample.status_code == 200 and sample.mimetype == "application/pdf"
+    assert sample.headers["Content-Disposition"].startswith("inline")
+    assert sample.headers["X-Content-Type-Options"] == "nosniff"
+    assert "votre dossier" in _pdf_text(sample.data)  # example values
+    made = client.get(f"/letter-templates/{world['letter'].id}/sample.pdf"
+                      f"?locale=fr&application={application.id}")
+    assert made.status_code == 200
+    assert application.reference in made.headers["Content-Disposition"]
+    text = _pdf_text(made.data)
+    assert "Zoé Müller" in text and application.reference in text
+    # Nothing was stored for it.
+    assert _db.session.scalar(sa.select(sa.func.count(OutboxAttachment.id))) == 0
+    # Another campaign's manager may not have it made for this application; nor a candidate.
+    factories.make_campaign(label="Autre", managers=[
+        factories.make_user(Role.MANAGER, email="other@example.org")])
+    _db.session.commit()
+    _login(client, "other@example.org")
+    assert client.get(f"/letter-templates/{world['letter'].id}/sample.pdf"
+                      f"?application={application.id}").status_code == 403
+    _login(client, "zoe@example.org")
+    refused = client.get(f"/letter-templates/{world['letter'].id}/sample.pdf"
+                         f"?application={application.id}")
+    assert refused.status_code == 403 and refused.mimetype != "application/pdf"

@@ -379,3 +379,29 @@ def test_a_preview_opens_its_letter_made_for_the_chosen_application(app, world, 
     refused = client.get(f"/letter-templates/{world['letter'].id}/sample.pdf"
                          f"?application={application.id}")
     assert refused.status_code == 403 and refused.mimetype != "application/pdf"
+
+
+def test_a_signed_email_with_files_verifies(make_app, smtp, tmp_path):
+    """With DKIM on, the message is signed whole, its files included."""
+    import dkim
+
+    from tests.integration.test_dkim import _key
+
+    key_file, dns, _ = _key(tmp_path)
+    app = make_app(DKIM_DOMAIN="apply.example.org", DKIM_SELECTOR="mail2026",
+                   DKIM_PRIVATE_KEY_FILE=key_file)
+    with app.app_context():
+        pdf = PDF + bytes(range(256)) * 400
+        stored = documents.store().put(io.BytesIO(pdf))
+        message = outbox.enqueue(key="signed", to_addr="zoe@example.org", subject="Décision",
+                                 body_html="<p>Bonjour</p>", body_text="Bonjour",
+                                 event_type="status_changed")
+        _db.session.flush()
+        outbox.add_attachments({message.message_id: [dict(
+            sha256=stored.sha256, filename="Lettre d’acceptation.pdf",
+            content_type="application/pdf", size=stored.size)]})
+        _db.session.commit()
+    assert drain_once(app)["sent"] == 1
+    [received] = smtp.messages
+    assert dkim.verify(received.data, dnsfunc=dns)
+    assert _files(received.data) == {"Lettre d’acceptation.pdf": pdf}

@@ -11,10 +11,11 @@ from pypdf import PdfReader
 
 from jobs.drain import drain_once
 from tests import factories
+from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp import outbox
 from webapp.extensions import db as _db
-from webapp.models import LetterTemplate, OutboxAttachment, OutboxMessage, Role
-from webapp.services import applications, documents, letters
+from webapp.models import LetterTemplate, OutboxAttachment, OutboxMessage, Reminder, Role
+from webapp.services import applications, documents, letters, reminders
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -120,6 +121,47 @@ def test_a_retry_and_a_resend_send_the_bytes_of_the_first_attempt(app, world, sm
     assert _files(smtp.messages[1].data) == _files(attempts[0])
     assert "Un tout autre texte" not in _pdf_text(
         next(v for k, v in _files(smtp.messages[1].data).items() if k.startswith("Lettre")))
+
+
+def test_a_reminder_carries_its_letter_and_a_retry_sends_the_same_bytes(app, world, smtp,
+                                                                       clock):
+    clock.freeze()
+    campaign = world["application"].campaign
+    draft = factories.make_application(campaign, factories.make_user(
+        Role.CANDIDATE, email="leo@example.org", first_name="Léo", last_name="Dupré",
+        locale="fr"))
+    nudge = factories.make_template(name="Relance", subject="Bientôt fermé")
+    _db.session.add(Reminder(campaign=campaign, kind="before_closing", template=nudge,
+                             offset_amount=3, offset_unit="days", to_candidate=True))
+    _db.session.commit()
+    letters.set_attachments(world["manager"], nudge, [world["letter"].id], [])
+    attempts = []
+
+    def refuse_first(received):
+        attempts.append(received.data)
+        return "451 4.3.0 Try again later" if len(attempts) == 1 else None
+
+    smtp.handler.data_reply = refuse_first
+    clock.advance(days=28)
+    assert [report.queued for report in reminders.run()] == [1]
+    [row] = _db.session.scalars(sa.select(OutboxMessage)
+                                .where(OutboxMessage.event_type == "reminder")).all()
+    assert [a.filename for a in outbox.attachments_of([row.id])[row.id]] == [
+        f"Lettre d’acceptation - {draft.reference}.pdf"]
+    drain_once(app)
+    assert smtp.messages == []
+    # The letter's template changes meanwhile: what the reminder queued does not.
+    world["letter"].body_fr = "<p>Un tout autre texte.</p>"
+    _db.session.commit()
+    outbox.retry_now(world["admin"], row.id)
+    drain_once(app)
+    [delivered] = smtp.messages
+    assert delivered.rcpt_tos == ["leo@example.org"]
+    files = _files(delivered.data)
+    assert files == _files(attempts[0])
+    text = _pdf_text(files[f"Lettre d’acceptation - {draft.reference}.pdf"])
+    assert "Léo Dupré" in text and draft.reference in text
+    assert "Un tout autre texte" not in text
 
 
 def test_a_letter_that_cannot_be_made_fails_the_email_not_the_decision(app, world, smtp):
@@ -304,3 +346,62 @@ def test_the_previews_say_what_the_email_attaches(app, world, client, users):
     assert "The letter “Lettre d’acceptation” (PDF, made for each application)" in body
     assert "The candidate&#39;s documents of type PDF" in body \
         or "The candidate's documents of type PDF" in body
+
+
+def test_a_preview_opens_its_letter_made_for_the_chosen_application(app, world, client, users):
+    _login(client, "boss@example.org")
+    trigger_id = _db.session.scalar(sa.select(factories.Trigger.id))
+    application = world["application"]
+    page = client.get(f"/campaigns/{application.campaign_id}/triggers/{trigger_id}/preview")
+    [link] = re.findall(r'href="(/letter-templates/\d+/sample\.pdf[^"]*)"',
+                        page.get_data(as_text=True))
+    sample = client.get(link.replace("&amp;", "&"))
+    assert sample.status_code == 200 and sample.mimetype == "application/pdf"
+    assert sample.headers["Content-Disposition"].startswith("inline")
+    assert sample.headers["X-Content-Type-Options"] == "nosniff"
+    assert "votre dossier" in _pdf_text(sample.data)  # example values
+    made = client.get(f"/letter-templates/{world['letter'].id}/sample.pdf"
+                      f"?locale=fr&application={application.id}")
+    assert made.status_code == 200
+    assert application.reference in made.headers["Content-Disposition"]
+    text = _pdf_text(made.data)
+    assert "Zoé Müller" in text and application.reference in text
+    # Nothing was stored for it.
+    assert _db.session.scalar(sa.select(sa.func.count(OutboxAttachment.id))) == 0
+    # Another campaign's manager may not have it made for this application; nor a candidate.
+    factories.make_campaign(label="Autre", managers=[
+        factories.make_user(Role.MANAGER, email="other@example.org")])
+    _db.session.commit()
+    _login(client, "other@example.org")
+    assert client.get(f"/letter-templates/{world['letter'].id}/sample.pdf"
+                      f"?application={application.id}").status_code == 403
+    _login(client, "zoe@example.org")
+    refused = client.get(f"/letter-templates/{world['letter'].id}/sample.pdf"
+                         f"?application={application.id}")
+    assert refused.status_code == 403 and refused.mimetype != "application/pdf"
+
+
+def test_a_signed_email_with_files_verifies(make_app, smtp, tmp_path):
+    """With DKIM on, the message is signed whole, its files included."""
+    import dkim
+
+    from tests.integration.test_dkim import _key
+
+    key_file, dns, _ = _key(tmp_path)
+    app = make_app(DKIM_DOMAIN="apply.example.org", DKIM_SELECTOR="mail2026",
+                   DKIM_PRIVATE_KEY_FILE=key_file)
+    with app.app_context():
+        pdf = PDF + bytes(range(256)) * 400
+        stored = documents.store().put(io.BytesIO(pdf))
+        message = outbox.enqueue(key="signed", to_addr="zoe@example.org", subject="Décision",
+                                 body_html="<p>Bonjour</p>", body_text="Bonjour",
+                                 event_type="status_changed")
+        _db.session.flush()
+        outbox.add_attachments({message.message_id: [dict(
+            sha256=stored.sha256, filename="Lettre d’acceptation.pdf",
+            content_type="application/pdf", size=stored.size)]})
+        _db.session.commit()
+    assert drain_once(app)["sent"] == 1
+    [received] = smtp.messages
+    assert dkim.verify(received.data, dnsfunc=dns)
+    assert _files(received.data) == {"Lettre d’acceptation.pdf": pdf}

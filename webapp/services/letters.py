@@ -1,29 +1,18 @@
-"""Letters: templates that render to PDF, with the same sandboxed placeholders as emails.
+"""Letter templates (platform managers), what an email template attaches, the letters frozen
+when an email is queued, and the size budget of an email's files.
 
-The body is rendered by the email templates' sandbox (webapp.services.templating), then cut
-down to a short whitelist of tags (paragraphs, emphasis, lists, headings, links) before the
-PDF library sees it: no image, frame, object, style or font a template names ever reaches
-it, so rendering never reads a local file nor fetches a URL. The page layout (logo, the
-platform's address, the date, the signature, the footer) is the platform's, from settings;
-the logo is a file the sysadmin names in the configuration, read by the app itself.
-
-A DejaVu Sans font is embedded (fpdf2's own fonts are Latin-1 only): accents and most
-scripts survive.
+The PDF itself (sanitising a letter's HTML, the page layout, fpdf2) is
+webapp.services.letter_pdf; its names are re-exported here for callers.
 """
 
 import html
 import io
-import re
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 
-import nh3
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from fpdf import FPDF
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from webapp.core import audit
@@ -37,150 +26,17 @@ from webapp.models import (
     User,
 )
 from webapp.services import documents, templating
-from webapp.services.templating import RenderContext, TemplateProblem
-
-FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
-FONT = "DejaVu"
-LETTER_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "h1", "h2", "h3",
-               "blockquote", "a"}
-LETTER_ATTRIBUTES = {"a": {"href"}}
-LETTER_URL_SCHEMES = {"http", "https", "mailto"}
-# What a letter template may not name: anything that would load a resource.
-_RESOURCE_TAGS = re.compile(r"<\s*(img|image|object|embed|iframe|frame|link|svg|video|audio|"
-                            r"source|picture|script|style|base|meta|input)\b", re.I)
-_LOCAL_URL = re.compile(r"\b(file|data|ftp|jar|smb)\s*:", re.I)
-
-
-_BARE_LINK = re.compile(r"<a>(.*?)</a>", re.S)
-
-
-class LetterProblem(TemplateProblem):
-    """A letter that cannot be rendered; the reason is for people."""
-
-
-def source_problems(html: str) -> list[str]:
-    """What a letter template's HTML may not hold, in words (checked when it is saved)."""
-    problems = []
-    if _RESOURCE_TAGS.search(html or ""):
-        problems.append(str(_l("A letter cannot show images, frames or files named in its "
-                               "text: the logo is the platform's own. Remove them.")))
-    if _LOCAL_URL.search(html or ""):
-        problems.append(str(_l("A letter cannot link to files (file:, data:, …): only web "
-                               "and email addresses.")))
-    return problems
-
-
-def clean(html: str) -> str:
-    """The letter's HTML cut down to what the PDF library is given."""
-    html = nh3.clean(html or "", tags=LETTER_TAGS, attributes=LETTER_ATTRIBUTES,
-                     url_schemes=LETTER_URL_SCHEMES, link_rel=None, strip_comments=True)
-    # A link whose address was refused is left as its text.
-    return _BARE_LINK.sub(r"\1", html)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """The platform's page around every letter."""
-
-    platform_name: str
-    address: str = ""  # the platform's postal address, several lines
-    signature: str = ""
-    footer: str = ""
-    logo: bytes | None = None  # a PNG or JPEG, read by the app from LETTER_LOGO_PATH
-
-
-def layout_from_config() -> Layout:
-    config = current_app.config
-    logo = None
-    if config.get("LETTER_LOGO_PATH"):
-        try:
-            logo = Path(config["LETTER_LOGO_PATH"]).read_bytes()
-        except OSError:
-            current_app.logger.warning("LETTER_LOGO_PATH cannot be read: letters go without")
-    return Layout(platform_name=config["PLATFORM_NAME"],
-                  address=config.get("LETTER_ADDRESS") or "",
-                  signature=config.get("LETTER_SIGNATURE") or "",
-                  footer=config.get("LETTER_FOOTER") or "", logo=logo)
-
-
-def _refuse_images(src: str) -> str:
-    raise LetterProblem(str(_l("A letter cannot show images named in its text.")))
-
-
-class _Page(FPDF):
-    footer_text = ""
-
-    def footer(self):
-        self.set_y(-15)
-        self.set_font(FONT, size=8)
-        self.set_text_color(110, 110, 110)
-        self.cell(0, 5, f"{self.footer_text}  ·  {self.page_no()}/{{nb}}"
-                  if self.footer_text else f"{self.page_no()}/{{nb}}", align="C")
-
-
-_ITALIC = re.compile(r"<(em|i)\b", re.I)
-
-
-def _pdf(layout: Layout, html: str) -> _Page:
-    pdf = _Page(format="A4", unit="mm")
-    pdf.set_margins(20, 18, 20)
-    pdf.set_auto_page_break(True, margin=22)
-    regular, bold = str(FONT_DIR / "DejaVuSans.ttf"), str(FONT_DIR / "DejaVuSans-Bold.ttf")
-    # Each font costs a parse of its file: the italic styles (drawn upright, DejaVu Sans
-    # has no italic here) only when the letter uses them.
-    pdf.add_font(FONT, "", regular)
-    pdf.add_font(FONT, "B", bold)
-    if _ITALIC.search(html):
-        pdf.add_font(FONT, "I", regular)
-        pdf.add_font(FONT, "BI", bold)
-    pdf.footer_text = layout.footer
-    pdf.set_title(layout.platform_name)
-    pdf.set_creator(layout.platform_name)
-    return pdf
-
-
-def render_pdf(body_html: str, ctx: RenderContext, layout: Layout,
-               letter_date: date | None = None, title: str = "") -> bytes:
-    """The letter as PDF bytes; LetterProblem (a TemplateProblem) when it cannot be made."""
-    html = clean(templating.render(body_html, ctx, html=True))
-    pdf = _pdf(layout, html)
-    try:
-        pdf.add_page()
-        if layout.logo:
-            pdf.image(io.BytesIO(layout.logo), x=20, y=14, h=16)
-            pdf.set_y(34)
-        pdf.set_font(FONT, "B", 11)
-        pdf.multi_cell(90, 5, layout.platform_name, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(FONT, "", 9)
-        if layout.address:
-            pdf.multi_cell(90, 4.5, layout.address, new_x="LMARGIN", new_y="NEXT")
-        # The recipient's block, on the right.
-        pdf.set_xy(115, pdf.get_y() + 6)
-        pdf.set_font(FONT, "", 11)
-        pdf.multi_cell(75, 5.5, ctx.recipient_name or "", new_x="LMARGIN", new_y="NEXT")
-        when = letter_date or ctx.today
-        dated = templating.long_date(when, ctx.locale, ctx.timezone)
-        pdf.set_xy(115, pdf.get_y() + 4)
-        pdf.multi_cell(75, 5.5, dated, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(10)
-        if title:
-            pdf.set_font(FONT, "B", 12)
-            pdf.multi_cell(0, 6, title, new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(3)
-        pdf.set_font(FONT, "", 11)
-        pdf.write_html(html, font_family=FONT, image_map=_refuse_images,
-                       warn_on_tags_not_matching=False)
-        if layout.signature:
-            pdf.ln(8)
-            pdf.set_x(115)
-            pdf.multi_cell(75, 5.5, layout.signature, new_x="LMARGIN", new_y="NEXT")
-        return bytes(pdf.output())
-    except TemplateProblem:
-        raise
-    except Exception as error:  # noqa: BLE001 — a letter that cannot be laid out is a problem
-        raise LetterProblem(str(_l("The letter could not be made into a PDF: %(reason)s",
-                                   reason=str(error) or type(error).__name__))) from error
-
+from webapp.services.letter_pdf import (  # noqa: F401  (the letters' public API)
+    FONT,
+    FONT_DIR,
+    Layout,
+    LetterProblem,
+    clean,
+    layout_from_config,
+    render_pdf,
+    source_problems,
+)
+from webapp.services.templating import TemplateProblem
 
 # --- letter templates (platform managers) -------------------------------------------------
 
@@ -285,9 +141,7 @@ def preview_pdf(values: LetterValues, locale: str) -> bytes:
     problems = source_problems(body)
     if problems:
         raise ValidationFailed({f"body_{locale}": problems})
-    ctx = templating.context_for(None, "", "", locale)
-    ctx.sample = templating.sample_values(locale)
-    ctx.recipient_name = ctx.sample.get("recipient_name") or ctx.sample.get("candidate_name", "")
+    ctx = _sample_context(locale)
     rendered_title = templating.render(title, ctx, html=False) if title else ""
     return render_pdf(body, ctx, layout_from_config(), title=rendered_title)
 
@@ -441,6 +295,35 @@ def fit_to_budget(values: dict, specs: list[dict], locale: str) -> list[dict]:
     return [spec | {"as_link": True} for spec in specs]
 
 
+def _sample_context(locale: str):
+    """A rendering context with the placeholders' example values."""
+    ctx = templating.context_for(None, "", "", locale)
+    ctx.sample = templating.sample_values(locale)
+    ctx.recipient_name = ctx.sample.get("recipient_name") or ctx.sample.get("candidate_name", "")
+    return ctx
+
+
+def _letter_pdf(letter: LetterTemplate, ctx, locale: str) -> bytes:
+    title, body = letter.version_for(locale)
+    return render_pdf(body, ctx, layout_from_config(),
+                      title=templating.render(title, ctx, html=False) if title else "")
+
+
+def sample_pdf(letter: LetterTemplate, locale: str, application=None) -> tuple[str, bytes]:
+    """A letter as an email's preview shows it: for `application` (what its email would
+    carry) or with example values; its file name and bytes. Nothing is stored. Raises
+    TemplateProblem when it cannot be made."""
+    if application is None:
+        ctx = _sample_context(locale)
+        reference = ctx.sample.get("application_reference", "")
+    else:
+        ctx = templating.context_for(application, "", "", locale,
+                                     new_status=application.status)
+        ctx.recipient_name = templating.PLACEHOLDERS["candidate_name"].resolve(ctx)
+        reference = templating.PLACEHOLDERS["application_reference"].resolve(ctx)
+    return _file_name(letter.name, reference), _letter_pdf(letter, ctx, locale)
+
+
 def test_attachments(template_id: int, locale: str, application=None) -> list[dict]:
     """The files a test of `template_id` carries: with an application, what its email would
     carry; without, each letter with example values. A letter that cannot be made refuses
@@ -453,17 +336,10 @@ def test_attachments(template_id: int, locale: str, application=None) -> list[di
         for rule in attachment_rules(template_id):
             if not rule.letter_template_id:
                 continue
-            title, body = rule.letter.version_for(locale)
-            ctx = templating.context_for(None, "", "", locale)
-            ctx.sample = templating.sample_values(locale)
-            ctx.recipient_name = ctx.sample.get("candidate_name", "")
-            pdf = render_pdf(body, ctx, layout_from_config(),
-                             title=templating.render(title, ctx, html=False) if title else "")
+            filename, pdf = sample_pdf(rule.letter, locale)
             stored = documents.store().put(io.BytesIO(pdf))
             specs.append(dict(sha256=stored.sha256, content_type="application/pdf",
-                              size=stored.size, filename=_file_name(
-                                  rule.letter.name, ctx.sample.get("application_reference",
-                                                                   ""))))
+                              size=stored.size, filename=filename))
         return specs
     except TemplateProblem as error:
         raise ValidationFailed({"": [str(error)]}) from error

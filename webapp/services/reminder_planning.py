@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import current_app
 from sqlalchemy import orm
 
+from webapp import outbox
 from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import (
@@ -20,6 +21,7 @@ from webapp.models import (
     Campaign,
     OffsetUnit,
     OutboxMessage,
+    OutboxPriority,
     Reminder,
     ReminderDelivery,
     ReminderKind,
@@ -270,6 +272,23 @@ def plan_reminder(reminder: Reminder, now: datetime | None = None, *,
     queued = _existing_keys([e.key for e in emails])
     plan.emails = [e for e in emails if e.key not in queued]
     return plan
+
+
+def queue_emails(plan: ReminderPlan) -> int:
+    """Render a plan's emails and insert them in the caller's transaction, skipping any whose
+    dedupe key exists (another run got there first); returns how many were inserted. The
+    files the template attaches are frozen now, as a trigger's are (`triggers.render_row`):
+    each letter rendered once and stored by hash, so a retry sends the same bytes."""
+    rows = [triggers.render_row(
+        email.reminder.template, email.application, email.recipient, key=email.key,
+        event_type=EVENT_TYPE, event_id=email.reminder.id,
+        new_status=email.application.status, priority=OutboxPriority.BULK,
+        with_attachments=True)
+        for email in plan.emails]
+    frozen = {row["message_id"]: row.pop("attachments") for row in rows if "attachments" in row}
+    inserted = outbox.insert_new(rows)
+    outbox.add_attachments(frozen)  # only the rows inserted: the others have theirs
+    return inserted
 
 
 def _existing_keys(keys: list[str]) -> set[str]:

@@ -10,20 +10,23 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
 
-from webapp import outbox
 from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
     EmailTemplate,
-    OutboxPriority,
     Reminder,
     ReminderDelivery,
     SkippedRecipient,
 )
 from webapp.services import statuses, triggers
 from webapp.services.automatic_emails.audience import Audience
-from webapp.services.reminder_planning import EVENT_TYPE, ReminderPlan, plan_reminder
+from webapp.services.reminder_planning import (
+    EVENT_TYPE,
+    ReminderPlan,
+    plan_reminder,
+    queue_emails,
+)
 
 log = logging.getLogger("missive.reminders")
 
@@ -88,25 +91,12 @@ def _run_campaign(campaign_id: int, now: datetime, dry_run: bool,
                            planned=len(plan), applications=plan.applications,
                            per_audience=plan.per_audience())
         if not dry_run:
-            report.queued = _insert(_render(plan))
+            report.queued = queue_emails(plan)
             _record_skips(plan, now)
             _record_deliveries(plan, now)
             _mark_run(reminder, now)
         reports.append(report)
     return reports
-
-
-def _render(plan: ReminderPlan) -> list[dict]:
-    return [triggers.render_row(
-        email.reminder.template, email.application, email.recipient, key=email.key,
-        event_type=EVENT_TYPE, event_id=email.reminder.id,
-        new_status=email.application.status, priority=OutboxPriority.BULK)
-        for email in plan.emails]
-
-
-def _insert(rows: list[dict]) -> int:
-    """Insert, skipping any row whose dedupe key exists (another run got there first)."""
-    return outbox.insert_new(rows)
 
 
 def _record_skips(plan: ReminderPlan, now: datetime) -> None:

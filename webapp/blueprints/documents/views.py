@@ -63,20 +63,25 @@ def filesize(size: int) -> str:
     return _("%(n)s MB", n=format_decimal(round(size / MB, 1)))
 
 
-def _template_attachments(template_id) -> list[str]:
-    """What an email template's emails carry, in words, for its previews."""
+def _template_attachments(template_id, locale=None,
+                          application_id=None) -> list[tuple[str, str | None]]:
+    """What an email template's emails carry, in words, for its previews; each letter with a
+    link to open it as the preview's language and application (if any) would have it."""
     try:
         template_id = int(template_id)
     except (TypeError, ValueError):
         return []
+    locale = locale if locale in ("fr", "en") else _locale()
     described = []
     for rule in letters.attachment_rules(template_id):
         if rule.letter is not None:
-            described.append(_("The letter “%(name)s” (PDF, made for each application)",
-                               name=rule.letter.name))
+            url = url_for("letters.sample", letter_id=rule.letter.id, locale=locale,
+                          application=application_id or None)
+            described.append((_("The letter “%(name)s” (PDF, made for each application)",
+                                name=rule.letter.name), url))
         elif rule.document_kind in documents.KINDS:
-            described.append(_("The candidate's documents of type %(kind)s",
-                               kind=documents.KINDS[rule.document_kind][0]))
+            described.append((_("The candidate's documents of type %(kind)s",
+                                kind=documents.KINDS[rule.document_kind][0]), None))
     return described
 
 

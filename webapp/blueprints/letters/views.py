@@ -6,19 +6,31 @@ Routes:
     /<id>/edit              edit
     /<id>/delete            delete (POST)
     /preview.pdf            the form's letter with example values (POST)
+    /<id>/sample.pdf        a saved letter as an email's preview shows it (?locale, ?application)
     /attachments            what each email template attaches
     /attachments/<tid>      change one email template's attachments (POST)
 """
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+import io
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.blueprints.letters import bp
 from webapp.blueprints.letters.forms import AttachmentsForm, DeleteForm, LetterForm
-from webapp.core.errors import NotFound, ValidationFailed
+from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 from webapp.models import Role
-from webapp.services import letters, templating
+from webapp.services import documents, letters, templating
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
 
@@ -103,11 +115,41 @@ def preview():
     except templating.TemplateProblem as error:
         form.form_errors.append(str(error))
         return _editor(form, status=422)
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = 'inline; filename="preview.pdf"'
+    return _inline_pdf(pdf, "preview.pdf")
+
+
+def _inline_pdf(pdf: bytes, filename: str) -> Response:
+    """A PDF to open in the browser, never stored by it."""
+    response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=False,
+                         download_name=filename, max_age=0, conditional=False, etag=False)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.route("/<int:letter_id>/sample.pdf")
+@platform_managers
+def sample(letter_id: int):
+    """A saved letter as an email's preview shows it: made for the application chosen in the
+    preview (one the signed-in person may read), else with example values. Nothing stored."""
+    try:
+        letter = letters.get_letter(letter_id)
+        application_id = request.args.get("application", type=int)
+        application = (documents.readable_application(current_user, application_id)
+                       if application_id else None)
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    locale = request.args.get("locale", "")
+    if locale not in ("fr", "en"):
+        locale = letter.default_locale
+    try:
+        filename, pdf = letters.sample_pdf(letter, locale, application)
+    except templating.TemplateProblem as error:
+        return render_template("letters/sample_problem.html", letter=letter,
+                               problem=str(error)), 422
+    return _inline_pdf(pdf, filename)
 
 
 def _attachment_forms(submitted=None):

@@ -157,11 +157,14 @@ class _Run:
         while self.running and not self.halted:
             self._record_some()
             if self.running and time.monotonic() > self.urgent_check:
-                if self.claim(None, urgent_only=True):
-                    # Up to every connection allowed: the run may have started fewer (few rows
-                    # were due), and one of them may be the connection that hangs.
-                    self._start_senders()
+                self.claim(None, urgent_only=True)
                 self.urgent_check = time.monotonic() + self.settings.urgent_check
+            if self.running and not self.work.empty():
+                # Senders for the rows waiting, up to every connection allowed: the others may
+                # have left (no more work), and the one still running may be the one that
+                # hangs. Checked at every turn, not only after a claim: a sender that has
+                # left is counted out only once its end is recorded.
+                self._start_senders()
 
     def wind_down(self, failed: bool) -> None:
         """Stop the senders, record what they did, give back what they did not; never raises.

@@ -168,10 +168,10 @@ class Config:
     # Worker tuning (the outbox drain)
     # The SMTP connections a drain opens (fewer when fewer rows are due): a relay a round trip
     # away needs many (each connection waits two round trips per message). Keep it at or below
-    # the relay's limit
-    # of concurrent connections per client (Postfix: 50 by default; hosted relays often 10-20),
-    # minus other workers' share: past it the relay refuses connections with 421, which opens
-    # the circuit breaker. 16 reaches 8x the one-connection rate at 5 and 20 ms (make bench).
+    # the relay's limit of concurrent connections per client (Postfix: 50 by default; hosted
+    # relays often 10-20), minus other workers' share: past it the relay refuses connections
+    # with 421, which opens the circuit breaker. 16 reaches 8x the one-connection rate at 5
+    # and 20 ms (make bench).
     OUTBOX_SMTP_CONNECTIONS = 16
     # Messages of a connection whose content may be out before their outcome is committed.
     # 1 (the promise of DESIGN.md): a crash resends at most the message each connection had in

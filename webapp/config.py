@@ -168,23 +168,19 @@ class Config:
     # Worker tuning (the outbox drain)
     # The SMTP connections a drain opens (fewer when fewer rows are due): a relay a round trip
     # away needs many (each connection waits two round trips per message). Keep it at or below
-    # the relay's limit
-    # of concurrent connections per client (Postfix: 50 by default; hosted relays often 10-20),
-    # minus other workers' share: past it the relay refuses connections with 421, which opens
-    # the circuit breaker. 16 reaches 8x the one-connection rate at 5 and 20 ms (make bench).
+    # the relay's limit of concurrent connections per client (Postfix: 50 by default; hosted
+    # relays often 10-20), minus other workers' share: past it the relay refuses connections
+    # with 421, which opens the circuit breaker. 16 reaches 8x the one-connection rate at 5
+    # and 20 ms (make bench).
     OUTBOX_SMTP_CONNECTIONS = 16
     # Messages of a connection whose content may be out before their outcome is committed.
     # 1 (the promise of DESIGN.md): a crash resends at most the message each connection had in
     # flight; the next message's envelope overlaps the commit, so this costs little. More:
     # a SIGKILLed worker may resend up to that many messages per connection (same Message-ID).
     OUTBOX_UNRECORDED_MAX = 1
-    # Of each claim, this share goes to the oldest due rows whatever their priority: a bulk
-    # row waits at most (older due rows) / (share x batch) claims, however much urgent mail comes.
-    OUTBOX_CLAIM_OLDEST_SHARE = 0.1
     # During a long drain, how often urgent rows that became due are claimed ahead of the
     # batches already queued (an indexed query that finds nothing costs well under 1 ms).
     OUTBOX_URGENT_CHECK_SECONDS = 0.5
-    OUTBOX_BACKOFF_JITTER = 0.1  # each delay is scaled by a random factor in [1-j, 1+j]
     OUTBOX_CIRCUIT_BREAKER_FAILURES = 3  # consecutive connection failures that stop a run
     # Then the worker pauses as a whole (no claim at all) this long, doubled each time the
     # few rows it tries after a pause fail again, up to 5 minutes.

@@ -21,7 +21,6 @@ def _claimed_priorities(rows) -> list[int]:
 
 
 def test_a_claim_takes_urgent_then_normal_rows_and_the_oldest_bulk_row(app):
-    app.config["OUTBOX_CLAIM_OLDEST_SHARE"] = 0.1
     with app.app_context():
         queue_messages(30, prefix="bulk", priority=BULK)  # oldest
         queue_messages(6, prefix="normal", priority=NORMAL)

@@ -86,13 +86,20 @@ class Result:
     at_rcpt: bool = False  # the relay refused the recipient itself (a 5xx: a hard bounce)
 
 
+# Each retry delay is scaled by a random factor in [1 - j, 1 + j].
+BACKOFF_JITTER = 0.1
+# Of each claim, this share goes to the oldest due rows whatever their priority: a bulk row
+# waits at most (older due rows) / (share x batch) claims, however much urgent mail comes.
+OLDEST_SHARE = 0.1
+
+
 def backoff_delay(attempt: int, table=None, jitter: float | None = None,
                   rng: random.Random | None = None) -> float:
     """Seconds to wait after the `attempt`-th failure: the table's entry (the last one repeats),
     scaled by a random factor so that rows failed together do not all come back together."""
     config = current_app.config
     table = tuple(table if table is not None else config["OUTBOX_BACKOFF_SECONDS"]) or (0,)
-    jitter = config["OUTBOX_BACKOFF_JITTER"] if jitter is None else jitter
+    jitter = BACKOFF_JITTER if jitter is None else jitter
     base = table[min(max(attempt, 1), len(table)) - 1]
     return base * (rng or random).uniform(1 - jitter, 1 + jitter)
 
@@ -102,7 +109,7 @@ def claim_due(owner: str, limit: int, now: datetime | None = None,
     """Take up to `limit` due rows, leased to `owner`, urgent first; commits.
 
     Rows are taken by priority (urgent, normal, bulk), oldest first within each; then a share
-    (OUTBOX_CLAIM_OLDEST_SHARE) of the claim goes to the oldest due rows whatever their
+    (OLDEST_SHARE) of the claim goes to the oldest due rows whatever their
     priority, so a bulk backlog moves on even while urgent mail keeps coming. Each query seeks
     an index in its own order (ix_outbox_messages_claim per priority, ix_outbox_messages_due for
     the oldest): no sort, no scan. `due_before` (default `now`) bounds normal and bulk rows;
@@ -132,8 +139,7 @@ def claim_due(owner: str, limit: int, now: datetime | None = None,
             query = query.with_for_update(skip_locked=True)
         taken.extend(session.scalars(query))
 
-    fraction = current_app.config["OUTBOX_CLAIM_OLDEST_SHARE"]
-    share = 0 if urgent_only or not fraction else min(limit - 1, max(1, int(limit * fraction)))
+    share = 0 if urgent_only else min(limit - 1, max(1, int(limit * OLDEST_SHARE)))
     ids: list[int] = []
     priorities = [OutboxPriority.URGENT] if urgent_only else list(OutboxPriority)
     for priority in priorities:

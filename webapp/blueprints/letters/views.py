@@ -10,7 +10,7 @@ Routes:
     /attachments/<tid>      change one email template's attachments (POST)
 """
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -21,6 +21,7 @@ from webapp.models import Role
 from webapp.services import letters, templating
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
+from webapp.web.redirects import see_other
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
 
@@ -47,7 +48,7 @@ def new():
             apply_errors(form, error)
         else:
             flash(_("Letter template created."), "success")
-            return redirect(url_for(".edit", letter_id=letter.id), 303)
+            return see_other(url_for(".edit", letter_id=letter.id))
     return _editor(form, status=422 if form.errors or form.form_errors else 200)
 
 
@@ -66,7 +67,7 @@ def edit(letter_id: int):
             apply_errors(form, error)
         else:
             flash(_("Letter template saved."), "success")
-            return redirect(url_for(".edit", letter_id=letter.id), 303)
+            return see_other(url_for(".edit", letter_id=letter.id))
     return _editor(form, letter, status=422 if form.errors or form.form_errors else 200)
 
 
@@ -83,9 +84,9 @@ def delete(letter_id: int):
         letters.delete_letter(current_user, letter)
     except ValidationFailed as error:
         flash(str(error), "error")
-        return redirect(url_for(".edit", letter_id=letter.id), 303)
+        return see_other(url_for(".edit", letter_id=letter.id))
     flash(_("Letter template deleted."), "success")
-    return redirect(url_for(".index"), 303)
+    return see_other(url_for(".index"))
 
 
 @bp.route("/preview.pdf", methods=["POST"])
@@ -147,6 +148,6 @@ def set_attachments(template_id: int):
             apply_errors(form, error)
         else:
             flash(_("Attachments of “%(name)s” saved.", name=template.name), "success")
-            return redirect(url_for(".attachments") + f"#template-{template_id}", 303)
+            return see_other(url_for(".attachments") + f"#template-{template_id}")
     return render_template("letters/attachments.html",
                            forms=_attachment_forms((template_id, form))), 422

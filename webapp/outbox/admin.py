@@ -20,16 +20,10 @@ from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit, clock
 from webapp.core.errors import NotFound, ValidationFailed
+from webapp.core.paging import Page, keyset_page
 from webapp.extensions import db
-from webapp.models import (
-    Campaign,
-    EmailTemplate,
-    OutboxAttempt,
-    OutboxMessage,
-    OutboxState,
-    Trigger,
-    WorkerHeartbeat,
-)
+from webapp.models import Campaign, EmailTemplate, Trigger
+from webapp.models.outbox import OutboxAttempt, OutboxMessage, OutboxState, WorkerHeartbeat
 from webapp.outbox import attachments
 from webapp.outbox.queue import Outcome
 from webapp.outbox.rows import STANDARD_HEADERS, message_values, unrendered
@@ -206,19 +200,16 @@ def _configuration_error(now: datetime) -> str:
     return latest.smtp_text if latest and latest.outcome == Outcome.CONFIGURATION.value else ""
 
 
-def page(flt: Filter, before_id: int | None = None,
-         limit: int | None = None) -> tuple[list[OutboxMessage], int | None]:
-    """One page of messages, newest first, and the id to continue from (keyset: the cost of a
-    page does not grow with how far the reader has scrolled)."""
+def page(flt: Filter, before_id: int | None = None, limit: int | None = None) -> Page:
+    """One page of messages, newest first, by keyset (`before` the last one shown: the cost
+    of a page does not grow with how far the reader has scrolled)."""
     limit = limit or current_app.config["OUTBOX_PAGE_SIZE"]
     query = (sa.select(OutboxMessage).where(*flt.where())
              .order_by(OutboxMessage.id.desc()).limit(limit + 1))
     if before_id:
         query = query.where(OutboxMessage.id < before_id)
-    rows = list(db.session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more else None)
+    return keyset_page(list(db.session.scalars(query)), limit, lambda m: m.id, "before",
+                       started=bool(before_id))
 
 
 EXPORT_COLUMNS = ("id", "created_at", "state", "to_addr", "subject", "attempts",
@@ -482,6 +473,5 @@ def filter_choices() -> dict[str, list[tuple[int, str]]]:
 def overview(flt: Filter | None, before_id: int | None = None) -> dict:
     """What the Outbox page shows: counters, health, one page of messages (none without a
     valid filter)."""
-    messages, next_before = page(flt, before_id) if flt is not None else ([], None)
-    return {"counts": counters(), "health": health(), "messages": messages,
-            "next_before": next_before}
+    listing = page(flt, before_id) if flt is not None else Page(rows=[])
+    return {"counts": counters(), "health": health(), "listing": listing}

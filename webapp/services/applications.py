@@ -16,14 +16,15 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import orm
 
+from webapp import outbox
 from webapp.core import audit, clock
 from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.core.paging import Page, Sort, keyset_page
 from webapp.extensions import db
 from webapp.models import (
     Application,
     Campaign,
     EventType,
-    OutboxMessage,
     OutboxPriority,
     Role,
     SkippedRecipient,
@@ -32,7 +33,6 @@ from webapp.models import (
     User,
 )
 from webapp.services import documents, permissions, reminders, statuses, triggers
-from webapp.services.paging import Sort
 
 log = logging.getLogger("missive.applications")
 
@@ -192,11 +192,8 @@ def check_submission(candidate: User, application_id: int, answers: Answers) -> 
 def acknowledgement_queued(application: Application) -> bool:
     """Whether an email about the submission is on its way to the candidate (the receipt
     says so only then)."""
-    return db.session.scalar(sa.select(sa.exists().where(
-        OutboxMessage.application_id == application.id,
-        OutboxMessage.event_type == EventType.SUBMITTED.value,
-        OutboxMessage.recipient_user_id == application.candidate_id,
-        OutboxMessage.is_test.is_(False)))) or False
+    return outbox.queued_about(application.id, EventType.SUBMITTED.value,
+                               application.candidate_id)
 
 
 def submit_draft(candidate: User, application_id: int) -> Application:
@@ -304,14 +301,6 @@ class Selection:
         return clauses
 
 
-@dataclass
-class Page:
-    rows: list[Application]
-    total: int
-    next_after: int | None
-    total_is_lower_bound: bool = False  # "more than `total`": counting stopped there
-
-
 # Counting a million matching rows costs more than the page itself; past this the list says
 # "more than N" (the bulk change's confirmation still counts exactly what it will move).
 EXACT_COUNT_UP_TO = 10_000
@@ -366,11 +355,9 @@ def list_applications(user: User, selection: Selection, after: int | None = None
     rows = list(db.session.scalars(_sorted(query, sort, after)).unique())
     counted = sa.select(Application.id).where(*clauses).limit(EXACT_COUNT_UP_TO + 1).subquery()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(counted))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows=rows, total=min(total, EXACT_COUNT_UP_TO),
-                next_after=rows[-1].id if more and rows else None,
-                total_is_lower_bound=total > EXACT_COUNT_UP_TO)
+    return keyset_page(rows, limit, lambda a: a.id, "after", started=bool(after),
+                       total=min(total, EXACT_COUNT_UP_TO),
+                       total_is_lower_bound=total > EXACT_COUNT_UP_TO)
 
 
 def export_rows(user: User, selection: Selection, sort: Sort = Sort(), locale: str = "en",
@@ -408,13 +395,9 @@ def history(application: Application) -> list[StatusChange]:
     ))
 
 
-def emails(application: Application) -> list[OutboxMessage]:
+def emails(application: Application) -> list:
     """Every email this application caused, newest first, with its state and reason."""
-    return list(db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.application_id == application.id,
-                                       OutboxMessage.is_test.is_(False))
-        .order_by(OutboxMessage.id.desc())
-    ))
+    return outbox.of_application(application.id)
 
 
 def skipped_recipients(application: Application) -> list[SkippedRecipient]:

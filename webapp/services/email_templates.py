@@ -19,6 +19,7 @@ from webapp import outbox
 from webapp.core import audit
 from webapp.core.addresses import InvalidAddress, normalize_email, parse_address_list
 from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
+from webapp.core.paging import Page, Sort, offset_page
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -31,7 +32,6 @@ from webapp.models import (
     User,
 )
 from webapp.services import html_policy, letters, permissions, secret_links, templating
-from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.email_templates")
 
@@ -139,7 +139,7 @@ PAGE_SIZE = 25
 
 
 def template_page(search: str = "", sort: Sort = DEFAULT_SORT, number: int = 1,
-                  size: int = PAGE_SIZE) -> OffsetPage:
+                  size: int = PAGE_SIZE) -> Page:
     """One page of the campaign templates, searched by name, sorted by a column (the platform's
     system templates are listed apart)."""
     direction = sa.desc if sort.descending else sa.asc

@@ -31,7 +31,7 @@ def index():
     if request.args.get("seen") == version:  # only the page's poll asks with `seen`
         return Response(status=204)
     return render_page("mailbox/index.html", "mailbox/_messages.html",
-                       messages=mailbox.list_caught(), version=version)
+                       listing=mailbox.list_caught(request.args.get("page")), version=version)
 
 
 @bp.route("/<name>")

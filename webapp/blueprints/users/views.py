@@ -36,9 +36,9 @@ def index():
     """Every account, searched by name or address, filtered by role."""
     text = request.args.get("q", "")[:user_admin.MAX_SEARCH]
     role = request.args.get("role", "")
-    users, total = user_admin.search(text, role)
-    return render_page("users/index.html", "users/_results.html", users=users, total=total,
-                       q=text, role=role, roles=ROLES)
+    listing = user_admin.search(text, role, request.args.get("page"))
+    return render_page("users/index.html", "users/_results.html", listing=listing, q=text,
+                       role=role, roles=ROLES)
 
 
 @bp.route("/invite", methods=["GET", "POST"])

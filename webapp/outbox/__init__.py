@@ -30,32 +30,34 @@ For the worker (jobs):
 
 Modules: rows (values of a row), queue (claim, record, release, purge), mime (a message's
 bytes, pure), smtp (one connection to the relay), sending (one message: mime over smtp, and
-what the answer means), drain (the run), admin (page queries and actions), reads (what
-services ask of the rows), workers (heartbeats).
+what the answer means), drain (the run), admin (the page's queries), actions (retry,
+cancel, resend), reads (what services ask of the rows), workers (heartbeats).
 """
 
-from webapp.outbox.admin import (
+from webapp.outbox.actions import (
     CANCELLABLE,
     RETRYABLE,
-    Filter,
-    Health,
     bulk_cancel,
     bulk_retry,
     cancel,
-    count_matching,
     count_never_rendered,
+    never_rendered,
+    rendering_problem,
+    resend,
+    retry_now,
+    set_renderer,
+)
+from webapp.outbox.admin import (
+    Filter,
+    Health,
+    count_matching,
     counters,
     export_rows,
     filter_choices,
     get,
     health,
-    never_rendered,
     overview,
     page,
-    rendering_problem,
-    resend,
-    retry_now,
-    set_renderer,
 )
 from webapp.outbox.attachments import add as add_attachments
 from webapp.outbox.attachments import of_messages as attachments_of

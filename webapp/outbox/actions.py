@@ -106,6 +106,17 @@ def _changed(message: OutboxMessage, states: tuple[str, ...], values: dict) -> b
     return bool(result.rowcount)
 
 
+def _recorded(actor, message: OutboxMessage, action: str, done: str) -> OutboxMessage:
+    """The end of an action on one message: its audit entry, the commit, the log line."""
+    audit.record(actor, f"outbox.{action}", "outbox_message", message.id,
+                 f"{action.capitalize()} {message.message_id} to {message.to_addr}",
+                 message.campaign_id)
+    db.session.commit()
+    forget_counts()
+    log.info("Message %s %s by %s", message.id, done, getattr(actor, "email", actor))
+    return message
+
+
 def retry_now(actor, message_id: int) -> OutboxMessage:
     """Make a failed or pending message due at once; one never rendered is rendered again
     first (or refused with the reason)."""
@@ -121,12 +132,7 @@ def retry_now(actor, message_id: int) -> OutboxMessage:
                                       "(this one is %(state)s).", state=message.state)))
     if again:
         _note_rendered(message.id, message.attempts, actor, before, now)
-    audit.record(actor, "outbox.retry", "outbox_message", message.id,
-                 f"Retry {message.message_id} to {message.to_addr}", message.campaign_id)
-    db.session.commit()
-    forget_counts()
-    log.info("Message %s retried by %s", message.id, getattr(actor, "email", actor))
-    return message
+    return _recorded(actor, message, "retry", "retried")
 
 
 def cancel(actor, message_id: int) -> OutboxMessage:
@@ -138,12 +144,7 @@ def cancel(actor, message_id: int) -> OutboxMessage:
                                                cancel_reason=reason, updated_at=now)):
         raise ValidationFailed(str(_l("Only a pending or failed message can be cancelled "
                                       "(this one is %(state)s).", state=message.state)))
-    audit.record(actor, "outbox.cancel", "outbox_message", message.id,
-                 f"Cancel {message.message_id} to {message.to_addr}", message.campaign_id)
-    db.session.commit()
-    forget_counts()
-    log.info("Message %s cancelled by %s", message.id, getattr(actor, "email", actor))
-    return message
+    return _recorded(actor, message, "cancel", "cancelled")
 
 
 def resend(actor, message_id: int) -> OutboxMessage:

@@ -15,7 +15,7 @@ def test_the_list_says_more_than_n_past_the_exact_count(auth, client, db, monkey
     assert "5 applications match." in exact
     assert "All 5 applications matching this filter" in exact
 
-    monkeypatch.setattr(applications, "EXACT_COUNT_UP_TO", 3)
+    monkeypatch.setattr(applications.staff, "EXACT_COUNT_UP_TO", 3)
     capped = client.get(f"/applications/campaigns/{campaign.id}").get_data(as_text=True)
     assert "More than 3 applications match." in capped
     assert "All applications matching this filter (more than 3)" in capped

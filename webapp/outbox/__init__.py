@@ -2,14 +2,18 @@
 
 The package sits below services: it imports models and `webapp.core`, never services or
 blueprints. What the rest of the app uses is named here: the import contract `outbox-api`
-(pyproject.toml) keeps services, views and jobs out of its modules. Its table is not kept as
-well: some services still read and write `OutboxMessage` rows themselves (triggers, reminders
-and held emails insert, cancel and release them) rather than through this API.
+(pyproject.toml) keeps services, views and jobs out of its modules, and `outbox-table` out of
+its table (`webapp.models.outbox`): rows are written here only (a unit test checks it), and
+read through the functions below. Three services still read the rows themselves, through
+names `webapp.models` keeps for them (campaign_triggers, documents, reminders; listed in
+tests/unit/test_architecture.py until they move).
 
 For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)
     insert_many, insert_new               many rows at once; insert_new skips a known key (same)
     withdraw                              cancel waiting rows whose reason has gone (same)
+    count_since, queued_about, of_application, known_keys, held_rows   questions services ask
+                                          of the rows (read only)
     add_attachments, attachments_of       the files a row carries, frozen at queue time
     release_held, cancel_held             a held row to the worker, or cancelled (same)
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
@@ -27,32 +31,34 @@ For the worker (jobs):
 Modules: rows (values of a row), queue (claim, record, release, purge), mime (a message's
 bytes, pure), smtp (one connection to the relay), sending (one message: mime over smtp, and
 what the answer means), drain (the run), circuit (its breaker, the pause after it),
-admin (page queries and actions), workers
-(heartbeats).
+admin (the page's queries), actions (retry, cancel, resend), reads (what services ask of
+the rows), workers (heartbeats).
 """
 
-from webapp.outbox.admin import (
+from webapp.outbox.actions import (
     CANCELLABLE,
     RETRYABLE,
-    Filter,
-    Health,
     bulk_cancel,
     bulk_retry,
     cancel,
-    count_matching,
     count_never_rendered,
+    never_rendered,
+    rendering_problem,
+    resend,
+    retry_now,
+    set_renderer,
+)
+from webapp.outbox.admin import (
+    Filter,
+    Health,
+    count_matching,
     counters,
     export_rows,
     filter_choices,
     get,
     health,
-    never_rendered,
     overview,
     page,
-    rendering_problem,
-    resend,
-    retry_now,
-    set_renderer,
 )
 from webapp.outbox.attachments import add as add_attachments
 from webapp.outbox.attachments import of_messages as attachments_of
@@ -74,6 +80,7 @@ from webapp.outbox.delivery import (
 from webapp.outbox.drain import DrainReport, drain
 from webapp.outbox.queue import cancel_held, purge, release_held, withdraw
 from webapp.outbox.queue import release_expired_leases as reap
+from webapp.outbox.reads import count_since, held_rows, known_keys, of_application, queued_about
 from webapp.outbox.rows import (
     STANDARD_HEADERS,
     dedupe_key,
@@ -95,4 +102,5 @@ __all__ = [
     "export_suppressed", "per_automatic_email", "requeue_for", "resume", "suppressed_count",
     "suppressed_reason", "unknown_messages", "unsubscribe", "unsubscribe_address", "unsuppress",
     "insert_many", "insert_new", "release_held", "cancel_held",
+    "count_since", "held_rows", "known_keys", "of_application", "queued_about",
 ]

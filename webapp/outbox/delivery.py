@@ -15,12 +15,11 @@ from webapp.models import (
     DeliveryPause,
     DeliveryReport,
     EmailTemplate,
-    OutboxMessage,
-    OutboxState,
     ReportKind,
     Suppression,
     Trigger,
 )
+from webapp.models.outbox import OutboxMessage, OutboxState
 from webapp.outbox import suppression
 
 _m = OutboxMessage.__table__.c

@@ -15,15 +15,8 @@ from flask import current_app
 
 from webapp.core import clock
 from webapp.extensions import db
-from webapp.models import (
-    DeliveryPause,
-    DeliveryReport,
-    OutboxMessage,
-    OutboxState,
-    ReportKind,
-    Suppression,
-    SuppressionKind,
-)
+from webapp.models import DeliveryPause, DeliveryReport, ReportKind, Suppression, SuppressionKind
+from webapp.models.outbox import OutboxMessage, OutboxState
 from webapp.outbox import dsn, suppression, verp
 
 log = logging.getLogger("missive.bounces")

@@ -23,7 +23,7 @@ from flask import current_app
 
 from webapp.core import clock
 from webapp.extensions import db
-from webapp.models import OutboxAttempt, OutboxMessage, OutboxPriority, OutboxState
+from webapp.models.outbox import OutboxAttempt, OutboxMessage, OutboxPriority, OutboxState
 from webapp.outbox import attachments
 
 log = logging.getLogger("missive.outbox")

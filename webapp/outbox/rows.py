@@ -17,7 +17,7 @@ from webapp.core import clock
 from webapp.core.addresses import InvalidAddress, recipient_address
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
-from webapp.models import OutboxMessage, OutboxPriority, OutboxState
+from webapp.models.outbox import OutboxMessage, OutboxPriority, OutboxState
 from webapp.outbox import one_click, suppression
 
 STANDARD_HEADERS = {

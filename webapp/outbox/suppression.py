@@ -22,14 +22,8 @@ from sqlalchemy import orm
 
 from webapp.core import clock
 from webapp.extensions import db
-from webapp.models import (
-    DeliveryReport,
-    OutboxMessage,
-    OutboxState,
-    ReportKind,
-    Suppression,
-    SuppressionKind,
-)
+from webapp.models import DeliveryReport, ReportKind, Suppression, SuppressionKind
+from webapp.models.outbox import OutboxMessage, OutboxState
 
 _CACHE = "missive.suppressed"
 _LOAD_ALL_BELOW = 20_000

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from webapp.core import clock
 from webapp.extensions import db
-from webapp.models import WorkerHeartbeat
+from webapp.models.outbox import WorkerHeartbeat
 
 
 def beat(worker: str, *, drained: bool = False, sent: int = 0, error: str = "",

@@ -11,17 +11,17 @@ import hashlib
 import logging
 from datetime import UTC, timedelta
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.security import generate_password_hash
 
+from webapp import outbox
 from webapp.core import audit, clock
 from webapp.core.addresses import InvalidAddress, normalize_email
 from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
-from webapp.models import OutboxMessage, Role, User
+from webapp.models import Role, User
 from webapp.services import account_emails, mail_limits, sessions, sign_in
 from webapp.services.users import create_user, find_by_email, hash_method, password_problems
 
@@ -174,10 +174,7 @@ def resend_confirmation(user: User, client_address: str = "") -> bool:
                                       "spam folder), or ask again in %(n)d seconds.",
                                       n=seconds)))
     day_start = now - timedelta(days=1)
-    sent_today = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
-        OutboxMessage.recipient_user_id == user.id,
-        OutboxMessage.event_type == account_emails.CONFIRMATION,
-        OutboxMessage.created_at >= day_start))
+    sent_today = outbox.count_since(user.id, account_emails.CONFIRMATION, day_start)
     if sent_today >= current_app.config["CONFIRMATION_MAX_PER_DAY"]:
         raise ValidationFailed(str(TOO_MANY_LINKS))
     if mail_limits.allow(user.email, client_address):

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from webapp.core import audit, clock
 from webapp.core.errors import NotFound, ValidationFailed
+from webapp.core.paging import Page, Sort, offset_page
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -23,7 +24,6 @@ from webapp.models import (
 )
 from webapp.services import campaign_triggers, documents, reminders
 from webapp.services.email_templates import default_acknowledgement_template
-from webapp.services.paging import OffsetPage, Sort, offset_page
 
 log = logging.getLogger("missive.campaigns")
 
@@ -162,7 +162,7 @@ PAGE_SIZE = 25
 
 
 def campaign_page(search: str = "", phase_filter: str = "", sort: Sort = DEFAULT_SORT,
-                  number: int = 1, size: int = PAGE_SIZE) -> OffsetPage:
+                  number: int = 1, size: int = PAGE_SIZE) -> Page:
     """One page of the campaigns list, filtered by label and phase, sorted by a column."""
     expression = LIST_SORTS[sort.key]()
     direction = sa.desc if sort.descending else sa.asc

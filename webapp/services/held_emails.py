@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from webapp import outbox
@@ -23,14 +22,9 @@ from webapp.core import audit, clock
 from webapp.core.errors import NotAllowed, ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
-    Application,
     Campaign,
     EmailTemplate,
-    EventType,
-    OutboxMessage,
-    OutboxState,
     Status,
-    StatusChange,
     Trigger,
     User,
 )
@@ -38,9 +32,6 @@ from webapp.services import permissions
 
 log = logging.getLogger("missive.held")
 
-_m = OutboxMessage.__table__.c
-_changes = StatusChange.__table__.c
-_apps = Application.__table__.c
 CHUNK = 500
 RECIPIENTS_SHOWN = 200  # a longer list ends with how many more there are
 
@@ -67,7 +58,7 @@ class HeldGroup:
     count: int
     recipients: int  # distinct addresses
     applications: int
-    sample: OutboxMessage
+    sample: object  # the group's first email (an outbox row)
     version: str  # fingerprint of the group's rows: what a release or cancel confirms
     listed: list[HeldRecipient] = field(default_factory=list)  # the first RECIPIENTS_SHOWN
 
@@ -86,28 +77,11 @@ def fingerprint(ids) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _held_rows(campaign_id: int | None):
-    """(id, campaign, trigger, announced status, template, address, name, application,
-    reference) of every held row, oldest first."""
-    query = (sa.select(_m.id, _m.campaign_id, _m.trigger_id, _changes.to_status_id,
-                       _m.template_id, _m.to_addr, _m.to_name, _m.application_id,
-                       _apps.reference)
-             .select_from(OutboxMessage.__table__)
-             .outerjoin(StatusChange.__table__,
-                        sa.and_(_changes.id == _m.event_id,
-                                _m.event_type == EventType.STATUS_CHANGED.value))
-             .outerjoin(Application.__table__, _apps.id == _m.application_id)
-             .where(_m.state == OutboxState.HELD.value).order_by(_m.id))
-    if campaign_id is not None:
-        query = query.where(_m.campaign_id == campaign_id)
-    return db.session.execute(query).all()
-
-
 def groups(campaign_id: int | None = None) -> list[HeldGroup]:
     """Held emails per (campaign, automatic email, target status), oldest group first, each
     with its first email as a sample and its first RECIPIENTS_SHOWN recipients."""
     rows_by_group: dict[tuple, list] = {}
-    for row in _held_rows(campaign_id):
+    for row in outbox.held_rows(campaign_id):
         rows_by_group.setdefault((row.campaign_id or 0, row.trigger_id or 0,
                                   row.to_status_id or 0), []).append(row)
     found = []
@@ -124,7 +98,7 @@ def groups(campaign_id: int | None = None) -> list[HeldGroup]:
             template_id=template_id, template_name=template.name if template else "",
             count=len(rows), recipients=len({r.to_addr for r in rows}),
             applications=len({r.application_id for r in rows if r.application_id}),
-            sample=db.session.get(OutboxMessage, rows[0].id),
+            sample=outbox.get(rows[0].id),
             version=fingerprint(r.id for r in rows),
             listed=[HeldRecipient(r.id, r.to_addr, r.to_name, r.application_id,
                                   r.reference or "") for r in rows[:RECIPIENTS_SHOWN]]))
@@ -137,7 +111,7 @@ def group(campaign: Campaign, trigger_id: int, status_id: int) -> HeldGroup | No
 
 
 def _ids(campaign: Campaign, trigger_id: int, status_id: int) -> list[int]:
-    return [r.id for r in _held_rows(campaign.id)
+    return [r.id for r in outbox.held_rows(campaign.id)
             if (r.trigger_id or 0, r.to_status_id or 0) == (trigger_id, status_id)]
 
 

@@ -17,6 +17,9 @@ from pathlib import Path
 from flask import current_app
 
 from webapp.core.errors import NotFound
+from webapp.core.paging import Page, list_page
+
+PAGE_SIZE = 100
 
 KEEP = 500
 ENVELOPE_HEADER = "X-Mailbox-Envelope-To"
@@ -67,11 +70,12 @@ def _summary(path: Path, message) -> Caught:
                   message_id=str(message["Message-ID"] or ""))
 
 
-def list_caught(limit: int = 200) -> list[Caught]:
-    """The newest caught messages first."""
-    paths = sorted(folder().glob("*.eml"), reverse=True)[:limit]
+def list_caught(number: int = 1, size: int = PAGE_SIZE) -> Page:
+    """Page `number` of the caught messages, newest first (only its own files are read)."""
+    page = list_page(sorted(folder().glob("*.eml"), reverse=True), number, size)
     parser = BytesHeaderParser(policy=email.policy.default)
-    return [_summary(p, parser.parsebytes(p.read_bytes())) for p in paths]
+    page.rows = [_summary(p, parser.parsebytes(p.read_bytes())) for p in page.rows]
+    return page
 
 
 def version() -> str:

@@ -20,7 +20,6 @@ from webapp.models import (
     Application,
     Campaign,
     OffsetUnit,
-    OutboxMessage,
     OutboxPriority,
     Reminder,
     ReminderDelivery,
@@ -269,7 +268,7 @@ def plan_reminder(reminder: Reminder, now: datetime | None = None, *,
                 emails.append(DueEmail(reminder, facts, recipient,
                                        _key(reminder, facts.id, entry, k, recipient.email)))
             plan.skipped.extend((facts.id, skip) for skip in skipped)
-    queued = _existing_keys([e.key for e in emails])
+    queued = outbox.known_keys([e.key for e in emails])
     plan.emails = [e for e in emails if e.key not in queued]
     return plan
 
@@ -289,15 +288,6 @@ def queue_emails(plan: ReminderPlan) -> int:
     inserted = outbox.insert_new(rows)
     outbox.add_attachments(frozen)  # only the rows inserted: the others have theirs
     return inserted
-
-
-def _existing_keys(keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    column = OutboxMessage.__table__.c.dedupe_key
-    for start in range(0, len(keys), triggers.CHUNK):
-        found.update(db.session.scalars(
-            sa.select(column).where(column.in_(keys[start:start + triggers.CHUNK]))))
-    return found
 
 
 def cron_trigger() -> CronTrigger:

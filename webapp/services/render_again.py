@@ -11,7 +11,6 @@ from webapp.models import (
     Application,
     EmailTemplate,
     EventType,
-    OutboxMessage,
     OutboxState,
     StatusChange,
 )
@@ -21,9 +20,10 @@ CONTENT = ("subject", "body_html", "body_text", "locale", "sender", "reply_to", 
 REMINDER = "reminder"
 
 
-def render_again(message: OutboxMessage) -> dict:
-    """`message`'s content columns rendered again with its template's current version; raises
-    ValidationFailed with the reason when it cannot be (or still does not render)."""
+def render_again(message) -> dict:
+    """`message` (an outbox row): its content columns rendered again with its template's
+    current version; raises ValidationFailed with the reason when it cannot be (or still
+    does not render)."""
     template = db.session.get(EmailTemplate, message.template_id) if message.template_id else None
     if template is None:
         raise ValidationFailed(str(_l("its template no longer exists.")))

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from webapp.core import audit
 from webapp.core.addresses import InvalidAddress, normalize_email
 from webapp.core.errors import NotFound, ValidationFailed
+from webapp.core.paging import Page, offset_page
 from webapp.extensions import db
 from webapp.models import Role, User, UserRole
 from webapp.services import accounts, sessions
@@ -20,9 +21,9 @@ PAGE_SIZE = 50
 MAX_SEARCH = 100
 
 
-def search(text: str = "", role: str = "", limit: int = PAGE_SIZE) -> tuple[list[User], int]:
-    """Accounts whose name or address contains `text` (and holding `role`, if given), by last
-    name; and how many match in all."""
+def search(text: str = "", role: str = "", number: int = 1, size: int = PAGE_SIZE) -> Page:
+    """Page `number` of the accounts whose name or address contains `text` (and holding
+    `role`, if given), by last name, with how many match in all."""
     query = sa.select(User)
     text = (text or "").strip()[:MAX_SEARCH]
     if text:
@@ -33,10 +34,9 @@ def search(text: str = "", role: str = "", limit: int = PAGE_SIZE) -> tuple[list
     if role in {r.value for r in Role}:
         query = query.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role == role)))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(sa.func.lower(User.last_name),
-                                             sa.func.lower(User.first_name), User.id)
-                              .limit(limit)).all()
-    return list(rows), total
+    return offset_page(db.session, query.order_by(sa.func.lower(User.last_name),
+                                                  sa.func.lower(User.first_name), User.id),
+                       number, size, total=total)
 
 
 def get(user_id: int) -> User:

@@ -1,8 +1,12 @@
-"""The server side of htmx: tell requests apart, render page or fragment, set response headers."""
+"""The server side of htmx: the one partial-or-page rule (`render_page`) and response headers.
+
+Views never look at htmx's request headers themselves: `render_page` decides, and
+`webapp.web.redirects.see_other` answers a POST that succeeded."""
 
 import json
+from collections.abc import Callable
 
-from flask import Response, render_template, request
+from flask import Response, flash, make_response, redirect, render_template, request
 
 
 def is_htmx() -> bool:
@@ -13,19 +17,31 @@ def is_htmx() -> bool:
     )
 
 
-def render_page(page: str, partial: str | None = None, **context) -> str:
-    """The partial for htmx requests, the full page otherwise (the page includes the partial)."""
+def render_page(page: str, partial: str | None = None, *, http_status: int = 200,
+                see_other: str | None = None, page_context: Callable[[], dict] | None = None,
+                page_message: tuple[str, str] | None = None, trigger: str | None = None,
+                **context) -> Response:
+    """The one rule choosing between a fragment and a whole page.
+
+    htmx requests (not history restores) get `partial` rendered with `context` (and
+    `as_partial=True`, for what only a swapped-in fragment shows: messages out of band, no
+    links back). Every other request gets the page: `see_other` set, a 303 to that URL (after
+    a POST, where htmx gets the fragment in place); else `page` rendered with `context` and
+    `page_context()`, what only the page needs (computed for it alone). `page_message`, a
+    (message, category) flashed for the page or redirect only: a fragment shows its outcome
+    itself. Where a page has no fragment of its own, `partial` is omitted. A refused form is
+    `http_status=422`, which base.html's htmx configuration swaps in as htmx 2 swaps no other
+    4xx. `trigger`: an HX-Trigger event for htmx."""
     if partial and is_htmx():
-        return render_template(partial, **context)
-    return render_template(page, **context)
-
-
-def form_response(page: str, partial: str, form, **context) -> tuple[str, int]:
-    """A refused form shown again with its errors: `render_page` (the partial for htmx, else
-    the page) with status 422, which base.html's htmx configuration swaps in as htmx 2 swaps
-    no other 4xx. Where a page has no partial of its own, callers pass the page twice. The
-    caller decides the form was refused: nothing here checks `form.errors`."""
-    return render_page(page, partial, form=form, **context), 422
+        response = make_response(render_template(partial, as_partial=True, **context),
+                                 http_status)
+        return add_trigger(response, trigger) if trigger else response
+    if page_message and page_message[0]:
+        flash(*page_message)
+    if see_other is not None:
+        return redirect(see_other, 303)
+    extra = page_context() if page_context else {}
+    return make_response(render_template(page, **context, **extra), http_status)
 
 
 def add_trigger(response: Response, name: str, payload=None) -> Response:

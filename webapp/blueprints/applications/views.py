@@ -2,8 +2,6 @@
 from flask import (
     abort,
     flash,
-    make_response,
-    redirect,
     render_template,
     request,
     url_for,
@@ -26,7 +24,7 @@ from webapp.services.applications import Selection, Sort
 from webapp.web.access import STAFF, role_required
 from webapp.web.csv_export import csv_response
 from webapp.web.forms import apply_errors, id_or_none
-from webapp.web.htmx import add_trigger, form_response, is_htmx, render_page
+from webapp.web.htmx import render_page
 from webapp.web.redirects import see_other
 
 # /applications/                                  campaigns whose applications I may see
@@ -129,8 +127,8 @@ def bulk_change(campaign_id: int):
             flash(_summary(result), "success")
             # htmx reloads the list in place (and pushes its URL) with the summary message.
             return see_other(back, into="#applications-list", trigger="statusChanged")
-    return form_response("applications/bulk_confirm.html", "applications/_bulk_confirm.html",
-                         form, campaign=campaign, preview=None)
+    return render_page("applications/bulk_confirm.html", "applications/_bulk_confirm.html",
+                       form=form, campaign=campaign, preview=None, http_status=422)
 
 
 @bp.route("/<int:application_id>")
@@ -169,12 +167,10 @@ def change_status(application_id: int):
             apply_errors(form, error)
         else:
             flash(_summary(result), "success")
-            if not is_htmx():
-                return redirect(url_for("applications.detail", application_id=application.id),
-                                303)
             return _panel_changed(application)
-    return form_response("applications/detail.html", "applications/_status_panel.html",
-                         **_panel(application, form=form), **_activity(application))
+    return render_page("applications/detail.html", "applications/_status_panel.html",
+                       **_panel(application, form=form), **_activity(application),
+                       http_status=422)
 
 
 @bp.route("/<int:application_id>/reopen", methods=["POST"])
@@ -193,12 +189,10 @@ def reopen(application_id: int):
         else:
             flash(_("The application is a draft again: its candidate can change it and submit "
                     "it again."), "success")
-            if not is_htmx():
-                return redirect(url_for("applications.detail", application_id=application.id),
-                                303)
             return _panel_changed(application)
     return render_page("applications/detail.html", "applications/_status_panel.html",
-                       **_panel(application, reopen=form), **_activity(application)), 422
+                       **_panel(application, reopen=form), **_activity(application),
+                       http_status=422)
 
 
 def _panel(application, form=None, reopen=None) -> dict:
@@ -212,10 +206,11 @@ def _panel(application, form=None, reopen=None) -> dict:
 
 
 def _panel_changed(application):
-    """The status panel after a change, with its message; the activity panel reloads."""
-    response = make_response(render_template(
-        "applications/_status_panel.html", **_panel(application), with_messages=True))
-    return add_trigger(response, "statusChanged")
+    """After a change: htmx gets the status panel with its message (the activity panel
+    reloads on the event); a plain form goes back to the application."""
+    return render_page("applications/detail.html", "applications/_status_panel.html",
+                       see_other=url_for("applications.detail", application_id=application.id),
+                       trigger="statusChanged", with_messages=True, **_panel(application))
 
 
 @bp.route("/<int:application_id>/activity")

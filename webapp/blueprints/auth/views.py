@@ -17,7 +17,7 @@ from webapp.core.errors import ValidationFailed
 from webapp.services import accounts, delivery, mail_limits, sessions, sign_in
 from webapp.web import session_cookie
 from webapp.web.forms import apply_errors
-from webapp.web.htmx import form_response, render_page
+from webapp.web.htmx import render_page
 from webapp.web.redirects import safe_next, see_other
 
 
@@ -41,7 +41,7 @@ def login():
             response = see_other(safe_next(request.args.get("next"), url_for("main.home")))
             return _remember_device(response, user)
     if form.errors and status == 200:
-        return form_response("auth/login.html", "auth/login.html", form)
+        return render_page("auth/login.html", form=form, http_status=422)
     return render_template("auth/login.html", form=form), status
 
 
@@ -86,9 +86,9 @@ def signup():
             flash(_("Almost done: we sent a link to %(email)s. Follow it to confirm your "
                     "address, and sign in with your password.", email=form.email.data),
                   "success")
-            return redirect(url_for("auth.login", next=request.args.get("next")), 303)
+            return see_other(url_for("auth.login", next=request.args.get("next")))
     if form.errors:
-        return form_response("auth/signup.html", "auth/signup.html", form)
+        return render_page("auth/signup.html", form=form, http_status=422)
     return render_template("auth/signup.html", form=form)
 
 
@@ -103,8 +103,8 @@ def confirm(token: str):
         accounts.confirm_email(token)
     except accounts.AlreadyConfirmed as done:
         flash(str(done), "info")
-        return redirect(url_for("main.home") if current_user.is_authenticated
-                        else url_for("auth.login"), 303)
+        return see_other(url_for("main.home") if current_user.is_authenticated
+                         else url_for("auth.login"))
     except accounts.LinkProblem as problem:
         return _link_problem(str(problem), accounts.CONFIRM)
     flash(_("Your email address is confirmed."), "success")
@@ -127,7 +127,7 @@ def resend_confirmation():
                 flash(notice, "error")
         else:
             flash(str(accounts.TOO_MANY_LINKS), "error")
-    return redirect(safe_next(request.form.get("next"), url_for("main.home")), 303)
+    return see_other(safe_next(request.form.get("next"), url_for("main.home")))
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
@@ -145,9 +145,9 @@ def forgot_password():
                 minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"]), "info")
         if notice := delivery.notice_for(form.email.data):  # it will not arrive
             flash(notice, "error")
-        return redirect(url_for("auth.login"), 303)
+        return see_other(url_for("auth.login"))
     if form.errors:
-        return form_response("auth/forgot.html", "auth/forgot.html", form)
+        return render_page("auth/forgot.html", form=form, http_status=422)
     return render_template("auth/forgot.html", form=form)
 
 
@@ -165,9 +165,9 @@ def sign_in_link():
         flash(_("If an account uses %(email)s, a link to sign in is on its way. It is valid "
                 "for %(minutes)d minutes.", email=form.email.data,
                 minutes=current_app.config["SIGN_IN_LINK_MINUTES"]), "info")
-        return redirect(url_for("auth.login"), 303)
+        return see_other(url_for("auth.login"))
     if form.errors:
-        return form_response("auth/sign_in_link.html", "auth/sign_in_link.html", form)
+        return render_page("auth/sign_in_link.html", form=form, http_status=422)
     return render_template("auth/sign_in_link.html", form=form)
 
 
@@ -186,7 +186,7 @@ def follow_sign_in_link(token: str):
         except accounts.LinkProblem as problem:
             return _link_problem(str(problem), accounts.SIGN_IN)
         session_cookie.begin(user, session_token)
-        return _remember_device(redirect(url_for("main.home"), 303), user)
+        return _remember_device(see_other(url_for("main.home")), user)
     return render_template("auth/follow_link.html", account=user)
 
 
@@ -206,9 +206,9 @@ def change_password():
             session_cookie.begin(user, token)
             flash(_("Your new password is set. Any other session of your account was signed "
                     "out."), "success")
-            return redirect(url_for("main.home"), 303)
+            return see_other(url_for("main.home"))
     if form.errors:
-        return form_response("auth/change_password.html", "auth/change_password.html", form)
+        return render_page("auth/change_password.html", form=form, http_status=422)
     return render_template("auth/change_password.html", form=form)
 
 
@@ -242,10 +242,10 @@ def _new_password(token: str, purpose: str):
             session_cookie.begin(user, session_token)
             flash(_("Your new password is set. Any other session of your account was signed "
                     "out."), "success")
-            return redirect(url_for("main.home"), 303)
+            return see_other(url_for("main.home"))
     context = {"form": form, "purpose": purpose, "account": user}
     if form.errors:
-        return render_page("auth/new_password.html", **context), 422
+        return render_page("auth/new_password.html", **context, http_status=422)
     return render_template("auth/new_password.html", **context)
 
 

@@ -5,7 +5,7 @@ Routes:
     GET       /brand/logo/<digest>     the logo (public: emails show it from here)
 """
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +16,7 @@ from webapp.models import Role
 from webapp.services import branding
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
+from webapp.web.redirects import see_other
 
 admins = role_required(Role.ADMIN)
 
@@ -37,7 +38,7 @@ def settings():
             status = 422
         else:
             flash(_("The emails' look is saved."), "success")
-            return redirect(url_for(".settings"), 303)
+            return see_other(url_for(".settings"))
     elif form.is_submitted():
         status = 422
     return render_template("branding/settings.html", form=form, brand=brand), status

@@ -11,7 +11,7 @@ from webapp.models import Application, Role
 from webapp.services import applications, delivery
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
-from webapp.web.htmx import form_response, render_page
+from webapp.web.htmx import render_page
 from webapp.web.redirects import see_other
 
 # /apply/                          open campaigns
@@ -41,8 +41,8 @@ def start(campaign_id: int):
         application = applications.start_application(current_user, campaign_id)
     except ValidationFailed as error:
         flash(str(error), "error")
-        return redirect(url_for("candidate.open_campaigns"), 303)
-    return redirect(url_for("candidate.application", application_id=application.id), 303)
+        return see_other(url_for("candidate.open_campaigns"))
+    return see_other(url_for("candidate.application", application_id=application.id))
 
 
 @bp.route("/my/applications")
@@ -69,7 +69,7 @@ def correct_address():
             flash(ngettext("Your address is now %(email)s; %(num)d email held back goes to it.",
                            "Your address is now %(email)s; %(num)d emails held back go to it.",
                            queued, email=current_user.email), "success")
-            return redirect(url_for("candidate.my_applications"), 303)
+            return see_other(url_for("candidate.my_applications"))
     return render_template("candidate/my_applications.html",
                            applications=applications.my_applications(current_user),
                            unreachable=delivery.unreachable(current_user),
@@ -105,8 +105,8 @@ def application(application_id: int):
             flash(_("Draft saved."), "success")
             return see_other(url_for("candidate.application", application_id=own.id))
     if form.errors or form.form_errors:
-        return form_response("candidate/application.html", "candidate/_application_form.html",
-                             form, application=own)
+        return render_page("candidate/application.html", "candidate/_application_form.html",
+                           form=form, application=own, http_status=422)
     return render_template("candidate/application.html", form=form, application=own)
 
 

@@ -18,7 +18,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    redirect,
     render_template,
     request,
     send_file,
@@ -38,7 +37,8 @@ from webapp.models import Role
 from webapp.services import campaigns, documents, letters
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
-from webapp.web.htmx import is_htmx, render_page
+from webapp.web.htmx import render_page
+from webapp.web.redirects import see_other
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
 MB = 1024 * 1024
@@ -129,7 +129,7 @@ def campaign_documents(campaign_id: int):
                 apply_errors(form, error)
             else:
                 flash(_("Document added."), "success")
-                return redirect(url_for(".campaign_documents", campaign_id=campaign.id), 303)
+                return see_other(url_for(".campaign_documents", campaign_id=campaign.id))
         return _tab(campaign, form, status=422)
     return _tab(campaign)
 
@@ -153,7 +153,7 @@ def edit_requested(campaign_id: int, requested_id: int):
             apply_errors(form, error)
         else:
             flash(_("Document saved."), "success")
-            return redirect(url_for(".campaign_documents", campaign_id=campaign.id), 303)
+            return see_other(url_for(".campaign_documents", campaign_id=campaign.id))
     return render_template("documents/edit.html", campaign=campaign, requested=requested,
                            form=form, tab="documents"), (422 if form.errors else 200)
 
@@ -174,30 +174,25 @@ def delete_requested(campaign_id: int, requested_id: int):
         flash(str(error), "error")
     else:
         flash(_("Document deleted."), "success")
-    return redirect(url_for(".campaign_documents", campaign_id=campaign.id), 303)
+    return see_other(url_for(".campaign_documents", campaign_id=campaign.id))
 
 
 # The candidate's uploads -------------------------------------------------------------------
 
 
-def _back_to_application(application_id: int):
-    return redirect(url_for("candidate.application", application_id=application_id) +
-                    "#documents", 303)
-
-
 def _slot_response(application_id: int, requested_id: int, error: str | None,
-                   status: int = 200):
-    """htmx: the document's row again; otherwise the application page (a message above)."""
-    if not is_htmx():
-        if error:
-            flash(error, "error")
-        return _back_to_application(application_id)
+                   status: int = 200, done: str = ""):
+    """htmx: the document's row again, its error or "saved" in it; otherwise the application
+    page, the error (or `done`) in a message above."""
     try:
         application, slot = documents.slot_of(current_user, application_id, requested_id)
     except NotFound:
         abort(404)
-    return render_template("documents/_slot.html", application=application, slot=slot,
-                           error=error, locale=_locale(), saved=error is None), status
+    back = url_for("candidate.application", application_id=application_id) + "#documents"
+    return render_page("candidate/application.html", "documents/_slot.html", see_other=back,
+                       page_message=(error, "error") if error else (done, "success"),
+                       http_status=status, application=application, slot=slot, error=error,
+                       locale=_locale(), saved=error is None)
 
 
 @bp.route("/my/applications/<int:application_id>/documents/<int:requested_id>",
@@ -229,9 +224,7 @@ def upload(application_id: int, requested_id: int):
         return _slot_response(application_id, requested_id, str(error), 422)
     finally:
         upload_file.close()
-    if not is_htmx():
-        flash(_("File received."), "success")
-    return _slot_response(application_id, requested_id, None)
+    return _slot_response(application_id, requested_id, None, done=_("File received."))
 
 
 @bp.route("/my/applications/<int:application_id>/documents/<int:requested_id>/remove",
@@ -246,9 +239,7 @@ def remove(application_id: int, requested_id: int):
         abort(404)
     except ValidationFailed as error:
         return _slot_response(application_id, requested_id, str(error), 422)
-    if not is_htmx():
-        flash(_("File removed."), "success")
-    return _slot_response(application_id, requested_id, None)
+    return _slot_response(application_id, requested_id, None, done=_("File removed."))
 
 
 # Downloads ---------------------------------------------------------------------------------

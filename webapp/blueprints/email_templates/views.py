@@ -10,7 +10,7 @@ Routes:
     /send-test              "Send me a test": queue the preview to the signed-in user
 """
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,9 +19,9 @@ from wtforms import SelectChoice
 from webapp.blueprints.email_templates import bp
 from webapp.blueprints.email_templates.forms import TemplateForm, TemplateSearchForm
 from webapp.core.errors import ValidationFailed
+from webapp.core.paging import Sort
 from webapp.services import account_emails, email_templates, permissions, templating
 from webapp.services.email_templates import LOCALES, TemplateInput, VersionInput
-from webapp.services.paging import Sort
 from webapp.web.access import PLATFORM_MANAGERS, role_required
 from webapp.web.forms import apply_errors, id_or_none
 from webapp.web.htmx import render_page
@@ -69,7 +69,7 @@ def duplicate(template_id: int):
     template = email_templates.template_for(current_user, template_id)
     copy = email_templates.duplicate_template(current_user, template)
     flash(_("Template duplicated."), "success")
-    return redirect(url_for(".edit", template_id=copy.id), 303)
+    return see_other(url_for(".edit", template_id=copy.id))
 
 
 @bp.route("/<int:template_id>/delete", methods=["GET", "POST"])
@@ -192,7 +192,7 @@ def _editor(template):
             apply_errors(form, error)
         else:
             flash(_("Template saved."), "success")
-            return redirect(url_for(".edit", template_id=saved.id), 303)
+            return see_other(url_for(".edit", template_id=saved.id))
     elif form.is_submitted():
         # Show every problem at once: the domain's too, next to fields the form found fine.
         domain_errors = email_templates.validate(_input(form, template), template,

@@ -17,7 +17,6 @@ from flask import (
     Response,
     abort,
     flash,
-    redirect,
     render_template,
     request,
     send_file,
@@ -33,6 +32,7 @@ from webapp.models import Role
 from webapp.services import documents, letters, templating
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
+from webapp.web.redirects import see_other
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
 
@@ -59,7 +59,7 @@ def new():
             apply_errors(form, error)
         else:
             flash(_("Letter template created."), "success")
-            return redirect(url_for(".edit", letter_id=letter.id), 303)
+            return see_other(url_for(".edit", letter_id=letter.id))
     return _editor(form, status=422 if form.errors or form.form_errors else 200)
 
 
@@ -78,7 +78,7 @@ def edit(letter_id: int):
             apply_errors(form, error)
         else:
             flash(_("Letter template saved."), "success")
-            return redirect(url_for(".edit", letter_id=letter.id), 303)
+            return see_other(url_for(".edit", letter_id=letter.id))
     return _editor(form, letter, status=422 if form.errors or form.form_errors else 200)
 
 
@@ -95,9 +95,9 @@ def delete(letter_id: int):
         letters.delete_letter(current_user, letter)
     except ValidationFailed as error:
         flash(str(error), "error")
-        return redirect(url_for(".edit", letter_id=letter.id), 303)
+        return see_other(url_for(".edit", letter_id=letter.id))
     flash(_("Letter template deleted."), "success")
-    return redirect(url_for(".index"), 303)
+    return see_other(url_for(".index"))
 
 
 @bp.route("/preview.pdf", methods=["POST"])
@@ -189,6 +189,6 @@ def set_attachments(template_id: int):
             apply_errors(form, error)
         else:
             flash(_("Attachments of “%(name)s” saved.", name=template.name), "success")
-            return redirect(url_for(".attachments") + f"#template-{template_id}", 303)
+            return see_other(url_for(".attachments") + f"#template-{template_id}")
     return render_template("letters/attachments.html",
                            forms=_attachment_forms((template_id, form))), 422

@@ -1,13 +1,14 @@
 """Development only: the messages the local mail catcher received (`make run`)."""
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 
 from webapp.blueprints.mailbox import bp
 from webapp.models import Role
 from webapp.services import mailbox
 from webapp.web.access import role_required
-from webapp.web.htmx import is_htmx, render_page
+from webapp.web.htmx import render_page
+from webapp.web.redirects import see_other
 
 # Routes:
 #   GET  /mailbox/           the caught messages, newest first
@@ -27,10 +28,10 @@ def index():
     """What the development mail catcher received; polled by the page itself, which gets 204
     (nothing to swap, so nothing loses focus) while no message arrived or left."""
     version = mailbox.version()
-    if is_htmx() and request.args.get("seen") == version:
+    if request.args.get("seen") == version:  # only the page's poll asks with `seen`
         return Response(status=204)
     return render_page("mailbox/index.html", "mailbox/_messages.html",
-                       messages=mailbox.list_caught(), version=version)
+                       listing=mailbox.list_caught(request.args.get("page")), version=version)
 
 
 @bp.route("/<name>")
@@ -47,4 +48,4 @@ def clear():
     """Empty the mailbox."""
     count = mailbox.clear()
     flash(_("%(num)d messages deleted.", num=count), "success")
-    return redirect(url_for("mailbox.index"), 303)
+    return see_other(url_for("mailbox.index"))

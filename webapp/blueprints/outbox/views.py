@@ -1,6 +1,6 @@
 """The sysadmin's Outbox: counters, filtered list, one message, retry / cancel / resend."""
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -14,7 +14,7 @@ from webapp.services import held_emails
 from webapp.web.access import role_required
 from webapp.web.csv_export import csv_response
 from webapp.web.forms import id_or_none
-from webapp.web.htmx import add_trigger, is_htmx, render_page
+from webapp.web.htmx import render_page
 from webapp.web.redirects import see_other
 
 FINAL_STATES = ("sent", "failed", "cancelled")
@@ -52,19 +52,19 @@ def index():
     if not form.validate():
         overview = outbox.overview(None)
         return render_page("outbox/index.html", "outbox/_results.html", **overview,
-                           **_context(form)), 422
+                           **_context(form), http_status=422)
     overview = outbox.overview(form.to_filter(), before_id=id_or_none(request.args.get("before")))
-    held = held_emails.groups() if not is_htmx() else []
     return render_page("outbox/index.html", "outbox/_results.html", **overview,
-                       held_groups=held, delivery=_delivery(), **_context(form))
+                       page_context=_page_only, **_context(form))
 
 
-def _delivery() -> dict | None:
-    """After the relay: bounces per automatic email, pauses, what was not understood."""
-    if is_htmx():
-        return None
-    return {"per_email": outbox.per_automatic_email(), "pauses": outbox.active_pauses(),
-            "unknown": outbox.unknown_messages(), "suppressed": outbox.suppressed_count()}
+def _page_only() -> dict:
+    """What the page shows around the list: held emails, and after the relay (bounces per
+    automatic email, pauses, what was not understood)."""
+    return {"held_groups": held_emails.groups(),
+            "delivery": {"per_email": outbox.per_automatic_email(),
+                         "pauses": outbox.active_pauses(), "unknown": outbox.unknown_messages(),
+                         "suppressed": outbox.suppressed_count()}}
 
 
 @bp.route("/pauses/<int:pause_id>/resume", methods=["POST"])
@@ -83,7 +83,7 @@ def unsuppress(message_id: int):
     """End the suppression of a suppressed email's address and send what it held back."""
     outbox.unsuppress(current_user, message_id)
     flash(_("The address is no longer suppressed; its emails are queued."), "success")
-    return redirect(url_for("outbox.detail", message_id=message_id), 303)
+    return see_other(url_for("outbox.detail", message_id=message_id))
 
 
 @bp.route("/suppressed.csv")
@@ -162,13 +162,10 @@ def _message_context(message) -> dict:
 def detail(message_id: int):
     """One message: headers, HTML, text, attempts, links."""
     message = outbox.get(message_id)
-    if is_htmx():
-        response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
-                                             **_message_context(message)))
-        if message.state in FINAL_STATES and request.args.get("poll"):
-            response.status_code = STOP_POLLING
-        return response
-    return render_page("outbox/detail.html", **_message_context(message))
+    polled_to_the_end = message.state in FINAL_STATES and request.args.get("poll")
+    return render_page("outbox/detail.html", "outbox/_detail.html",
+                       http_status=STOP_POLLING if polled_to_the_end else 200,
+                       **_message_context(message))
 
 
 @bp.route("/<int:message_id>/resend")
@@ -201,9 +198,7 @@ def act(message_id: int, action: str):
     if action == "resend" and status == 200:
         target = url_for("outbox.detail", message_id=message.id)
         return see_other(target, trigger="outboxChanged")
-    if not is_htmx():
-        return redirect(url_for("outbox.detail", message_id=message_id), 303)
-    response = make_response(render_page("outbox/detail.html", "outbox/_detail.html",
-                                         **_message_context(message),
-                                         oob_messages=True), status)
-    return add_trigger(response, "outboxChanged")
+    return render_page("outbox/detail.html", "outbox/_detail.html",
+                       see_other=url_for("outbox.detail", message_id=message_id),
+                       http_status=status, trigger="outboxChanged", oob_messages=True,
+                       **_message_context(message))

@@ -6,7 +6,7 @@ Routes:
     /<id>/delete        delete (refused for draft, submitted and statuses in use)
 """
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,7 +17,8 @@ from webapp.models import Status
 from webapp.services import statuses
 from webapp.web.access import PLATFORM_MANAGERS, role_required
 from webapp.web.forms import apply_errors
-from webapp.web.htmx import form_response
+from webapp.web.htmx import render_page
+from webapp.web.redirects import see_other
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -27,10 +28,10 @@ def index():
     form = StatusForm()
     if form.validate_on_submit() and _save(form, None):
         flash(_("Status saved."), "success")
-        return redirect(url_for("statuses.index"), 303)
+        return see_other(url_for("statuses.index"))
     if form.errors:
-        return form_response("statuses/index.html", "statuses/index.html", form,
-                             statuses=statuses.all_statuses())
+        return render_page("statuses/index.html", form=form, statuses=statuses.all_statuses(),
+                           http_status=422)
     return render_template("statuses/index.html", form=form, statuses=statuses.all_statuses())
 
 
@@ -42,9 +43,9 @@ def edit(status_id: int):
     form = StatusForm(obj=status)
     if form.validate_on_submit() and _save(form, status):
         flash(_("Status saved."), "success")
-        return redirect(url_for("statuses.index"), 303)
+        return see_other(url_for("statuses.index"))
     if form.errors:
-        return form_response("statuses/edit.html", "statuses/edit.html", form, status=status)
+        return render_page("statuses/edit.html", form=form, http_status=422, status=status)
     return render_template("statuses/edit.html", form=form, status=status)
 
 
@@ -59,7 +60,7 @@ def delete(status_id: int):
         flash(str(error), "error")
     else:
         flash(_("Status deleted."), "success")
-    return redirect(url_for("statuses.index"), 303)
+    return see_other(url_for("statuses.index"))
 
 
 def _save(form: StatusForm, status: Status | None) -> bool:

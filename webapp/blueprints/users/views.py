@@ -8,7 +8,7 @@ Routes:
     POST      /users/<id>/reactivate        it may sign in again
 """
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -21,7 +21,8 @@ from webapp.services import user_admin
 from webapp.services.labels import ACCOUNT_ACTIONS, ROLE_HELP, ROLES
 from webapp.web.access import role_required
 from webapp.web.forms import apply_errors
-from webapp.web.htmx import form_response, render_page
+from webapp.web.htmx import render_page
+from webapp.web.redirects import see_other
 
 
 @bp.context_processor
@@ -35,9 +36,9 @@ def index():
     """Every account, searched by name or address, filtered by role."""
     text = request.args.get("q", "")[:user_admin.MAX_SEARCH]
     role = request.args.get("role", "")
-    users, total = user_admin.search(text, role)
-    return render_page("users/index.html", "users/_results.html", users=users, total=total,
-                       q=text, role=role, roles=ROLES)
+    listing = user_admin.search(text, role, request.args.get("page"))
+    return render_page("users/index.html", "users/_results.html", listing=listing, q=text,
+                       role=role, roles=ROLES)
 
 
 @bp.route("/invite", methods=["GET", "POST"])
@@ -53,9 +54,9 @@ def invite():
             apply_errors(form, error)
         else:
             flash(_("Invitation sent to %(email)s.", email=user.email), "success")
-            return redirect(url_for("users.edit", user_id=user.id), 303)
+            return see_other(url_for("users.edit", user_id=user.id))
     if form.errors or form.form_errors:
-        return form_response("users/invite.html", "users/invite.html", form)
+        return render_page("users/invite.html", form=form, http_status=422)
     return render_template("users/invite.html", form=form)
 
 
@@ -74,11 +75,11 @@ def edit(user_id: int):
                 apply_errors(form, error)
             else:
                 flash(_("Roles saved."), "success")
-                return redirect(url_for("users.edit", user_id=user.id), 303)
+                return see_other(url_for("users.edit", user_id=user.id))
         if not form.errors and not form.form_errors:
             form.form_errors.append(_("The form has expired: reload the page and try again."))
-        return form_response("users/edit.html", "users/edit.html", form, user=user,
-                             history=user_admin.history(user), roles=ROLES)
+        return render_page("users/edit.html", form=form, user=user,
+                           history=user_admin.history(user), roles=ROLES, http_status=422)
     return render_template("users/edit.html", form=form, user=user,
                            history=user_admin.history(user), roles=ROLES)
 
@@ -103,4 +104,4 @@ def set_active(user_id: int, action: str):
         for messages in error.errors.values():
             for message in messages:
                 flash(message, "error")
-    return redirect(url_for("users.edit", user_id=user.id), 303)
+    return see_other(url_for("users.edit", user_id=user.id))

@@ -63,8 +63,8 @@ def _work_of(app, client, email):
 
 def test_forgot_takes_the_same_work_for_known_and_unknown_addresses(make_app, users, smtp):
     """Whether or not the address has an account, the request reads the same template and
-    branding and writes the same outbox row (taken back for a stranger's address): the time an answer
-    takes tells nothing. Counted, not timed, so a noisy machine cannot move it."""
+    branding and writes the same outbox row (taken back for a stranger's address): the time
+    an answer takes tells nothing. Counted, not timed, so a noisy machine cannot move it."""
     app = make_app(MAIL_PER_CLIENT_PER_HOUR=10_000, MAIL_PER_ADDRESS_PER_DAY=10_000,
                    PASSWORD_RESET_RESEND_SECONDS=0)
     client = app.test_client()

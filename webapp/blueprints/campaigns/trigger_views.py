@@ -54,7 +54,8 @@ def new_trigger(campaign_id: int, event: str):
     """Create an automatic email in one section ("Créer un e-mail automatique")."""
     campaign = campaign_or_404(campaign_id)
     event = event_or_404(event)
-    form = _trigger_form(event, data={"active": True, "to_candidate": True})
+    form = _trigger_form(event, data={"active": True, "to_candidate": True,
+                                      "transactional": True})
     return _save_trigger(campaign, event, form, trigger=None)
 
 
@@ -156,7 +157,8 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
             event=event, template_id=form.template_id.data,
             to_status_id=form.to_status_id.data, from_status_id=form.from_status_id.data,
             active=form.active.data, delay_minutes=(form.delay_hours.data or 0) * 60,
-            hold_for_review=form.hold_for_review.data, **form.recipients(),
+            hold_for_review=form.hold_for_review.data, transactional=form.transactional.data,
+            **form.recipients(),
         )
         saved_trigger = save_automatic_email(
             campaign, form, lambda: campaign_triggers.save_trigger(

@@ -72,7 +72,8 @@ def input_from(trigger: Trigger) -> TriggerInput:
         to_status_id=trigger.to_status_id, from_status_id=trigger.from_status_id,
         extra_addresses=trigger.extra_addresses, active=trigger.active,
         delay_minutes=trigger.delay_minutes, hold_for_review=trigger.hold_for_review,
-        transactional=trigger.transactional, **{flag: getattr(trigger, flag) for flag in RECIPIENT_FLAGS},
+        transactional=trigger.transactional,
+        **{flag: getattr(trigger, flag) for flag in RECIPIENT_FLAGS},
     )
 
 

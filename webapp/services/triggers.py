@@ -271,7 +271,8 @@ def render_rows(plan: Plan, event_ids: dict[int, int],
             event_type=trigger.event, event_id=event_id, trigger_id=trigger.id,
             old_status=transition.old_status, new_status=transition.new_status,
             actor=transition.actor, priority=priority, with_attachments=True,
-            transactional=trigger.transactional, rendered=rendered[n] if rendered is not None else None, **timing))
+            transactional=trigger.transactional,
+            rendered=rendered[n] if rendered is not None else None, **timing))
     return rows
 
 

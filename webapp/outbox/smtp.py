@@ -131,24 +131,38 @@ class Connection:
         return tls_context(self.settings.ca_file, self.settings.tls_verify is not False)
 
     def send(self, sender: str, recipients: list[str], data: bytes,
-             before_body: Callable[[], None] | None = None, envid: str = "") -> Delivery:
+             before_body: Callable[[], None] | None = None, envid: str = "",
+             finish: Callable[[bytes], bytes] | None = None, extra_size: int = 0) -> Delivery:
         """Hand one message to the relay; raise smtplib's exceptions as `sendmail` does.
 
         `before_body` is called once the relay is ready for the content (after DATA's 354):
         the message is delivered only if the content follows, so the caller may wait there.
         If it raises, the connection is closed (the transaction ends without content:
-        nothing is delivered) and the exception propagates."""
+        nothing is delivered) and the exception propagates.
+
+        `finish(data)` gives the content to send (a DKIM signature added): it runs while the
+        envelope's replies are on their way, not before the envelope is written; `extra_size`
+        is at most what it adds (SIZE is declared before). If it raises, the connection is
+        closed and the exception propagates."""
         if self.host is None:
             self.open()
         host = self.host
         self.body_sent = False
-        mail_options, rcpt_options = self._options(sender, recipients, len(data), envid)
+        mail_options, rcpt_options = self._options(sender, recipients,
+                                                   len(data) + extra_size, envid)
+        content = [data]
+
+        def finishing() -> None:
+            if finish is not None:
+                content[0] = finish(data)
+
         try:
             if host.has_extn("pipelining"):
                 refused = self._envelope_pipelined(sender, recipients, mail_options,
-                                                   rcpt_options)
+                                                   rcpt_options, finishing)
             else:
-                refused = self._envelope(sender, recipients, mail_options, rcpt_options)
+                refused = self._envelope(sender, recipients, mail_options, rcpt_options,
+                                         finishing)
         except (OSError, smtplib.SMTPException):
             raise
         except Exception:
@@ -164,9 +178,8 @@ class Connection:
             except BaseException:
                 self.abort()
                 raise
-        content = _content(data)
         self.body_sent = True
-        host.send(content)
+        host.send(_content(content[0]))
         code, raw = host.getreply()
         if code != 250:
             self._refused(code, raw, smtplib.SMTPDataError)
@@ -192,9 +205,10 @@ class Connection:
         return mail_options, rcpt_options
 
     def _envelope(self, sender: str, recipients: list[str], mail_options: list[str],
-                  rcpt_options: list[str]) -> dict:
+                  rcpt_options: list[str], finishing: Callable[[], None]) -> dict:
         """MAIL, RCPT and DATA one at a time, each waiting for its reply: the relay's 354 ends
-        it. Returns the recipients refused while others were accepted."""
+        it; `finishing` runs while DATA's reply is on its way. Returns the recipients refused
+        while others were accepted."""
         host = self.host
         code, raw = host.mail(sender, mail_options)
         if code != 250:
@@ -211,15 +225,16 @@ class Connection:
             self.reset()
             raise smtplib.SMTPRecipientsRefused(refused)
         host.putcmd("data")
+        finishing()
         code, raw = host.getreply()
         if code != 354:
             self._refused(code, raw, smtplib.SMTPDataError)
         return refused
 
     def _envelope_pipelined(self, sender: str, recipients: list[str], mail_options: list[str],
-                            rcpt_options: list[str]) -> dict:
+                            rcpt_options: list[str], finishing: Callable[[], None]) -> dict:
         """RFC 2920: MAIL, every RCPT and DATA in one write, then their replies: one round trip
-        instead of two plus one per recipient."""
+        instead of two plus one per recipient. `finishing` runs during that round trip."""
         host = self.host
         mail = "".join(" " + option for option in mail_options)
         rcpt = "".join(" " + option for option in rcpt_options)
@@ -229,6 +244,7 @@ class Connection:
         # Encoded as a whole before anything is written: an address that cannot be is refused
         # with nothing said.
         host.send(("\r\n".join(commands) + "\r\n").encode(host.command_encoding))
+        finishing()
         mail = host.getreply()
         rcpts = [host.getreply() for _ in recipients]
         data = host.getreply()

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from jobs.drain import drain_once
 from tests import factories
 from tests.outbox_support import clock_fixture  # noqa: F401
+from webapp.core import clock as core_clock
 from webapp.extensions import db as _db
 from webapp.models import AuditEntry, OutboxMessage, Reminder, Role, Trigger, User
 from webapp.outbox import delivery, one_click
@@ -229,3 +230,40 @@ def test_the_migration_keeps_what_each_sent_before(database_url, make_app, tmp_p
         assert _db.session.get(Reminder, reminder_id).transactional is False
         _db.session.remove()
         _db.engine.dispose()
+
+
+def test_the_migration_keeps_the_reminders_deliveries(database_url, make_app, tmp_path):
+    # Who was already reminded survives the new column, both ways.
+    from tests.integration.test_factory_and_cli import ROOT, _empty_database
+    from webapp.models import ReminderDelivery
+
+    migrated = _empty_database(database_url, tmp_path)
+    env = dict(os.environ, FLASK_SQLALCHEMY_DATABASE_URI=migrated,
+               MISSIVE_INSTANCE_PATH=str(tmp_path / "instance"))
+
+    def migrate(*command):
+        result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db",
+                                 *command], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+    migrate("upgrade")
+    app = make_app(SQLALCHEMY_DATABASE_URI=migrated)
+    with app.app_context():
+        campaign = factories.make_campaign(label="Old")
+        template = factories.make_template(name="Old")
+        application = factories.make_application(campaign)
+        reminder = Reminder(campaign=campaign, kind="before_closing", template=template,
+                            offset_amount=3, to_candidate=True)
+        _db.session.add(reminder)
+        _db.session.flush()
+        _db.session.add(ReminderDelivery(reminder_id=reminder.id, application_id=application.id,
+                                         occurrence="x:1", created_at=core_clock.now()))
+        _db.session.commit()
+        _db.session.remove()
+        _db.engine.dispose()
+    for command in (("downgrade", "c8e2f4a6b1d3"), ("upgrade",)):
+        migrate(*command)
+        with app.app_context():
+            assert _db.session.scalars(sa.select(ReminderDelivery.occurrence)).all() == ["x:1"]
+            _db.session.remove()
+            _db.engine.dispose()

@@ -16,17 +16,19 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on every database, SQLite included (3.35+ drops a column): a batch copy
+# of `reminders` would drop the table, and with it (ON DELETE CASCADE) every reminder delivery.
+# The defaults are literals ('1', '0': read as booleans by PostgreSQL and SQLite alike), which
+# SQLite's ADD COLUMN takes.
+
+
 def upgrade():
-    with op.batch_alter_table('triggers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('transactional', sa.Boolean(), nullable=False,
-                                      server_default=sa.true()))
-    with op.batch_alter_table('reminders', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('transactional', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+    op.add_column('triggers', sa.Column('transactional', sa.Boolean(), nullable=False,
+                                        server_default='1'))
+    op.add_column('reminders', sa.Column('transactional', sa.Boolean(), nullable=False,
+                                         server_default='0'))
 
 
 def downgrade():
-    with op.batch_alter_table('reminders', schema=None) as batch_op:
-        batch_op.drop_column('transactional')
-    with op.batch_alter_table('triggers', schema=None) as batch_op:
-        batch_op.drop_column('transactional')
+    op.drop_column('reminders', 'transactional')
+    op.drop_column('triggers', 'transactional')

@@ -7,7 +7,7 @@ import base64
 import dkim
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jobs.drain import drain_once
 from webapp import outbox
@@ -67,6 +67,28 @@ def test_every_message_is_signed_and_verifies_against_the_public_key(make_app, s
 def test_a_missing_key_pauses_sending_without_spending_attempts(make_app, smtp, tmp_path):
     app = make_app(DKIM_DOMAIN="apply.example.org", DKIM_SELECTOR="mail2026",
                    DKIM_PRIVATE_KEY_FILE=str(tmp_path / "missing.pem"))
+    with app.app_context():
+        outbox.enqueue(key="a", to_addr="dominique@example.org", subject="Accusé",
+                       body_html="<p>A</p>", body_text="A")
+        db.session.commit()
+    report = drain_once(app, "w1")
+    assert report["circuit_open"] and smtp.messages == []
+    with app.app_context():
+        row = db.session.scalars(sa.select(OutboxMessage)).one()
+        assert (row.state, row.attempts) == ("pending", 0)
+        assert "DKIM signing failed" in row.last_error
+
+
+def test_a_key_that_loads_but_cannot_sign_ends_the_transaction_and_pauses(
+        make_app, smtp, tmp_path):
+    # The signature is made while the envelope's replies are on their way: a failure there
+    # must leave nothing delivered and no transaction open.
+    path = tmp_path / "ec.pem"
+    path.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    app = make_app(DKIM_DOMAIN="apply.example.org", DKIM_SELECTOR="mail2026",
+                   DKIM_PRIVATE_KEY_FILE=str(path))
     with app.app_context():
         outbox.enqueue(key="a", to_addr="dominique@example.org", subject="Accusé",
                        body_html="<p>A</p>", body_text="A")

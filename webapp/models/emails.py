@@ -98,6 +98,9 @@ class Trigger(TimestampMixin, Base):
     # write them held until a manager releases them.
     delay_minutes: orm.Mapped[int] = orm.mapped_column(default=0)
     hold_for_review: orm.Mapped[bool] = orm.mapped_column(default=False)
+    # Transactional (acknowledgements, decisions): no unsubscribe link, sent even to someone
+    # who unsubscribed. Otherwise the emails carry one-click unsubscribe and respect it.
+    transactional: orm.Mapped[bool] = orm.mapped_column(default=True, server_default=sa.true())
 
     campaign: orm.Mapped[Campaign] = orm.relationship()
     template: orm.Mapped[EmailTemplate] = orm.relationship()

@@ -59,6 +59,10 @@ class Reminder(TimestampMixin, Base):
     to_evaluators: orm.Mapped[bool] = orm.mapped_column(default=False)
     extra_addresses: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     active: orm.Mapped[bool] = orm.mapped_column(default=True)
+    # Not transactional unless a manager says so: reminders carry one-click unsubscribe and
+    # are not sent to someone who unsubscribed; a transactional one is, without the link.
+    transactional: orm.Mapped[bool] = orm.mapped_column(default=False,
+                                                        server_default=sa.false())
     # The `now` of the last run that planned this reminder: the next run looks at the moments
     # since then (so a run after downtime catches up), never before.
     last_run_at: orm.Mapped[datetime | None]

@@ -168,7 +168,8 @@ def resend(actor, message_id: int) -> OutboxMessage:
         campaign_id=original.campaign_id, application_id=original.application_id,
         trigger_id=original.trigger_id, template_id=original.template_id,
         recipient_user_id=original.recipient_user_id, is_test=original.is_test,
-        priority=original.priority)
+        priority=original.priority,
+        transactional="List-Unsubscribe" not in (original.headers or {}))
     values["headers"] = dict(original.headers or STANDARD_HEADERS)
     copy = OutboxMessage(**values, resent_from_id=original.id)
     db.session.add(copy)

@@ -18,6 +18,7 @@ import base64
 import functools
 import hashlib
 import re
+import threading
 import time
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -29,12 +30,25 @@ SIGNED_HEADERS = (b"from", b"to", b"cc", b"reply-to", b"subject", b"date", b"mes
                   b"list-unsubscribe-post", b"feedback-id", b"auto-submitted")
 _SIGNED = frozenset(SIGNED_HEADERS)
 _WSP = re.compile(rb"[ \t]+")
+_PADDING = padding.PKCS1v15()
+_PREHASHED = utils.Prehashed(hashes.SHA256())
+# At most what the DKIM-Signature header adds to a message (its tags, the 2048-bit or 4096-bit
+# signature, folding), beyond the domain and selector: for SIZE, declared before signing.
+MAX_SIGNATURE_BYTES = 2048
+_key_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4)
-def load_key(path: str):
+def _load_key(path: str):
     with open(path, "rb") as f:
         return serialization.load_pem_private_key(f.read(), password=None)
+
+
+def load_key(path: str):
+    """The private key in `path`, read and checked once: the senders starting together wait
+    for the first one's load rather than each checking the key (tens of ms each)."""
+    with _key_lock:
+        return _load_key(path)
 
 
 def _relaxed(name: bytes, value: bytes) -> bytes:
@@ -80,7 +94,7 @@ def signature(data: bytes, domain: str, selector: str, key,
         if name in signed:
             digest.update(signed[name] + b"\r\n")
     digest.update(_relaxed(b"DKIM-Signature", b" " + unsigned))
-    b = key.sign(digest.digest(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+    b = key.sign(digest.digest(), _PADDING, _PREHASHED)
     fields[-1] = (b"b", base64.b64encode(b))
     value = fold(b"; ".join(b"=".join(field) for field in fields) + b"\r\n",
                  namelen=len(b"DKIM-Signature"))

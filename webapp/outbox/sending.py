@@ -51,6 +51,17 @@ class Abandoned(Exception):
     """The run stopped while a message waited to send its content: it was not sent."""
 
 
+class SigningFailed(Exception):
+    """DKIM signing failed (the key): a configuration error, the message was not sent."""
+
+
+def _signing_failed(breaker, row: Claimed, error: Exception) -> Result:
+    for _ in range(breaker.limit):  # the key: a configuration error, pause at once
+        breaker.failure()
+    return Result(row, Outcome.CONFIGURATION, None,
+                  f"DKIM signing failed: {type(error).__name__}: {error}")
+
+
 class Sender:
     """One thread's SMTP connection, reused for every message it sends in the batch."""
 
@@ -99,15 +110,17 @@ class Sender:
         except Exception as error:  # noqa: BLE001 — this message only: the others go on
             return Result(row, Outcome.PERMANENT, None,
                           f"Could not build the message: {type(error).__name__}: {error}")
+        finish, extra_size = None, 0
         if settings.dkim_domain and settings.dkim_selector and settings.dkim_private_key_file:
             try:
-                data = dkim.sign(bytes(data), settings.dkim_domain, settings.dkim_selector,
-                                 settings.dkim_private_key_file)
+                key = dkim.load_key(settings.dkim_private_key_file)
             except Exception as error:  # noqa: BLE001 — the key: a configuration error
-                for _ in range(self.breaker.limit):
-                    self.breaker.failure()
-                return Result(row, Outcome.CONFIGURATION, None,
-                              f"DKIM signing failed: {type(error).__name__}: {error}")
+                return _signing_failed(self.breaker, row, error)
+            # Signed while the envelope's replies are on their way (the RSA step releases the
+            # GIL): not before the envelope is written, on the message's critical path.
+            finish = _signer(settings.dkim_domain, settings.dkim_selector, key)
+            extra_size = (dkim.MAX_SIGNATURE_BYTES + len(settings.dkim_domain)
+                          + len(settings.dkim_selector))
         envid = ""
         if settings.bounce_address:
             envelope_from = verp.bounce_address(settings.bounce_address, row.id,
@@ -125,7 +138,10 @@ class Sender:
                     return self._connection_failed(row, error)
             try:
                 delivery = self.connection.send(envelope_from, recipients, data, before_body,
-                                                envid=envid)
+                                                envid=envid, finish=finish,
+                                                extra_size=extra_size)
+            except SigningFailed as error:
+                return _signing_failed(self.breaker, row, error.__cause__ or error)
             except NeedsSMTPUTF8 as error:
                 return Result(row, Outcome.PERMANENT, None, f"Invalid address: {error}")
             except UnicodeError as error:  # the connection was dropped: the next starts clean
@@ -157,3 +173,19 @@ class Sender:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _signer(domain: str, selector: str, key):
+    """The content with its DKIM signature; signed once even if the message is sent again
+    on a new connection."""
+    signed: dict[bytes, bytes] = {}
+
+    def finish(data: bytes) -> bytes:
+        if data not in signed:
+            try:
+                signed[data] = dkim.signature(data, domain, selector, key) + data
+            except Exception as error:
+                raise SigningFailed(str(error)) from error
+        return signed[data]
+
+    return finish

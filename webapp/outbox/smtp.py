@@ -131,7 +131,8 @@ class Connection:
         return tls_context(self.settings.ca_file, self.settings.tls_verify is not False)
 
     def send(self, sender: str, recipients: list[str], data,
-             before_body: Callable[[], None] | None = None, envid: str = "") -> Delivery:
+             before_body: Callable[[], None] | None = None, envid: str = "",
+             finish: Callable[[bytes], bytes] | None = None, extra_size: int = 0) -> Delivery:
         """Hand one message to the relay; raise smtplib's exceptions as `sendmail` does.
         `data`: the message's bytes, or an object with `head` bytes and `tail()` pieces
         needing no dot-stuffing, written as they come (and `len()`, for SIZE).
@@ -139,18 +140,31 @@ class Connection:
         `before_body` is called once the relay is ready for the content (after DATA's 354):
         the message is delivered only if the content follows, so the caller may wait there.
         If it raises, the connection is closed (the transaction ends without content:
-        nothing is delivered) and the exception propagates."""
+        nothing is delivered) and the exception propagates.
+
+        `finish(data)` gives the content to send (a DKIM signature added): it runs while the
+        envelope's replies are on their way, not before the envelope is written; `extra_size`
+        is at most what it adds (SIZE is declared before). If it raises, the connection is
+        closed and the exception propagates."""
         if self.host is None:
             self.open()
         host = self.host
         self.body_sent = False
-        mail_options, rcpt_options = self._options(sender, recipients, len(data), envid)
+        mail_options, rcpt_options = self._options(sender, recipients,
+                                                   len(data) + extra_size, envid)
+        content = [data]
+
+        def finishing() -> None:
+            if finish is not None:
+                content[0] = finish(data if isinstance(data, bytes) else bytes(data))
+
         try:
             if host.has_extn("pipelining"):
                 refused = self._envelope_pipelined(sender, recipients, mail_options,
-                                                   rcpt_options)
+                                                   rcpt_options, finishing)
             else:
-                refused = self._envelope(sender, recipients, mail_options, rcpt_options)
+                refused = self._envelope(sender, recipients, mail_options, rcpt_options,
+                                         finishing)
         except (OSError, smtplib.SMTPException):
             raise
         except Exception:
@@ -167,11 +181,12 @@ class Connection:
                 self.abort()
                 raise
         self.body_sent = True
-        if isinstance(data, bytes):
-            host.send(_content(data))
+        body = content[0]
+        if isinstance(body, bytes):
+            host.send(_content(body))
         else:  # a message streamed in pieces (attachments.Streamed): only its head may need
-            host.send(_content(data.head)[:-3])  # dot-stuffing; the lone dot after the rest
-            for piece in data.tail():
+            host.send(_content(body.head)[:-3])  # dot-stuffing; the lone dot after the rest
+            for piece in body.tail():
                 host.send(piece)
             host.send(b".\r\n")
         code, raw = host.getreply()
@@ -199,9 +214,10 @@ class Connection:
         return mail_options, rcpt_options
 
     def _envelope(self, sender: str, recipients: list[str], mail_options: list[str],
-                  rcpt_options: list[str]) -> dict:
+                  rcpt_options: list[str], finishing: Callable[[], None]) -> dict:
         """MAIL, RCPT and DATA one at a time, each waiting for its reply: the relay's 354 ends
-        it. Returns the recipients refused while others were accepted."""
+        it; `finishing` runs while DATA's reply is on its way. Returns the recipients refused
+        while others were accepted."""
         host = self.host
         code, raw = host.mail(sender, mail_options)
         if code != 250:
@@ -218,15 +234,16 @@ class Connection:
             self.reset()
             raise smtplib.SMTPRecipientsRefused(refused)
         host.putcmd("data")
+        finishing()
         code, raw = host.getreply()
         if code != 354:
             self._refused(code, raw, smtplib.SMTPDataError)
         return refused
 
     def _envelope_pipelined(self, sender: str, recipients: list[str], mail_options: list[str],
-                            rcpt_options: list[str]) -> dict:
+                            rcpt_options: list[str], finishing: Callable[[], None]) -> dict:
         """RFC 2920: MAIL, every RCPT and DATA in one write, then their replies: one round trip
-        instead of two plus one per recipient."""
+        instead of two plus one per recipient. `finishing` runs during that round trip."""
         host = self.host
         mail = "".join(" " + option for option in mail_options)
         rcpt = "".join(" " + option for option in rcpt_options)
@@ -236,6 +253,7 @@ class Connection:
         # Encoded as a whole before anything is written: an address that cannot be is refused
         # with nothing said.
         host.send(("\r\n".join(commands) + "\r\n").encode(host.command_encoding))
+        finishing()
         mail = host.getreply()
         rcpts = [host.getreply() for _ in recipients]
         data = host.getreply()

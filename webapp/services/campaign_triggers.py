@@ -46,6 +46,7 @@ class TriggerInput:
     active: bool = True
     delay_minutes: int = 0  # status changes only
     hold_for_review: bool = False  # status changes only
+    transactional: bool = True  # False: one-click unsubscribe, respected
 
 
 MAX_DELAY_MINUTES = 30 * 24 * 60
@@ -74,6 +75,7 @@ def input_from(trigger: Trigger) -> TriggerInput:
         to_status_id=trigger.to_status_id, from_status_id=trigger.from_status_id,
         extra_addresses=trigger.extra_addresses, active=trigger.active,
         delay_minutes=trigger.delay_minutes, hold_for_review=trigger.hold_for_review,
+        transactional=trigger.transactional,
         **{flag: getattr(trigger, flag) for flag in RECIPIENT_FLAGS},
     )
 
@@ -93,6 +95,8 @@ def describe(trigger: Trigger, locale: str) -> str:
         parts.append(f"after {trigger.delay_minutes} min")
     if trigger.hold_for_review:
         parts.append("held for review")
+    if not trigger.transactional:
+        parts.append("not transactional")
     if not trigger.active:
         parts.append("(off)")
     return " ".join(parts)
@@ -131,6 +135,7 @@ def snapshot(trigger: Trigger) -> dict:
         "recipients": [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS
                        if getattr(trigger, flag)],
         "addresses": trigger.extra_addresses or "", "active": bool(trigger.active),
+        "transactional": bool(trigger.transactional),
     }
 
 
@@ -168,7 +173,7 @@ def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> ExplainedE
             return status.label_for(locale) if status else ("—" if not item else f"#{item}")
         if key == "recipients":
             return ", ".join(labels.label(labels.RECIPIENT_KINDS, code) for code in item) or "—"
-        if key == "active":
+        if key in ("active", "transactional"):
             return labels.label(labels.YES_NO, bool(item))
         return str(item) if item else "—"
 
@@ -182,8 +187,8 @@ def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> ExplainedE
     compared = {"template": "template_id"}
     changes = [(str(labels.TRIGGER_FIELDS[key]), value(before, key), value(after, key))
                for key in labels.TRIGGER_FIELDS
-               if before and before.get(compared.get(key, key)) != after.get(
-                   compared.get(key, key))]
+               if before and compared.get(key, key) in before  # older entries lack some
+               and before.get(compared.get(key, key)) != after.get(compared.get(key, key))]
     return ExplainedEntry(" ".join(parts), changes)
 
 
@@ -271,6 +276,7 @@ def _validate(data: TriggerInput) -> tuple[dict[str, list[str]], dict]:
     errors.update(recipient_errors)
     values.update(recipients, to_actor=recipients.get("to_actor", False))
     values["active"] = bool(data.active)
+    values["transactional"] = bool(data.transactional)
     return errors, values
 
 
@@ -356,6 +362,7 @@ def copy_triggers(source: Campaign, target: Campaign) -> list[Trigger]:
                            is_default_acknowledgement=trigger.is_default_acknowledgement,
                            delay_minutes=trigger.delay_minutes,
                            hold_for_review=trigger.hold_for_review,
+                           transactional=trigger.transactional,
                            **{flag: getattr(trigger, flag) for flag in RECIPIENT_FLAGS})
             db.session.add(copy)
             copies.append(copy)

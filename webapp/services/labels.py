@@ -34,6 +34,7 @@ TRIGGER_FIELDS = {
     "recipients": _l("Recipients"),
     "addresses": _l("Other addresses"),
     "active": _l("Active"),
+    "transactional": _l("Transactional"),
 }
 
 ROLES = {

@@ -282,7 +282,7 @@ def queue_emails(plan: ReminderPlan) -> int:
         email.reminder.template, email.application, email.recipient, key=email.key,
         event_type=EVENT_TYPE, event_id=email.reminder.id,
         new_status=email.application.status, priority=OutboxPriority.BULK,
-        with_attachments=True)
+        transactional=email.reminder.transactional, with_attachments=True)
         for email in plan.emails]
     frozen = {row["message_id"]: row.pop("attachments") for row in rows if "attachments" in row}
     inserted = outbox.insert_new(rows)

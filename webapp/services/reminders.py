@@ -88,6 +88,7 @@ class ReminderInput:
     to_evaluators: bool = False
     extra_addresses: str = ""
     active: bool = True
+    transactional: bool = False  # True: no unsubscribe, sent even to who unsubscribed
 
 
 RECIPIENT_FLAGS = ("to_candidate", "to_managers", "to_evaluators")
@@ -115,6 +116,8 @@ def describe(reminder: Reminder, locale: str) -> str:
     if reminder.extra_addresses:
         recipients.append(reminder.extra_addresses)
     parts.append("[" + ", ".join(recipients) + "]")
+    if reminder.transactional:
+        parts.append("transactional")
     if not reminder.active:
         parts.append("(off)")
     return " ".join(parts)
@@ -132,6 +135,7 @@ def snapshot(reminder: Reminder) -> dict:
         "recipients": [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS
                        if getattr(reminder, flag)],
         "addresses": reminder.extra_addresses or "", "active": bool(reminder.active),
+        "transactional": bool(reminder.transactional),
     }
 
 
@@ -159,6 +163,8 @@ def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> str | None
     if after.get("addresses"):
         recipients.append(after["addresses"])
     text = f"{after.get('template', '')} · {', '.join(parts)} ({', '.join(recipients) or '—'})"
+    if after.get("transactional"):
+        text += f" · {_l('Transactional')}"
     if not after.get("active"):
         text += f" · {_l('Off')}"
     return text
@@ -210,6 +216,7 @@ def _validate(data: ReminderInput) -> tuple[dict[str, list[str]], dict]:
     errors.update(recipient_errors)
     values.update(recipients)
     values["active"] = bool(data.active)
+    values["transactional"] = bool(data.transactional)
     return errors, values
 
 
@@ -302,7 +309,7 @@ def copy_reminders(source: Campaign, target: Campaign) -> list[Reminder]:
     """Give `target` a copy of each of `source`'s reminders (flushes; the caller commits)."""
     columns = ("kind", "template_id", "offset_amount", "offset_unit", "status_id",
                "also_status_ids", "repeat_every_days", "max_times", "extra_addresses",
-               "active", *RECIPIENT_FLAGS)
+               "active", "transactional", *RECIPIENT_FLAGS)
     copies = [Reminder(campaign_id=target.id, **{c: getattr(r, c) for c in columns})
               for r in reminders_of(source)]
     db.session.add_all(copies)

@@ -271,6 +271,7 @@ def render_rows(plan: Plan, event_ids: dict[int, int],
             event_type=trigger.event, event_id=event_id, trigger_id=trigger.id,
             old_status=transition.old_status, new_status=transition.new_status,
             actor=transition.actor, priority=priority, with_attachments=True,
+            transactional=trigger.transactional,
             rendered=rendered[n] if rendered is not None else None, **timing))
     return rows
 
@@ -286,10 +287,10 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
                new_status: Status | None = None, actor: User | None = None,
                not_before=None, held: bool = False,
                priority: OutboxPriority = OutboxPriority.NORMAL, rendered=None,
-               with_attachments: bool = False) -> dict:
+               with_attachments: bool = False, transactional: bool | None = None) -> dict:
     """One outbox row: `template` rendered for `recipient` in their language (or the
     template's; `rendered` when done beforehand), stored failed with the error when rendering
-    fails."""
+    fails. `transactional`: the automatic email's or reminder's flag (None: by kind)."""
     languages = current_app.config["LANGUAGES"]
     sender_address = _address_of(current_app.config["MAIL_DEFAULT_SENDER"] or "")
     wanted = recipient.locale if recipient.locale in languages else template.default_locale
@@ -303,7 +304,7 @@ def render_row(template: EmailTemplate, application: Application | ApplicationFa
         event_type=event_type, event_id=event_id, campaign_id=application.campaign_id,
         application_id=application.id, trigger_id=trigger_id, template_id=template.id,
         recipient_user_id=recipient.user_id, not_before=not_before, held=held,
-        priority=priority,
+        priority=priority, transactional=transactional,
     )
     if rendered is None:
         rendered = _render(template, application, recipient, old_status, new_status, actor)

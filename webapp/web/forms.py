@@ -154,6 +154,16 @@ class NoNewline:
             raise ValidationError(_l("Line breaks are not allowed in this field."))
 
 
+class CheckboxValue:
+    """A checkbox posts its value or nothing: any other value is refused, not read as on."""
+
+    ACCEPTED = frozenset({"y", "on", "true", "1", "false", ""})
+
+    def __call__(self, form, field) -> None:
+        if field.raw_data and field.raw_data[0].strip().lower() not in self.ACCEPTED:
+            raise ValidationError(_l("Tick the box or leave it empty."))
+
+
 class AddressList:
     """A comma- or newline-separated list of valid email addresses."""
 

@@ -16,6 +16,7 @@ from webapp.core import clock
 from webapp.core.errors import ValidationFailed
 from webapp.web.forms import (
     AddressList,
+    CheckboxValue,
     Form,
     LocalDateTimeField,
     NoNewline,
@@ -93,6 +94,8 @@ class TriggerForm(RecipientsMixin, Form):
     active = BooleanField(_l("Active"))
     delay_hours = IntegerField(_l("Send after (hours)"), validators=[Optional()])
     hold_for_review = BooleanField(_l("Hold for review: a manager releases them"))
+    transactional = BooleanField(_l("Transactional: cannot be unsubscribed from"),
+                                 validators=[CheckboxValue()])
 
 
 class ReminderForm(RecipientsMixin, Form):
@@ -116,6 +119,8 @@ class ReminderForm(RecipientsMixin, Form):
     repeat_every_days = IntegerField(_l("Repeat every (days)"), validators=[Optional()])
     max_times = IntegerField(_l("At most (times)"), validators=[Optional()])
     active = BooleanField(_l("Active"))
+    transactional = BooleanField(_l("Transactional: cannot be unsubscribed from"),
+                                 validators=[CheckboxValue()])
 
 
 class ReleaseHeldForm(Form):

@@ -110,7 +110,7 @@ def _input(reminder, form: ReminderForm) -> reminders.ReminderInput:
         offset_unit=form.offset_unit.data or "days", status_id=form.status_id.data,
         also_status_ids=form.also_status_ids.data or [],
         repeat_every_days=form.repeat_every_days.data, max_times=form.max_times.data,
-        active=form.active.data, **form.recipients(),
+        active=form.active.data, transactional=form.transactional.data, **form.recipients(),
     )
 
 

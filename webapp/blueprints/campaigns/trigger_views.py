@@ -50,7 +50,8 @@ def section(campaign_id: int, event: str):
 def new_trigger(campaign_id: int, event: str):
     """Create an automatic email in one section ("Créer un e-mail automatique")."""
     campaign = campaigns.get(campaign_id)
-    form = _trigger_form(event, data={"active": True, "to_candidate": True})
+    form = _trigger_form(event, data={"active": True, "to_candidate": True,
+                                      "transactional": True})
     return _save_trigger(campaign, event, form, trigger=None)
 
 
@@ -115,7 +116,8 @@ def _input(event: str, form: TriggerForm) -> campaign_triggers.TriggerInput:
         event=event, template_id=form.template_id.data,
         to_status_id=form.to_status_id.data, from_status_id=form.from_status_id.data,
         active=form.active.data, delay_minutes=(form.delay_hours.data or 0) * 60,
-        hold_for_review=form.hold_for_review.data, **form.recipients(),
+        hold_for_review=form.hold_for_review.data, transactional=form.transactional.data,
+        **form.recipients(),
     )
 
 

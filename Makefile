@@ -8,7 +8,7 @@ CATALOGS := webapp/translations
 PO := $(CATALOGS)/fr/LC_MESSAGES/messages.po
 MO := $(PO:.po=.mo)
 
-.PHONY: setup run test lint bench worker i18n-extract clean
+.PHONY: setup run test lint bench worker i18n-extract fonts clean
 
 setup: $(STAMP) $(MO)
 
@@ -45,6 +45,10 @@ bench: setup
 i18n-extract: setup
 	$(BIN)/pybabel extract --no-location --sort-output -F $(CATALOGS)/babel.cfg -k _l -o $(CATALOGS)/messages.pot .
 	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -D messages --no-fuzzy-matching --ignore-obsolete --no-wrap
+
+# After changing the DejaVu fonts or letter_fonts.LATIN_BLOCKS: cut the letters' Latin fonts.
+fonts: setup
+	$(BIN)/python -m webapp.services.letter_fonts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -4,9 +4,11 @@ and nothing a template names is ever read from disk or fetched."""
 import http.server
 import io
 import threading
+from dataclasses import replace
 from datetime import date
 
 import pytest
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from tests import factories
@@ -139,3 +141,32 @@ def test_only_platform_managers_edit_letter_templates(client, auth):
         assert client.get("/letter-templates/").status_code == 403
         assert client.post("/letter-templates/new", data=LETTER).status_code == 403
         auth.logout()
+
+
+def _embedded_fonts(pdf: bytes) -> list[TTFont]:
+    fonts = []
+    for font in PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"].values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        data = descendant["/FontDescriptor"]["/FontFile2"].get_data()
+        fonts.append(TTFont(io.BytesIO(data)))
+    return fonts
+
+
+@pytest.mark.parametrize("name", ["Zoé Łukasz-Müller", "Вера Иванова", "Ζωή Παππά"])
+def test_letters_in_a_row_each_carry_their_own_name_in_a_valid_font_subset(ctx, name):
+    body = "<p>Chère {{ candidate_name }}, <em>bienvenue</em> !</p><ul><li>Étape</li></ul>"
+    def letter_to(who):
+        return letters.render_pdf(body, replace(ctx, recipient_name=who,
+                                                sample={"candidate_name": who}), LAYOUT)
+
+    first, second = letter_to(name), letter_to("Anaïs Øster")
+    assert f"Chère {name}," in _text(first) and "Anaïs Øster" not in _text(first)
+    assert "Chère Anaïs Øster," in _text(second) and name not in _text(second)
+    for pdf, drawn in ((first, name), (second, "Anaïs Øster")):
+        fonts = _embedded_fonts(pdf)
+        # Each embedded font is a small subset; every letter of the name has its outline.
+        assert fonts and all(len(font.getGlyphOrder()) < 200 for font in fonts)
+        outlined = {code for font in fonts
+                    for code, glyph in font.getBestCmap().items()
+                    if font["glyf"][glyph].numberOfContours}
+        assert {ord(char) for char in drawn if not char.isspace()} <= outlined

@@ -36,7 +36,7 @@ def _attach_distinct(size: int) -> list[str]:
     differs), stored as the queue stores letters; returns their hashes."""
     from webapp import outbox
     from webapp.extensions import db
-    from webapp.models import OutboxMessage
+    from webapp.models.outbox import OutboxMessage
     from webapp.services import documents
 
     store = documents.store()

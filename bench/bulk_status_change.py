@@ -28,12 +28,12 @@ from webapp.models import (
     EmailTemplateVersion,
     EventType,
     MemberRole,
-    OutboxMessage,
     Role,
     Trigger,
     User,
     UserRole,
 )
+from webapp.models.outbox import OutboxMessage
 from webapp.services import applications
 from webapp.services.applications import Selection
 from webapp.services.statuses import by_code

@@ -65,7 +65,8 @@ def bounce_filing(server, folder: Path, rounds: int, n: int) -> list[Figure]:
     from jobs.bounces import poll_once
     from tests.imap_server import IMAPServer, available
     from webapp.extensions import db
-    from webapp.models import DeliveryReport, OutboxMessage, Suppression
+    from webapp.models import DeliveryReport, Suppression
+    from webapp.models.outbox import OutboxMessage
 
     if not available():
         return [Figure("bounce filing", "", [float("nan")], "not measured: Dovecot missing",

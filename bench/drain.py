@@ -18,7 +18,7 @@ def queue_rows(n: int, tag: str, first: int = 0, **fields) -> None:
     """`n` pending rows carrying the baselines' message (same subject, bodies, recipients)."""
     from webapp import outbox
     from webapp.extensions import db
-    from webapp.models import OutboxMessage
+    from webapp.models.outbox import OutboxMessage
 
     rows = [outbox.message_values(key=f"bench:{tag}:{i}", to_addr=baselines.recipient(i),
                                   to_name="Élodie Müller", subject=baselines.SUBJECT,
@@ -31,7 +31,7 @@ def queue_rows(n: int, tag: str, first: int = 0, **fields) -> None:
 
 def empty_outbox() -> None:
     from webapp.extensions import db
-    from webapp.models import OutboxAttempt, OutboxMessage
+    from webapp.models.outbox import OutboxAttempt, OutboxMessage
 
     db.session.execute(sa.delete(OutboxAttempt.__table__))
     db.session.execute(sa.delete(OutboxMessage.__table__))

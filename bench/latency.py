@@ -53,7 +53,7 @@ def _setup(app, n: int):
 
 def _worker_drained(app) -> bool:
     from webapp.extensions import db
-    from webapp.models import WorkerHeartbeat
+    from webapp.models.outbox import WorkerHeartbeat
 
     with app.app_context():
         seen = db.session.scalar(sa.select(sa.func.max(WorkerHeartbeat.last_drain_at)))

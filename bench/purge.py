@@ -27,7 +27,7 @@ def populate(app, total: int) -> int:
     from webapp import outbox
     from webapp.core import clock
     from webapp.extensions import db
-    from webapp.models import OutboxMessage
+    from webapp.models.outbox import OutboxMessage
 
     table = OutboxMessage.__table__
     with app.app_context():
@@ -62,7 +62,7 @@ def _one_round(app, total: int) -> float:
     """Seconds per purged row."""
     from webapp import outbox
     from webapp.extensions import db
-    from webapp.models import OutboxAttempt, OutboxMessage
+    from webapp.models.outbox import OutboxAttempt, OutboxMessage
 
     with app.app_context():
         db.session.execute(sa.delete(OutboxAttempt))

@@ -81,7 +81,8 @@ def populate(app, n: int, due: int = DUE):
 
 def _one_round(app, now, due: int = DUE) -> float:
     from webapp.extensions import db
-    from webapp.models import OutboxMessage, Reminder, ReminderDelivery
+    from webapp.models import Reminder, ReminderDelivery
+    from webapp.models.outbox import OutboxMessage
     from webapp.services import reminders
 
     with app.app_context():

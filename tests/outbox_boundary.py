@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.sql.dml import UpdateBase
 
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "webapp") + "/"

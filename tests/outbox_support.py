@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 
 
 def queue_messages(count: int, prefix: str = "user", **fields) -> list[str]:

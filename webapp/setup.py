@@ -256,7 +256,6 @@ def init_template_globals(app: Flask) -> None:
         attempt_outcome_label=lambda code: labels.label(labels.ATTEMPT_OUTCOMES, code),
         cancel_reason_label=labels.cancel_reason,
         error_label=labels.error,
-        is_htmx=htmx.is_htmx,
         current_locale=lambda: str(get_locale()),
         platform_name=lambda: app.config["PLATFORM_NAME"],
     )

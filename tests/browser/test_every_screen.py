@@ -11,14 +11,8 @@ from tests.factories import PASSWORD
 from tests.outbox_support import queue_messages
 from webapp.core import clock
 from webapp.extensions import db as _db
-from webapp.models import (
-    EventType,
-    OutboxMessage,
-    OutboxState,
-    Role,
-    SkippedRecipient,
-    User,
-)
+from webapp.models import EventType, OutboxState, Role, SkippedRecipient, User
+from webapp.models.outbox import OutboxMessage
 from webapp.services import reminders
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from tests import factories
 from tests.factories import PASSWORD
 from tests.outbox_support import queue_messages
 from webapp.extensions import db as _db
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 
 pytestmark = pytest.mark.browser
 DANGER = "rgb(185, 28, 28)"

@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 from tests.factories import PASSWORD
 from webapp.extensions import db as _db
-from webapp.models import EmailTemplate, OutboxMessage
+from webapp.models import EmailTemplate
+from webapp.models.outbox import OutboxMessage
 
 pytestmark = pytest.mark.browser
 

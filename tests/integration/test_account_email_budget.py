@@ -7,7 +7,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import OutboxMessage, User
+from webapp.models import User
+from webapp.models.outbox import OutboxMessage
 from webapp.services import account_emails, templating
 
 

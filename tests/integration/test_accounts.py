@@ -12,7 +12,8 @@ from tests import factories
 from tests.account_support import received_link, sign_up
 from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp.extensions import db
-from webapp.models import AuditEntry, EmailTemplate, OutboxMessage, User
+from webapp.models import AuditEntry, EmailTemplate, User
+from webapp.models.outbox import OutboxMessage
 
 SIGNUP = {"first_name": "Ana", "last_name": "Lopez", "email": "ana@example.org",
           "password": "a-strong-pass-1", "confirm": "a-strong-pass-1"}

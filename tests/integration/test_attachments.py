@@ -14,7 +14,8 @@ from tests import factories
 from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp import outbox
 from webapp.extensions import db as _db
-from webapp.models import LetterTemplate, OutboxAttachment, OutboxMessage, Reminder, Role
+from webapp.models import LetterTemplate, OutboxAttachment, Reminder, Role
+from webapp.models.outbox import OutboxMessage
 from webapp.services import applications, documents, letters, reminders
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from tests import factories
 from webapp.extensions import db as _db
-from webapp.models import OutboxMessage, OutboxPriority, Reminder
+from webapp.models import OutboxPriority, Reminder
+from webapp.models.outbox import OutboxMessage
 
 HX = {"HX-Request": "true"}
 

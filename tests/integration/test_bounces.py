@@ -18,7 +18,8 @@ from tests import bounce_messages, factories
 from tests.imap_server import IMAPServer, available
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import DeliveryReport, OutboxMessage, Suppression
+from webapp.models import DeliveryReport, Suppression
+from webapp.models.outbox import OutboxMessage
 
 
 @pytest.fixture(scope="module")

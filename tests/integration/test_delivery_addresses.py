@@ -14,7 +14,7 @@ from tests.outbox_support import clock_fixture, delivered, states  # noqa: F401
 from tests.smtp_server import SMTPServer, server_tls_context
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import OutboxAttempt, OutboxMessage
+from webapp.models.outbox import OutboxAttempt, OutboxMessage
 
 
 def _enqueue(address: str, number: int) -> None:

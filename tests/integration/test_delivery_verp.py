@@ -8,7 +8,7 @@ from jobs.drain import drain_once
 from tests import factories
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 from webapp.outbox import verp
 
 

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from tests import factories
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import DeliveryReport, OutboxMessage, User
+from webapp.models import DeliveryReport, User
+from webapp.models.outbox import OutboxMessage
 from webapp.outbox import filing
 
 

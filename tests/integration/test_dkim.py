@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jobs.drain import drain_once
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 
 
 def _key(tmp_path):

@@ -13,7 +13,7 @@ from jobs.drain import drain_once
 from tests.outbox_support import clock_fixture, delivered, queue_messages, states  # noqa: F401
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import OutboxMessage, WorkerHeartbeat
+from webapp.models.outbox import OutboxMessage, WorkerHeartbeat
 
 BOUND_SECONDS = 60  # a drain that does not end fails the test instead of hanging it
 

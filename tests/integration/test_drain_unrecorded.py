@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from jobs.drain import drain_once
 from tests.outbox_support import queue_messages, states
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 
 
 def test_each_message_goes_out_only_after_the_previous_one_of_its_connection_is_recorded(

@@ -11,7 +11,7 @@ from jobs.drain import drain_once
 from tests.outbox_support import queue_messages, states
 from tests.smtp_server import SMTPServer, server_tls_context
 from webapp.extensions import db
-from webapp.models import OutboxAttempt, OutboxMessage
+from webapp.models.outbox import OutboxAttempt, OutboxMessage
 
 
 def attempts_by_message_id() -> dict[str, OutboxAttempt]:

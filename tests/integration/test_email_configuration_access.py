@@ -7,14 +7,8 @@ import sqlalchemy as sa
 from tests import factories
 from webapp import outbox
 from webapp.extensions import db as _db
-from webapp.models import (
-    Campaign,
-    EmailTemplate,
-    EmailTemplateVersion,
-    OutboxMessage,
-    Reminder,
-    Trigger,
-)
+from webapp.models import Campaign, EmailTemplate, EmailTemplateVersion, Reminder, Trigger
+from webapp.models.outbox import OutboxMessage
 
 ROUTES = [
     ("GET", "/campaigns/"),

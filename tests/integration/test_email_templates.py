@@ -5,7 +5,8 @@ import sqlalchemy as sa
 
 from tests import factories
 from webapp.extensions import db as _db
-from webapp.models import AuditEntry, EmailTemplate, EventType, OutboxMessage, OutboxPriority, User
+from webapp.models import AuditEntry, EmailTemplate, EventType, OutboxPriority, User
+from webapp.models.outbox import OutboxMessage
 from webapp.services import email_templates
 from webapp.services.email_templates import TemplateInput, VersionInput
 

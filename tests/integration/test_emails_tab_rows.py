@@ -7,7 +7,7 @@ from tests import factories
 from tests.outbox_support import queue_messages
 from webapp.core import clock
 from webapp.extensions import db as _db
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 
 
 def _campaign_with_history(app):

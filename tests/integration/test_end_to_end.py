@@ -9,7 +9,8 @@ from jobs.drain import drain_once
 from tests import factories
 from tests.account_support import sign_up
 from webapp.extensions import db
-from webapp.models import Application, OutboxMessage, Role
+from webapp.models import Application, Role
+from webapp.models.outbox import OutboxMessage
 
 
 def _setup(app):

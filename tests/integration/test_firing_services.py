@@ -14,11 +14,11 @@ from webapp.models import (
     Application,
     EmailTemplateVersion,
     EventType,
-    OutboxMessage,
     OutboxPriority,
     Role,
     StatusChange,
 )
+from webapp.models.outbox import OutboxMessage
 from webapp.services import applications, triggers
 from webapp.services.applications import Answers, Selection
 

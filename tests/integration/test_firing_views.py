@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from tests import factories
 from webapp.extensions import db as _db
-from webapp.models import Application, EventType, OutboxMessage, Role, StatusChange, User
+from webapp.models import Application, EventType, Role, StatusChange, User
+from webapp.models.outbox import OutboxMessage
 
 
 def _user(email):

@@ -24,7 +24,8 @@ from tests.factories import PASSWORD
 from webapp import outbox
 from webapp.core import clock
 from webapp.extensions import db as _db
-from webapp.models import EventType, OutboxMessage, Role, User
+from webapp.models import EventType, Role, User
+from webapp.models.outbox import OutboxMessage
 from webapp.web.forms import Form
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "250"))

@@ -10,7 +10,8 @@ from tests import factories
 from tests.outbox_support import clock_fixture, delivered  # noqa: F401
 from webapp.core.errors import NotAllowed, ValidationFailed
 from webapp.extensions import db as _db
-from webapp.models import AuditEntry, OutboxMessage, Role
+from webapp.models import AuditEntry, Role
+from webapp.models.outbox import OutboxMessage
 from webapp.services import applications, held_emails
 from webapp.services.applications import Selection
 

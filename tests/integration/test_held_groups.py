@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from jobs.drain import drain_once
 from tests import factories
 from webapp.extensions import db
-from webapp.models import OutboxMessage, Role, User
+from webapp.models import Role, User
+from webapp.models.outbox import OutboxMessage
 from webapp.services import applications
 from webapp.services.applications import Selection
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from tests.outbox_support import queue_messages
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 from webapp.outbox import admin as outbox_admin
 
 

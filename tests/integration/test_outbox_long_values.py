@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from jobs.drain import drain_once
 from tests import factories
 from webapp.extensions import db as _db
-from webapp.models import Application, OutboxMessage, Role
+from webapp.models import Application, Role
+from webapp.models.outbox import OutboxMessage
 from webapp.services import applications
 
 LONG_FIRST, LONG_LAST = "Anne-" + "M" * 95, "de " + "L" * 97  # 100 characters each

@@ -10,7 +10,8 @@ from tests import factories
 from tests.outbox_support import clock_fixture, queue_messages  # noqa: F401
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import AuditEntry, OutboxMessage, OutboxPriority, WorkerHeartbeat
+from webapp.models import AuditEntry, OutboxPriority
+from webapp.models.outbox import OutboxMessage, WorkerHeartbeat
 
 
 @pytest.fixture

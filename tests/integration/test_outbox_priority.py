@@ -10,7 +10,8 @@ from jobs.drain import drain_once
 from tests.outbox_support import queue_messages, states
 from webapp.core import clock
 from webapp.extensions import db
-from webapp.models import OutboxMessage, OutboxPriority
+from webapp.models import OutboxPriority
+from webapp.models.outbox import OutboxMessage
 from webapp.outbox import queue as outbox_queue
 
 URGENT, NORMAL, BULK = OutboxPriority.URGENT, OutboxPriority.NORMAL, OutboxPriority.BULK

@@ -10,7 +10,7 @@ from tests.outbox_support import clock_fixture, queue_messages  # noqa: F401
 from webapp import outbox
 from webapp.core import clock as core_clock
 from webapp.extensions import db
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 
 
 def _age(ids, days):

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from webapp import outbox
 from webapp.core.errors import ValidationFailed
-from webapp.models import OutboxMessage
+from webapp.models.outbox import OutboxMessage
 from webapp.outbox import rows as outbox_rows
 
 

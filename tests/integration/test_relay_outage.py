@@ -10,7 +10,7 @@ from jobs.drain import drain_once
 from tests import factories
 from tests.outbox_support import clock_fixture, delivered, queue_messages, states  # noqa: F401
 from webapp.extensions import db
-from webapp.models import OutboxAttempt
+from webapp.models.outbox import OutboxAttempt
 
 
 def _failed_attempts() -> int:

@@ -10,15 +10,8 @@ import sqlalchemy as sa
 from tests import factories
 from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp.extensions import db as _db
-from webapp.models import (
-    AuditEntry,
-    Campaign,
-    EmailTemplate,
-    OutboxMessage,
-    Reminder,
-    Role,
-    Trigger,
-)
+from webapp.models import AuditEntry, Campaign, EmailTemplate, Reminder, Role, Trigger
+from webapp.models.outbox import OutboxMessage
 from webapp.services import applications
 from webapp.services.applications import Selection
 

@@ -12,7 +12,8 @@ from jobs.drain import drain_once
 from tests import factories
 from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp.extensions import db as _db
-from webapp.models import OutboxMessage, Reminder, Role
+from webapp.models import Reminder, Role
+from webapp.models.outbox import OutboxMessage
 from webapp.services import applications, reminders
 from webapp.services.applications import Answers, Selection
 

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from jobs.drain import drain_once
 from tests import factories
 from webapp.extensions import db
-from webapp.models import EmailTemplate, OutboxAttempt, OutboxMessage, Role, User
+from webapp.models import EmailTemplate, Role, User
+from webapp.models.outbox import OutboxAttempt, OutboxMessage
 from webapp.services import applications
 from webapp.services.applications import Selection
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from tests import factories
 from webapp.extensions import db as _db
-from webapp.models import Application, OutboxMessage, StatusChange
+from webapp.models import Application, StatusChange
+from webapp.models.outbox import OutboxMessage
 from webapp.services import templating
 
 

@@ -9,15 +9,8 @@ import sqlalchemy as sa
 from tests import factories
 from webapp.core import clock
 from webapp.extensions import db as _db
-from webapp.models import (
-    CampaignMember,
-    EventType,
-    MemberRole,
-    OutboxMessage,
-    Role,
-    SkippedRecipient,
-    UserRole,
-)
+from webapp.models import CampaignMember, EventType, MemberRole, Role, SkippedRecipient, UserRole
+from webapp.models.outbox import OutboxMessage
 from webapp.services import applications, campaigns
 
 

@@ -9,15 +9,8 @@ import sqlalchemy as sa
 from tests import factories
 from webapp.core import clock
 from webapp.extensions import db as _db
-from webapp.models import (
-    Application,
-    AuditEntry,
-    EventType,
-    OutboxMessage,
-    Role,
-    StatusChange,
-    User,
-)
+from webapp.models import Application, AuditEntry, EventType, Role, StatusChange, User
+from webapp.models.outbox import OutboxMessage
 
 FORM = {"title": "Tide pools", "summary": "A study", "motivation": "Curiosity", "confirmed": "y"}
 

@@ -9,7 +9,8 @@ from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp import outbox
 from webapp.core import clock
 from webapp.extensions import db
-from webapp.models import AuditEntry, DeliveryReport, OutboxMessage
+from webapp.models import AuditEntry, DeliveryReport
+from webapp.models.outbox import OutboxMessage
 from webapp.outbox import filing, suppression
 
 

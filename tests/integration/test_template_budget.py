@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from jobs.drain import drain_once
 from tests import factories
 from webapp.extensions import db as _db
-from webapp.models import Application, EmailTemplateVersion, EventType, OutboxMessage, User
+from webapp.models import Application, EmailTemplateVersion, EventType, User
+from webapp.models.outbox import OutboxMessage
 
 # Each one, in a body that was saved before the editor refused it.
 PAYLOADS = {

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from jobs.drain import drain_once
 from webapp import outbox
 from webapp.extensions import db
-from webapp.models import AuditEntry, OutboxMessage, Suppression
+from webapp.models import AuditEntry, Suppression
+from webapp.models.outbox import OutboxMessage
 
 
 def _enqueue(event_type: str, number: int, address="camille@example.org") -> OutboxMessage:

@@ -11,7 +11,7 @@ from tests.outbox_support import clock_fixture, delivered, queue_messages, state
 from webapp import outbox
 from webapp.core import clock
 from webapp.extensions import db
-from webapp.models import OutboxAttempt, OutboxMessage
+from webapp.models.outbox import OutboxAttempt, OutboxMessage
 from webapp.outbox import queue as outbox_queue
 
 
@@ -288,7 +288,7 @@ def test_purge_deletes_old_sent_and_cancelled_rows_in_batches(make_app, smtp, cl
 
 
 def test_the_heartbeat_records_the_drain(app, smtp):
-    from webapp.models import WorkerHeartbeat
+    from webapp.models.outbox import WorkerHeartbeat
 
     with app.app_context():
         queue_messages(2)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tests.outbox_support import clock_fixture, delivered, queue_messages, states  # noqa: F401
 from webapp import ROOT
 from webapp.extensions import db
-from webapp.models import OutboxAttempt, OutboxMessage
+from webapp.models.outbox import OutboxAttempt, OutboxMessage
 from webapp.outbox import queue as outbox_queue
 
 pytestmark = pytest.mark.slow
@@ -117,7 +117,7 @@ def test_three_worker_processes_drain_2000_messages_each_exactly_once(
 
 def test_the_worker_command_drains_and_stops_cleanly_on_sigterm(app, database_url, smtp,
                                                                   tmp_path):
-    from webapp.models import WorkerHeartbeat
+    from webapp.models.outbox import WorkerHeartbeat
 
     with app.app_context():
         ids = queue_messages(5)

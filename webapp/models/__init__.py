@@ -1,4 +1,8 @@
-"""Every model, imported so that create_all and Alembic see them all."""
+"""Every model, imported so that create_all and Alembic see them all.
+
+The outbox's rows (OutboxMessage, OutboxAttempt, WorkerHeartbeat) are not named here: they are
+the outbox's business alone, imported from `webapp.models.outbox` by `webapp.outbox` (the
+import contract `outbox-table`); importing that module registers their tables."""
 
 from webapp.models.applications import Application, Status, StatusChange
 from webapp.models.audit import AuditEntry
@@ -23,13 +27,7 @@ from webapp.models.emails import (
     Trigger,
 )
 from webapp.models.letters import EmailTemplateAttachment, LetterTemplate, OutboxAttachment
-from webapp.models.outbox import (
-    OutboxAttempt,
-    OutboxMessage,
-    OutboxPriority,
-    OutboxState,
-    WorkerHeartbeat,
-)
+from webapp.models.outbox import OutboxPriority, OutboxState
 from webapp.models.reminders import OffsetUnit, Reminder, ReminderDelivery, ReminderKind
 from webapp.models.users import Role, SignInThrottle, User, UserRole, UserSession
 
@@ -38,9 +36,9 @@ __all__ = [
     "ApplicationDocument", "DocumentKind", "EmailTemplateAttachment", "LetterTemplate",
     "OutboxAttachment", "RequestedDocument",
     "Application", "AuditEntry", "Base", "Branding", "Campaign", "CampaignMember", "EmailTemplate",
-    "EmailTemplateVersion", "EventType", "MemberRole", "OutboxAttempt", "OutboxMessage",
+    "EmailTemplateVersion", "EventType", "MemberRole",
     "OffsetUnit", "OutboxPriority", "OutboxState", "RecipientKind", "Reminder",
     "ReminderDelivery", "ReminderKind",
     "Role", "SignInThrottle", "SkippedRecipient", "SkipReason", "Status", "StatusChange",
-    "Trigger", "User", "UserRole", "UserSession", "WorkerHeartbeat",
+    "Trigger", "User", "UserRole", "UserSession",
 ]

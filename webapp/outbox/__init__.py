@@ -4,16 +4,14 @@ The package sits below services: it imports models and `webapp.core`, never serv
 blueprints. What the rest of the app uses is named here: the import contract `outbox-api`
 (pyproject.toml) keeps services, views and jobs out of its modules, and `outbox-table` out of
 its table (`webapp.models.outbox`): rows are written here only (a unit test checks it), and
-read through the functions below. Three services still read the rows themselves, through
-names `webapp.models` keeps for them (campaign_triggers, documents, reminders; listed in
-tests/unit/test_architecture.py until they move).
+read through the functions below (`webapp.models` does not name the rows).
 
 For the app (services and the Outbox page):
     enqueue, message_values, dedupe_key   rows in the caller's transaction (never committed)
     insert_many, insert_new               many rows at once; insert_new skips a known key (same)
     withdraw                              cancel waiting rows whose reason has gone (same)
-    count_since, queued_about, of_application, known_keys, held_rows   questions services ask
-                                          of the rows (read only)
+    count_since, queued_about, of_application, known_keys, held_rows, message, sent_about,
+    sent_per_trigger, waiting_applications   questions services ask of the rows (read only)
     add_attachments, attachments_of       the files a row carries, frozen at queue time
     release_held, cancel_held             a held row to the worker, or cancelled (same)
     retry_now, cancel, resend, bulk_*     sysadmin actions (each commits, with its audit entry)
@@ -80,7 +78,17 @@ from webapp.outbox.delivery import (
 from webapp.outbox.drain import DrainReport, drain
 from webapp.outbox.queue import cancel_held, purge, release_held, withdraw
 from webapp.outbox.queue import release_expired_leases as reap
-from webapp.outbox.reads import count_since, held_rows, known_keys, of_application, queued_about
+from webapp.outbox.reads import (
+    count_since,
+    held_rows,
+    known_keys,
+    message,
+    of_application,
+    queued_about,
+    sent_about,
+    sent_per_trigger,
+    waiting_applications,
+)
 from webapp.outbox.rows import (
     STANDARD_HEADERS,
     dedupe_key,
@@ -103,4 +111,5 @@ __all__ = [
     "suppressed_reason", "unknown_messages", "unsubscribe", "unsubscribe_address", "unsuppress",
     "insert_many", "insert_new", "release_held", "cancel_held",
     "count_since", "held_rows", "known_keys", "of_application", "queued_about",
+    "message", "sent_about", "sent_per_trigger", "waiting_applications",
 ]

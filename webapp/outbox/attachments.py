@@ -17,7 +17,8 @@ from flask import current_app
 
 from webapp.core import storage
 from webapp.extensions import db
-from webapp.models import OutboxAttachment, OutboxMessage
+from webapp.models import OutboxAttachment
+from webapp.models.outbox import OutboxMessage
 
 _table = OutboxAttachment.__table__
 B64_CHUNK = 57 * 1024  # a multiple of 57 bytes: each encodes to whole 76-character lines

@@ -1,6 +1,8 @@
 """What services ask of the outbox's rows, read only: whether an email is on its way, the
-emails of an application, which keys are already queued, the held rows. Services read the
-table through these, never `OutboxMessage` itself (the import contract `outbox-table`)."""
+emails of an application, which keys are already queued, the held rows, what each trigger
+sent, the emails a candidate received, the applications a reminder's waiting rows are about.
+Services read the table through these, never `OutboxMessage` itself (the import contract
+`outbox-table`)."""
 
 from datetime import datetime
 
@@ -64,3 +66,35 @@ def held_rows(campaign_id: int | None = None):
     if campaign_id is not None:
         query = query.where(_m.campaign_id == campaign_id)
     return db.session.execute(query).all()
+
+
+def sent_per_trigger(campaign_id: int) -> dict[int, tuple[int, datetime | None]]:
+    """How many emails each trigger of the campaign has sent, and when last (one query)."""
+    rows = db.session.execute(
+        sa.select(_m.trigger_id, sa.func.count(), sa.func.max(_m.sent_at))
+        .where(_m.campaign_id == campaign_id, _m.trigger_id.is_not(None),
+               _m.state == OutboxState.SENT.value)
+        .group_by(_m.trigger_id))
+    return {trigger_id: (count, last) for trigger_id, count, last in rows}
+
+
+def message(message_id: int) -> OutboxMessage | None:
+    """One row, or None."""
+    return db.session.get(OutboxMessage, message_id)
+
+
+def sent_about(application_id: int, recipient_user_id: int) -> list[OutboxMessage]:
+    """The emails sent to this user about this application, newest first."""
+    return list(db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.application_id == application_id,
+                                       OutboxMessage.recipient_user_id == recipient_user_id,
+                                       OutboxMessage.state == OutboxState.SENT.value)
+        .order_by(OutboxMessage.id.desc())))
+
+
+def waiting_applications(event_type: str, event_id: int) -> list[int]:
+    """The applications that rows of this event still waiting (pending or held) are about."""
+    return list(db.session.scalars(sa.select(_m.application_id).where(
+        _m.event_type == event_type, _m.event_id == event_id,
+        _m.state.in_([OutboxState.PENDING.value, OutboxState.HELD.value]),
+        _m.application_id.is_not(None)).distinct()))

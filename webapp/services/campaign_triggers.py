@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from webapp import outbox
 from webapp.core import audit
 from webapp.core.addresses import parse_address_list
 from webapp.core.errors import NotFound, ValidationFailed
@@ -17,8 +18,6 @@ from webapp.models import (
     EmailTemplate,
     EventType,
     MemberRole,
-    OutboxMessage,
-    OutboxState,
     Status,
     Trigger,
     User,
@@ -200,14 +199,8 @@ class SendingStats:
 
 def sending_stats(campaign: Campaign) -> dict[int, SendingStats]:
     """How many emails each of the campaign's triggers has sent, and when last (one query)."""
-    rows = db.session.execute(
-        sa.select(OutboxMessage.trigger_id, sa.func.count(), sa.func.max(OutboxMessage.sent_at))
-        .where(OutboxMessage.campaign_id == campaign.id,
-               OutboxMessage.trigger_id.is_not(None),
-               OutboxMessage.state == OutboxState.SENT.value)
-        .group_by(OutboxMessage.trigger_id)
-    )
-    return {trigger_id: SendingStats(count, last) for trigger_id, count, last in rows}
+    return {trigger_id: SendingStats(count, last)
+            for trigger_id, (count, last) in outbox.sent_per_trigger(campaign.id).items()}
 
 
 def _recipient_key(trigger: Trigger | TriggerInput) -> tuple:

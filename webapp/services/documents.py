@@ -29,7 +29,6 @@ from webapp.models import (
     Application,
     ApplicationDocument,
     OutboxAttachment,
-    OutboxMessage,
     RequestedDocument,
     Status,
     User,
@@ -324,7 +323,7 @@ def message_attachments(message_ids: list[int]) -> dict:
 def message_attachment(user: User, message_id: int, position: int):
     """One file an email carried, for admins, the application's assigned staff, and the
     person the email was addressed to; (attachment, open stream)."""
-    message = db.session.get(OutboxMessage, message_id)
+    message = outbox.message(message_id)
     if message is None:
         raise NotFound()
     allowed = permissions.can_watch_outbox(user) or message.recipient_user_id == user.id
@@ -345,12 +344,7 @@ def message_attachment(user: User, message_id: int, position: int):
 def letters_received(application: Application) -> list[tuple]:
     """The letters (PDF attachments) of the emails sent to the candidate about their
     application: (message, position, attachment), newest first."""
-    messages = list(db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.application_id == application.id,
-                                       OutboxMessage.recipient_user_id
-                                       == application.candidate_id,
-                                       OutboxMessage.state == "sent")
-        .order_by(OutboxMessage.id.desc())))
+    messages = outbox.sent_about(application.id, application.candidate_id)
     found = message_attachments([m.id for m in messages])
     given = {d.sha256 for d in documents_of(application)}
     return [(message, position, item) for message in messages

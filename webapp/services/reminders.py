@@ -31,8 +31,6 @@ from webapp.models import (
     Campaign,
     EmailTemplate,
     OffsetUnit,
-    OutboxMessage,
-    OutboxState,
     Reminder,
     ReminderKind,
     Status,
@@ -297,12 +295,8 @@ def _start_from_now(reminder: Reminder) -> None:
 
 
 def _withdraw_queued(reminder: Reminder, reason: str) -> int:
-    ids = db.session.scalars(sa.select(OutboxMessage.application_id).where(
-        OutboxMessage.event_type == EVENT_TYPE, OutboxMessage.event_id == reminder.id,
-        OutboxMessage.state.in_([OutboxState.PENDING.value, OutboxState.HELD.value]))
-        .distinct()).all()
-    return outbox.withdraw([i for i in ids if i is not None], reason, EVENT_TYPE,
-                           [reminder.id])
+    return outbox.withdraw(outbox.waiting_applications(EVENT_TYPE, reminder.id), reason,
+                           EVENT_TYPE, [reminder.id])
 
 
 def copy_reminders(source: Campaign, target: Campaign) -> list[Reminder]:

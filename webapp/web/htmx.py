@@ -19,8 +19,8 @@ def is_htmx() -> bool:
 
 def render_page(page: str, partial: str | None = None, *, http_status: int = 200,
                 see_other: str | None = None, page_context: Callable[[], dict] | None = None,
-                page_message: tuple[str, str] | None = None, trigger: str | None = None,
-                **context) -> Response:
+                page_message: tuple[str, str] | None = None,
+                trigger: str | tuple[str, ...] | None = None, **context) -> Response:
     """The one rule choosing between a fragment and a whole page.
 
     htmx requests (not history restores) get `partial` rendered with `context` (and
@@ -31,11 +31,13 @@ def render_page(page: str, partial: str | None = None, *, http_status: int = 200
     (message, category) flashed for the page or redirect only: a fragment shows its outcome
     itself. Where a page has no fragment of its own, `partial` is omitted. A refused form is
     `http_status=422`, which base.html's htmx configuration swaps in as htmx 2 swaps no other
-    4xx. `trigger`: an HX-Trigger event for htmx."""
+    4xx. `trigger`: an HX-Trigger event (or several) for htmx."""
     if partial and is_htmx():
         response = make_response(render_template(partial, as_partial=True, **context),
                                  http_status)
-        return add_trigger(response, trigger) if trigger else response
+        for name in (trigger,) if isinstance(trigger, str) else trigger or ():
+            add_trigger(response, name)
+        return response
     if page_message and page_message[0]:
         flash(*page_message)
     if see_other is not None:

@@ -6,18 +6,23 @@ Routes:
     /<id>/held/<trigger_id>/<status_id>/release|cancel   release (now or later) or cancel a group
 """
 
-from flask import flash, make_response, render_template, url_for
+from flask import flash
 from flask_babel import ngettext
 from flask_login import current_user
 
 from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.common import platform_managers
 from webapp.blueprints.campaigns.forms import ReleaseHeldForm
-from webapp.blueprints.campaigns.sections import closed_section, held_context, tab_context
+from webapp.blueprints.campaigns.sections import (
+    TAB_PAGE,
+    closed_section,
+    held_context,
+    rest_of_tab,
+    tab_url,
+)
 from webapp.core.errors import ValidationFailed
 from webapp.services import campaigns, held_emails
-from webapp.web.htmx import add_trigger, is_htmx
-from webapp.web.redirects import see_other
+from webapp.web.htmx import render_page
 
 SECTION = "campaigns/_held_section.html"
 
@@ -60,16 +65,11 @@ def act_on_held(campaign_id: int, trigger_id: int, status_id: int, action: str):
         except ValidationFailed as error:
             errors = error.errors
     held_errors = {key: [m for messages in errors.values() for m in messages]} if errors else {}
-    if not is_htmx():
-        if errors or asking:  # the page again: why, or the question
-            return render_template("campaigns/emails.html",
-                                   **tab_context(campaign, held_errors=held_errors,
-                                                 held_asking=asking)), 422 if errors else 200
-        return see_other(url_for(".emails", campaign_id=campaign.id, _anchor="section-held"))
-    html = render_template(SECTION, with_messages=not errors and not asking,
-                           **held_context(campaign, held_errors=held_errors, held_asking=asking))
-    response = make_response(html, 422 if errors else 200)
-    if not errors and not asking:
-        add_trigger(response, "triggerSaved")
-        add_trigger(response, "outboxChanged")
-    return response
+    done = not errors and not asking
+    shown = held_context(campaign, held_errors=held_errors, held_asking=asking)
+    return render_page(  # the page again when refused or asking: why, or the question
+        TAB_PAGE, SECTION, http_status=422 if errors else 200,
+        see_other=tab_url(campaign, "section-held") if done else None,
+        trigger=("triggerSaved", "outboxChanged") if done else None, with_messages=done,
+        page_context=rest_of_tab(campaign, shown, held_errors=held_errors, held_asking=asking),
+        **shown)

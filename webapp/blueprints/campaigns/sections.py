@@ -5,7 +5,7 @@ nothing for the others (switching a trigger does not plan the reminders). The fu
 the page and the no-JavaScript path, is the sum of the sections.
 """
 
-from flask import make_response, redirect, render_template, url_for
+from flask import url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -18,8 +18,9 @@ from webapp.services import (
     reminders,
     statuses,
 )
-from webapp.web.htmx import add_trigger, is_htmx
-from webapp.web.redirects import see_other
+from webapp.web.htmx import render_page
+
+TAB_PAGE = "campaigns/emails.html"
 
 
 def _locale() -> str:
@@ -79,31 +80,36 @@ def tab_context(campaign, **extra) -> dict:
             **held_context(campaign), **history_context(campaign), **extra}
 
 
+def rest_of_tab(campaign, shown: dict, **extra):
+    """For the page only: what the whole tab needs beyond `shown`, the section's context."""
+    return lambda: {key: value for key, value in tab_context(campaign, **extra).items()
+                    if key not in shown}
+
+
+def tab_url(campaign, anchor: str | None = None) -> str:
+    return url_for(".emails", campaign_id=campaign.id, _anchor=anchor)
+
+
 def closed_section(template: str, build, campaign, anchor: str | None = None, **extra):
     """A section with its form closed, for htmx (the form's Cancel); the tab otherwise."""
-    if not is_htmx():
-        return redirect(url_for(".emails", campaign_id=campaign.id, _anchor=anchor))
-    return render_template(template, **build(campaign, **extra))
+    return render_page(TAB_PAGE, template, see_other=tab_url(campaign, anchor),
+                       **build(campaign, **extra))
 
 
 def saved(template: str, context: dict, anchor: str | None = None, status: int = 200,
           events: tuple[str, ...] = ("triggerSaved",)):
     """After a change: htmx gets the refreshed section (and the flash, out of band) and the
     events that refresh what depends on it; a plain POST goes back to the tab."""
-    if not is_htmx():
-        return see_other(url_for(".emails", campaign_id=context["campaign"].id, _anchor=anchor))
-    response = make_response(render_template(template, with_messages=True, **context), status)
-    if status == 200:
-        for event in events:
-            add_trigger(response, event)
-    return response
+    return render_page(TAB_PAGE, template, http_status=status,
+                       see_other=tab_url(context["campaign"], anchor),
+                       trigger=events if status == 200 else None, with_messages=True,
+                       **context)
 
 
 def section_or_page(template: str, build, campaign, status: int = 200,
                     section: dict | None = None, **extra):
     """A form opened or refused: htmx gets its section, built by `build` (plus `section`,
     what only the section template needs); a plain request the whole tab."""
-    if is_htmx():
-        html = render_template(template, **build(campaign, **extra), **(section or {}))
-        return make_response(html, status)
-    return render_template("campaigns/emails.html", **tab_context(campaign, **extra)), status
+    shown = {**build(campaign, **extra), **(section or {})}
+    return render_page(TAB_PAGE, template, http_status=status,
+                       page_context=rest_of_tab(campaign, shown, **extra), **shown)

@@ -24,9 +24,9 @@ from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.common import platform_managers
 from webapp.blueprints.campaigns.forms import CampaignForm, CampaignSearchForm, PublishForm
 from webapp.core.errors import ValidationFailed
+from webapp.core.paging import Sort
 from webapp.models import MemberRole
 from webapp.services import campaign_triggers, campaigns
-from webapp.services.paging import Sort
 from webapp.web.forms import apply_errors
 from webapp.web.htmx import render_page
 from webapp.web.redirects import see_other

@@ -25,6 +25,12 @@ DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 PASSWORD = factories.PASSWORD
 
 
+def pytest_collection_modifyitems(items):
+    """The tests that start processes first: parallel workers share the rest out around them
+    instead of waiting at the end for the last long one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def outbox_writes_only_in_the_outbox():
     """Fail a test in which the app wrote an outbox row from outside `webapp/outbox/`."""

@@ -30,10 +30,13 @@ worker: setup
 	$(FLASK) worker
 
 # Tests run in parallel, one worker per core (TEST_WORKERS=0: in this process, e.g. to debug).
+# Python keeps its compiled modules even where PYTHONDONTWRITEBYTECODE is set: every worker and
+# every process a test starts would otherwise compile the app, and pytest rewrite each test
+# module, again on each run.
 TEST_WORKERS ?= auto
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ once more at the end of the test. The same goes for the house rules of browser_r
 sideways scrolling on a phone, no focus lost to <body> by a swap, no English on a French page.
 """
 
+import functools
 import json
 import os
 import re
@@ -32,7 +33,8 @@ CATALOGUE = (Path(__file__).parent.parent / "webapp" / "translations" / "fr" / "
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}|%[sd]")
 
 
-def _english_words() -> dict:
+@functools.cache
+def _english_words() -> str:
     from babel.messages.pofile import read_po
 
     from webapp import models
@@ -54,7 +56,8 @@ def _english_words() -> dict:
     for name in ("OutboxState", "EventType", "RecipientKind", "SkipReason", "ReminderKind",
                  "OffsetUnit", "Role", "MemberRole"):
         enums.update(str(member.value) for member in getattr(models, name))
-    return {"english": sorted(english, key=len, reverse=True), "enums": sorted(enums)}
+    return json.dumps({"english": sorted(english, key=len, reverse=True),
+                       "enums": sorted(enums)})
 # Chromium reports each 4xx answer as a console error; the tests make some on purpose (a 422
 # form, a 403 page). A 5xx is an error all the same.
 EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status "
@@ -130,7 +133,7 @@ def live_server(app):
 def browser_context_factory(chromium, live_server):
     """New browser contexts (own cookies) on the live server, with the accessibility check."""
     contexts = []
-    words = f"window.__missiveWords = {json.dumps(_english_words())};"
+    words = f"window.__missiveWords = {_english_words()};"
 
     def make(**options):
         options.setdefault("locale", "en-GB")

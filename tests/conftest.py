@@ -9,6 +9,8 @@ from datetime import timedelta
 import jinja2
 import pytest
 import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from werkzeug.routing.rules import Rule
 
 from tests import factories, outbox_boundary
 from tests.smtp_server import SMTPServer
@@ -21,6 +23,12 @@ pytest_plugins = ["tests.browser_fixtures"]
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 PASSWORD = factories.PASSWORD
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that start processes first: parallel workers share the rest out around them
+    instead of waiting at the end for the last long one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)
@@ -72,19 +80,28 @@ def postgres_database():
 
 @pytest.fixture(scope="session")
 def sqlite_schema(tmp_path_factory):
-    """An empty SQLite database with the schema, made once per test process: each test gets a
-    copy of the file, which costs far less than creating the tables again."""
+    """An SQLite database with the schema and the default statuses, made once per test process:
+    each test gets a copy of the file, which costs far less than creating the tables again."""
     path = tmp_path_factory.mktemp("schema") / "missive.db"
     engine = sa.create_engine(f"sqlite:///{path}")
     Base.metadata.create_all(engine)
-    engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+    engine.dispose()
+    # The default statuses every app adds at its start, added once here.
+    os.environ["MISSIVE_INSTANCE_PATH"] = str(path.parent / "instance")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        factories.seed_statuses()
+        _db.session.remove()
+        _db.engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
     assert not path.with_name("missive.db-wal").exists()
     return path
 
 
 @pytest.fixture(params=DATABASES)
 def database_url(request, tmp_path):
-    """A fresh, empty database with the schema: a new SQLite file, or truncated PostgreSQL."""
+    """A fresh database with the schema: a copy of the SQLite file (statuses included), or
+    truncated PostgreSQL (each app adds the default statuses it lacks)."""
     if request.param == "sqlite":
         path = tmp_path / "missive.db"
         shutil.copyfile(request.getfixturevalue("sqlite_schema"), path)
@@ -118,6 +135,48 @@ class SharedTemplates(jinja2.BytecodeCache):
 
 
 SHARED_TEMPLATES = SharedTemplates()
+
+
+_compile_url_builder = Rule._compile_builder
+_URL_BUILDERS: dict[tuple, object] = {}
+
+
+def _shared_url_builder(rule: Rule, append_unknown: bool = True):
+    """Werkzeug writes and compiles a Python function per route to build its URLs, two per
+    route, for each new app: most of what building an app costs. A builder depends only on
+    the rule, its parts and its defaults (converters are looked up on the rule when a URL is
+    built), so every app of the test process takes the builders the first one compiled."""
+    defaults = tuple(sorted((name, repr(value)) for name, value in (rule.defaults or {}).items()))
+    key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
+    builder = _URL_BUILDERS.get(key)
+    if builder is None:
+        builder = _URL_BUILDERS[key] = _compile_url_builder(rule, append_unknown)
+    return builder
+
+
+Rule._compile_builder = _shared_url_builder
+
+_make_engine = SQLAlchemy._make_engine
+_SQL_DIALECTS: dict[str, tuple] = {}
+
+
+def _engine_sharing_compiled_sql(self, bind_key, options, app):
+    """SQLAlchemy keeps the SQL it compiled from each statement in a cache of the engine, keyed
+    by the engine's dialect; each test's app has its own engine, which would compile every
+    statement again. Engines on the same kind of database with the same options take the
+    first one's dialect and cache (the connections, their pool and the file stay their own)."""
+    engine = _make_engine(self, bind_key, options, app)
+    key = repr(sorted((name, value) for name, value in options.items() if name != "url"))
+    key = f"{engine.url.drivername} {key}"
+    shared = _SQL_DIALECTS.get(key)
+    if shared is not None and shared[0].server_version_info is not None:
+        engine.dialect, engine._compiled_cache = shared
+    else:  # a dialect learns its server's version on its first connection: until then, not
+        _SQL_DIALECTS[key] = (engine.dialect, engine._compiled_cache)
+    return engine
+
+
+SQLAlchemy._make_engine = _engine_sharing_compiled_sql
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from datetime import timedelta
 import jinja2
 import pytest
 import sqlalchemy as sa
-from flask_sqlalchemy import SQLAlchemy
-from werkzeug.routing.rules import Rule
 
 from tests import factories, outbox_boundary
 from tests.smtp_server import SMTPServer
@@ -135,48 +133,6 @@ class SharedTemplates(jinja2.BytecodeCache):
 
 
 SHARED_TEMPLATES = SharedTemplates()
-
-
-_compile_url_builder = Rule._compile_builder
-_URL_BUILDERS: dict[tuple, object] = {}
-
-
-def _shared_url_builder(rule: Rule, append_unknown: bool = True):
-    """Werkzeug writes and compiles a Python function per route to build its URLs, two per
-    route, for each new app: most of what building an app costs. A builder depends only on
-    the rule, its parts and its defaults (converters are looked up on the rule when a URL is
-    built), so every app of the test process takes the builders the first one compiled."""
-    defaults = tuple(sorted((name, repr(value)) for name, value in (rule.defaults or {}).items()))
-    key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
-    builder = _URL_BUILDERS.get(key)
-    if builder is None:
-        builder = _URL_BUILDERS[key] = _compile_url_builder(rule, append_unknown)
-    return builder
-
-
-Rule._compile_builder = _shared_url_builder
-
-_make_engine = SQLAlchemy._make_engine
-_SQL_DIALECTS: dict[str, tuple] = {}
-
-
-def _engine_sharing_compiled_sql(self, bind_key, options, app):
-    """SQLAlchemy keeps the SQL it compiled from each statement in a cache of the engine, keyed
-    by the engine's dialect; each test's app has its own engine, which would compile every
-    statement again. Engines on the same kind of database with the same options take the
-    first one's dialect and cache (the connections, their pool and the file stay their own)."""
-    engine = _make_engine(self, bind_key, options, app)
-    key = repr(sorted((name, value) for name, value in options.items() if name != "url"))
-    key = f"{engine.url.drivername} {key}"
-    shared = _SQL_DIALECTS.get(key)
-    if shared is not None and shared[0].server_version_info is not None:
-        engine.dialect, engine._compiled_cache = shared
-    else:  # a dialect learns its server's version on its first connection: until then, not
-        _SQL_DIALECTS[key] = (engine.dialect, engine._compiled_cache)
-    return engine
-
-
-SQLAlchemy._make_engine = _engine_sharing_compiled_sql
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from tests import factories
 from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp.core import clock as core_clock
 from webapp.extensions import db as _db
-from webapp.models import AuditEntry, OutboxMessage, Reminder, Role, Trigger, User
+from webapp.models import AuditEntry, Reminder, Role, Trigger, User
+from webapp.models.outbox import OutboxMessage
 from webapp.outbox import delivery, one_click
 from webapp.services import applications, reminders
 

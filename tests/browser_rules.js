@@ -8,7 +8,9 @@
 // window.__missiveWords is set by the harness before this script: {english: [...], enums: [...]}.
 (function () {
   if (window.top !== window) return;
+  var reported = false;
   function report(rule, detail) {
+    reported = true;
     console.error("rule " + rule + " (" + location.pathname + "): " + detail);
   }
 
@@ -95,9 +97,16 @@
     if (found.length) report("french-complete", found.slice(0, 6).join("; "));
   }
 
+  // A page state found clean is not checked again (the same state as axe's: markup, window
+  // size, form values, focus); any change is.
+  var clean = null;
   function check() {
+    var state = window.__pageState ? window.__pageState() : null;
+    if (state !== null && state === clean) return;
+    reported = false;
     overflow();
     french();
+    clean = reported ? null : state;
   }
 
   // Focus: who had it before the request, and where it is once the page has settled.

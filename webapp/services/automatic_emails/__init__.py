@@ -10,7 +10,7 @@ today, and they differ only in *when* they fire:
 
 Who receives one lives here, in `audience`: the same choices (the candidate, the person who
 acted, the campaign's managers and evaluators, fixed addresses), the same access rules, the
-same record of who was chosen but left out. Rendering is `triggers.render_row`, shared too;
+same record of who was chosen but left out. Rendering is `rendering.render_row`, shared too;
 so are the preview with example values and the "Send me a test" (`samples`).
 
 A new kind (a bounce notice, an evaluator's assignment) is a small addition. It implements:
@@ -21,7 +21,7 @@ A new kind (a bounce notice, an evaluator's assignment) is a small addition. It 
 2. its moment: what makes it fire (an event handler or a cron job) and, for each application
    concerned, an `audience.Audience(campaign).resolve(email, application, actor)` call, whose
    skips it records as `SkippedRecipient` rows and whose recipients it renders with
-   `triggers.render_row` into outbox rows (through `webapp.outbox`'s API);
+   `rendering.render_row` into outbox rows (through `webapp.outbox`'s API);
 3. its configuration: a service with save / set_active / delete (validated; each ending in
    `changes.saved` / `switched` / `deleted`, which audit, commit and log; the recipient
    choices checked by `audience.check_recipients`), a form mixing in the campaigns

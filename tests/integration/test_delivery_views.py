@@ -2,6 +2,7 @@
 or suppressed; the candidate's portal says their address could not be reached, and correcting
 it sends what was held back to the new address."""
 
+import pytest
 import sqlalchemy as sa
 
 from tests import factories
@@ -75,13 +76,14 @@ def test_the_correction_needs_a_session(client):
     assert response.status_code in (302, 401)
 
 
-def test_a_reset_link_asked_for_a_suppressed_address_says_on_screen_it_will_not_arrive(
-        db, client):
+@pytest.mark.parametrize("page_url", ["/auth/forgot", "/auth/link"])
+def test_a_link_asked_for_a_suppressed_address_says_on_screen_it_will_not_arrive(
+        db, client, page_url):
     _world(db)
-    response = client.post("/auth/forgot", data={"email": "typo@exmaple.org"},
+    response = client.post(page_url, data={"email": "typo@exmaple.org"},
                            follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "cannot be delivered" in page and "the address does not exist" in page
-    other = client.post("/auth/forgot", data={"email": "fine@example.org"},
+    other = client.post(page_url, data={"email": "fine@example.org"},
                         follow_redirects=True).get_data(as_text=True)
     assert "cannot be delivered" not in other

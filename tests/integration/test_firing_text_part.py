@@ -4,7 +4,8 @@ rendered HTML: both ways must give the same text."""
 import pytest
 
 from tests import factories
-from webapp.services import templating, triggers
+from webapp.services import templating
+from webapp.services.automatic_emails import rendering
 from webapp.services.email_templates import DEFAULT_ACKNOWLEDGEMENT
 
 SOURCES = [body for _subject, body in DEFAULT_ACKNOWLEDGEMENT.values()] + [
@@ -22,21 +23,21 @@ def test_the_derived_text_template_gives_the_text_of_the_rendered_html(db, body_
                                  new_status=factories.status("accepted"))
     from_html = templating.render_email("S", body_html, "", ctx).text
     from_template = templating.render_email(
-        "S", body_html, triggers.text_source(body_html, ""), ctx).text
+        "S", body_html, rendering.text_source(body_html, ""), ctx).text
     assert from_template == from_html
     assert "Grants & <Prizes>" in from_template
 
 
 def test_a_written_text_part_is_used_as_it_is(db):
-    assert triggers.text_source("<p>x</p>", "Plain {{ candidate_name }}") == \
+    assert rendering.text_source("<p>x</p>", "Plain {{ candidate_name }}") == \
         "Plain {{ candidate_name }}"
 
 
 def test_an_html_entity_that_looks_like_a_placeholder_stays_text(db):
     body = "<p>Write &#123;&#123; nope &#125;&#125; to us, {{ candidate_name }}</p>"
-    assert triggers.text_source(body, "") == ""  # derived from each rendered email instead
+    assert rendering.text_source(body, "") == ""  # derived from each rendered email instead
     campaign = factories.make_campaign()
     application = factories.make_application(campaign, status_code="submitted")
     ctx = templating.context_for(application, "Ana", "ana@example.org", "en")
-    text = templating.render_email("S", body, triggers.text_source(body, ""), ctx).text
+    text = templating.render_email("S", body, rendering.text_source(body, ""), ctx).text
     assert text.startswith("Write {{ nope }} to us, Camille")

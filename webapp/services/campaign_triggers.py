@@ -138,6 +138,9 @@ def snapshot(trigger: Trigger) -> dict:
     }
 
 
+KIND = changes.Kind("Trigger", describe, snapshot, log)
+
+
 @dataclass
 class ExplainedEntry:
     """An audit entry of a trigger in the reader's language: what it is, and for an edit
@@ -296,21 +299,13 @@ def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
                                                  "change."))]})
     _refuse_duplicate(campaign, TriggerInput(event=data.event, **values),
                       None if created else trigger.id)
-    before = "" if created else describe(trigger, locale)
-    before_snapshot = None if created else snapshot(trigger)
+    before = None if created else (describe(trigger, locale), snapshot(trigger))
     if created:
         trigger = Trigger(campaign_id=campaign.id, event=data.event)
         db.session.add(trigger)
     for name, value in values.items():
         setattr(trigger, name, value)
-    db.session.flush()
-    db.session.refresh(trigger)
-    after = describe(trigger, locale)
-    changes.record(actor, campaign, trigger, "created" if created else "updated",
-                   after if created else f"{before} ⇒ {after}", before_snapshot,
-                   snapshot(trigger))
-    db.session.commit()
-    log.info("Trigger %s saved by %s", trigger.id, actor.email)
+    changes.saved(actor, campaign, trigger, KIND, locale, before)
     return trigger
 
 
@@ -325,21 +320,13 @@ def set_active(actor: User, campaign: Campaign, trigger: Trigger, active: bool,
         _refuse_duplicate(campaign, wanted, trigger.id)
     before = snapshot(trigger)
     trigger.active = active
-    changes.record(actor, campaign, trigger, "activated" if active else "deactivated",
-                   describe(trigger, locale), before, snapshot(trigger))
-    db.session.commit()
-    log.info("Trigger %s %s by %s", trigger.id, "activated" if active else "deactivated",
-             actor.email)
+    changes.switched(actor, campaign, trigger, KIND, locale, before)
     return trigger
 
 
 def delete_trigger(actor: User, campaign: Campaign, trigger: Trigger, locale: str = "en") -> None:
     """Delete an automatic email. Messages it already queued keep their content."""
-    changes.record(actor, campaign, trigger, "deleted", describe(trigger, locale), None,
-                   snapshot(trigger))
-    db.session.delete(trigger)
-    db.session.commit()
-    log.info("Trigger %s deleted by %s", trigger.id, actor.email)
+    changes.deleted(actor, campaign, trigger, KIND, locale)
 
 
 def copy_triggers(source: Campaign, target: Campaign) -> list[Trigger]:

@@ -28,6 +28,7 @@ from webapp.models import (
     User,
 )
 from webapp.services import statuses, triggers
+from webapp.services.automatic_emails import rendering
 from webapp.services.automatic_emails.audience import (
     Audience,
     Recipient,
@@ -276,9 +277,9 @@ def plan_reminder(reminder: Reminder, now: datetime | None = None, *,
 def queue_emails(plan: ReminderPlan) -> int:
     """Render a plan's emails and insert them in the caller's transaction, skipping any whose
     dedupe key exists (another run got there first); returns how many were inserted. The
-    files the template attaches are frozen now, as a trigger's are (`triggers.render_row`):
+    files the template attaches are frozen now, as a trigger's are (`rendering.render_row`):
     each letter rendered once and stored by hash, so a retry sends the same bytes."""
-    rows = [triggers.render_row(
+    rows = [rendering.render_row(
         email.reminder.template, email.application, email.recipient, key=email.key,
         event_type=EVENT_TYPE, event_id=email.reminder.id,
         new_status=email.application.status, priority=OutboxPriority.BULK,

@@ -137,6 +137,9 @@ def snapshot(reminder: Reminder) -> dict:
     }
 
 
+KIND = changes.Kind("Reminder", describe, snapshot, log)
+
+
 def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> str | None:
     """A reminder's audit entry in the reader's language, from its stored codes; None for
     entries written before they were stored."""
@@ -227,8 +230,7 @@ def save_reminder(actor: User, campaign: Campaign, reminder: Reminder | None,
     created = reminder is None
     if not created and reminder.kind != values["kind"]:
         raise ValidationFailed({"kind": [str(_l("The kind of a reminder cannot change."))]})
-    before = "" if created else describe(reminder, locale)
-    before_snapshot = None if created else snapshot(reminder)
+    before = None if created else (describe(reminder, locale), snapshot(reminder))
     if created:
         reminder = Reminder(campaign_id=campaign.id)
         db.session.add(reminder)
@@ -247,14 +249,7 @@ def save_reminder(actor: User, campaign: Campaign, reminder: Reminder | None,
     elif not created and not values["active"]:
         _withdraw_queued(reminder, WITHDRAWN_OFF)
     reminder.updated_at = clock.now()
-    db.session.flush()
-    db.session.refresh(reminder)
-    after = describe(reminder, locale)
-    changes.record(actor, campaign, reminder, "created" if created else "updated",
-                   after if created else f"{before} ⇒ {after}", before_snapshot,
-                   snapshot(reminder))
-    db.session.commit()
-    log.info("Reminder %s saved by %s", reminder.id, actor.email)
+    changes.saved(actor, campaign, reminder, KIND, locale, before)
     return reminder
 
 
@@ -269,9 +264,7 @@ def set_active(actor: User, campaign: Campaign, reminder: Reminder, active: bool
         _start_from_now(reminder)
     else:
         _withdraw_queued(reminder, WITHDRAWN_OFF)
-    changes.record(actor, campaign, reminder, "activated" if active else "deactivated",
-                   describe(reminder, locale), None, snapshot(reminder))
-    db.session.commit()
+    changes.switched(actor, campaign, reminder, KIND, locale, None)
     return reminder
 
 
@@ -280,10 +273,7 @@ def delete_reminder(actor: User, campaign: Campaign, reminder: Reminder,
     """Delete a reminder. Its emails still waiting to be sent are withdrawn; those sent stay
     in the outbox."""
     _withdraw_queued(reminder, WITHDRAWN_DELETED)
-    changes.record(actor, campaign, reminder, "deleted", describe(reminder, locale), None,
-                   snapshot(reminder))
-    db.session.delete(reminder)
-    db.session.commit()
+    changes.deleted(actor, campaign, reminder, KIND, locale)
 
 
 def _start_from_now(reminder: Reminder) -> None:

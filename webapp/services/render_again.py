@@ -15,6 +15,7 @@ from webapp.models import (
     StatusChange,
 )
 from webapp.services import triggers
+from webapp.services.automatic_emails import rendering
 
 CONTENT = ("subject", "body_html", "body_text", "locale", "sender", "reply_to", "cc", "bcc")
 REMINDER = "reminder"
@@ -44,7 +45,7 @@ def render_again(message) -> dict:
         old_status, new_status, actor = change.from_status, change.to_status, change.changed_by
     recipient = triggers.Recipient(message.to_addr, message.to_name, message.locale,
                                    message.recipient_user_id)
-    row = triggers.render_row(template, application, recipient, key=message.dedupe_key,
+    row = rendering.render_row(template, application, recipient, key=message.dedupe_key,
                               event_type=message.event_type, event_id=message.event_id,
                               trigger_id=message.trigger_id, old_status=old_status,
                               new_status=new_status, actor=actor)

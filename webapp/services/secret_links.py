@@ -23,8 +23,6 @@ from webapp.services import html_policy, templating
 # {{ … }} is output; {% … %} and {# … #} write nothing themselves.
 _OUTPUT = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _STATEMENT = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
-# Output that captures what a template writes, so that it can be changed before it is shown.
-_CAPTURING = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.AssignBlock, nodes.Block)
 # Elements whose text is no text a reader sees.
 _NOT_TEXT = frozenset({"style", "script", "title", "textarea", "noscript", "template", "xmp",
                        "head"})
@@ -35,26 +33,27 @@ def _bare_output(source: str, name: str) -> bool:
 
 
 def _use_problems(source: str) -> list[str]:
-    """Each secret placeholder used other than on its own in the template's output."""
+    """Each secret placeholder used other than on its own in the template's output. The
+    allow-list (`template_syntax`) parses nothing that captures or rebinds what a template
+    writes (macro, call, filter, set, block, for): in a template that parses, a placeholder is
+    shown where it stands."""
     try:
         tree = templating.HTML_ENV.parse(source or "")
     except jinja2.TemplateSyntaxError:
         return []  # reported, with its line, by the template's own check
     problems: list[str] = []
-    stack: list[tuple[nodes.Node, bool, bool]] = [(tree, False, False)]
+    stack: list[tuple[nodes.Node, bool]] = [(tree, False)]
     while stack:
-        node, captured, bare = stack.pop()
-        if isinstance(node, nodes.Name) and node.name in templating.SECRET_NAMES \
-                and (captured or not bare or node.ctx != "load"):
+        node, bare = stack.pop()
+        if isinstance(node, nodes.Name) and node.name in templating.SECRET_NAMES and not bare:
             message = str(_l("Line %(line)d: the link “%(name)s” may only be written as "
                              "{{ %(name)s }}, alone, in the text or as the address of a link to "
                              "the platform.", line=node.lineno, name=node.name))
             if message not in problems:
                 problems.append(message)
-        inner = captured or isinstance(node, _CAPTURING)
         for child in node.iter_child_nodes():
             direct = isinstance(node, nodes.Output) and any(child is n for n in node.nodes)
-            stack.append((child, inner, direct))
+            stack.append((child, direct))
     return problems
 
 

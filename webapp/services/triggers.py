@@ -6,26 +6,20 @@ fixed addresses) is loaded once per campaign and event type, so a bulk status ch
 thousands of applications runs no query per application for them.
 
 Planning (which trigger sends to whom) is separate from rendering, so the status-change preview
-counts exactly what the change will queue.
+counts exactly what the change will queue. Rendering one email into its outbox row is shared by
+every kind of automatic email: `automatic_emails.rendering`.
 """
 
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.utils import formataddr, parseaddr
-from functools import lru_cache
 
-import jinja2
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import lazy_gettext as _l
-from jinja2 import meta
 from sqlalchemy import orm
 
 from webapp import outbox
-from webapp.core import clock, text
-from webapp.core.errors import ValidationFailed
+from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import (
     Application,
@@ -39,8 +33,8 @@ from webapp.models import (
     Trigger,
     User,
 )
-from webapp.services import letters, templating
 from webapp.services.automatic_emails.audience import Audience, Recipient, Skip
+from webapp.services.automatic_emails.rendering import render, render_row
 
 log = logging.getLogger("missive.triggers")
 
@@ -194,56 +188,14 @@ class CampaignTriggers:
         return self.audience.resolve(trigger, transition.application, transition.actor)
 
 
-@lru_cache(maxsize=256)
-def text_source(body_html: str, body_text: str) -> str:
-    """The text part's template: the written one, else derived once from the HTML template
-    (its placeholders survive as text) rather than from each recipient's rendered HTML, which
-    costs a parse per email in a bulk change."""
-    if body_text.strip():
-        return body_text
-    # Jinja drops one trailing newline of a template; html_to_text's own must survive.
-    derived = templating.html_to_text(body_html) + "\n"
-    # Entities such as &#123;&#123; turn into template syntax once decoded: when the derived
-    # template differs from the HTML one, derive the text from each rendered email instead.
-    return derived if _placeholders(derived) == _placeholders(body_html) else ""
-
-
-def _placeholders(source: str) -> frozenset[str] | None:
-    try:
-        return frozenset(meta.find_undeclared_variables(templating.TEXT_ENV.parse(source)))
-    except jinja2.TemplateSyntaxError:
-        return None
-
-
 def render_plan(plan: Plan) -> list:
     """Each email of a plan rendered for its recipient (or the error that stopped it), before
     its event is recorded: a bulk change renders first and writes after, so that slow
     templates never hold the database's write lock. Raises ValidationFailed when the request
     has spent its rendering time: nothing is written then."""
-    return [_render(email.trigger.template, email.transition.application, email.recipient,
+    return [render(email.trigger.template, email.transition.application, email.recipient,
                     email.transition.old_status, email.transition.new_status,
                     email.transition.actor) for email in plan.emails]
-
-
-def _render(template: EmailTemplate, application, recipient: Recipient,
-            old_status: Status | None, new_status: Status | None, actor: User | None):
-    """The rendered email, or the exception that stopped it (one recipient's problem)."""
-    languages = current_app.config["LANGUAGES"]
-    wanted = recipient.locale if recipient.locale in languages else template.default_locale
-    version = template.version_for(wanted)
-    try:
-        ctx = templating.context_for(application, recipient.name or recipient.email,
-                                     recipient.email, version.locale, old_status=old_status,
-                                     new_status=new_status, actor=actor)
-        return templating.render_email(version.subject, version.body_html,
-                                       text_source(version.body_html, version.body_text), ctx)
-    except templating.RequestBudgetExceeded as error:
-        # The whole request is over its time: the action fails cleanly, nothing written.
-        raise ValidationFailed(str(_l("%(reason)s Nothing was changed: check the templates of "
-                                      "these automatic emails, or change fewer applications "
-                                      "at a time.", reason=error))) from error
-    except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
-        return error
 
 
 def render_rows(plan: Plan, event_ids: dict[int, int],
@@ -253,8 +205,6 @@ def render_rows(plan: Plan, event_ids: dict[int, int],
     `rendered`, what render_plan gave). `event_ids` maps an application id to its event's id
     (the StatusChange row). A rendering failure gives a row stored as failed with the error:
     it must not block the action. A status trigger's delay and hold apply here."""
-    from webapp.core import clock
-
     now = clock.now()
     rows = []
     for n, email in enumerate(plan.emails):
@@ -274,59 +224,6 @@ def render_rows(plan: Plan, event_ids: dict[int, int],
             transactional=trigger.transactional,
             rendered=rendered[n] if rendered is not None else None, **timing))
     return rows
-
-
-@lru_cache(maxsize=8)
-def _address_of(sender: str) -> str:
-    return parseaddr(sender)[1]
-
-
-def render_row(template: EmailTemplate, application: Application | ApplicationFacts,
-               recipient: Recipient, *, key: str, event_type: str, event_id: int,
-               trigger_id: int | None = None, old_status: Status | None = None,
-               new_status: Status | None = None, actor: User | None = None,
-               not_before=None, held: bool = False,
-               priority: OutboxPriority = OutboxPriority.NORMAL, rendered=None,
-               with_attachments: bool = False, transactional: bool | None = None) -> dict:
-    """One outbox row: `template` rendered for `recipient` in their language (or the
-    template's; `rendered` when done beforehand), stored failed with the error when rendering
-    fails. `transactional`: the automatic email's or reminder's flag (None: by kind)."""
-    languages = current_app.config["LANGUAGES"]
-    sender_address = _address_of(current_app.config["MAIL_DEFAULT_SENDER"] or "")
-    wanted = recipient.locale if recipient.locale in languages else template.default_locale
-    version = template.version_for(wanted)
-    common = dict(
-        key=key, to_addr=recipient.email, to_name=text.strip_controls(recipient.name, False),
-        locale=version.locale,
-        sender=formataddr((template.sender_name, sender_address))
-        if template.sender_name and sender_address else "",
-        reply_to=template.reply_to, cc=template.cc, bcc=template.bcc,
-        event_type=event_type, event_id=event_id, campaign_id=application.campaign_id,
-        application_id=application.id, trigger_id=trigger_id, template_id=template.id,
-        recipient_user_id=recipient.user_id, not_before=not_before, held=held,
-        priority=priority, transactional=transactional,
-    )
-    if rendered is None:
-        rendered = _render(template, application, recipient, old_status, new_status, actor)
-    try:
-        if isinstance(rendered, Exception):
-            raise rendered
-        # The template's letters are rendered now, once, and stored by hash (a letter that
-        # cannot be made fails this email with the reason, like a template error).
-        frozen = letters.freeze_attachments(
-            template.id, application, version.locale, old_status=old_status,
-            new_status=new_status, actor=actor) if with_attachments else []
-        values = outbox.message_values(subject=rendered.subject, body_html=rendered.html,
-                                       body_text=rendered.text, **common)
-        if frozen:
-            values["attachments"] = letters.fit_to_budget(values, frozen, version.locale)
-        return values
-    except Exception as error:  # noqa: BLE001 — one recipient's email never stops the event
-        log.warning("Template %s could not render for application %s (%s %s): %s",
-                    template.id, application.id, event_type, event_id, error)
-        return outbox.message_values(
-            subject=" ".join(version.subject.split())[:300], body_html="", body_text="",
-            failed_reason=f"Rendering failed: {error}", **common)
 
 
 def insert_rows(rows: list[dict]) -> Outcome:

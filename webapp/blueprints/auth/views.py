@@ -133,42 +133,39 @@ def resend_confirmation():
 @bp.route("/forgot", methods=["GET", "POST"])
 def forgot_password():
     """"Forgot your password?": the same answer whether or not the address has an account."""
-    form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.request_password_reset(form.email.data, session_cookie.client_address())
-        except mail_limits.TooManyEmails as error:
-            apply_errors(form, error)
-            return render_template("auth/forgot.html", form=form), 429
-        flash(_("If an account uses %(email)s, a link to choose a new password is on its way. "
-                "It is valid for %(minutes)d minutes.", email=form.email.data,
-                minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"]), "info")
-        if notice := delivery.notice_for(form.email.data):  # it will not arrive
-            flash(notice, "error")
-        return see_other(url_for("auth.login"))
-    if form.errors:
-        return render_page("auth/forgot.html", form=form, http_status=422)
-    return render_template("auth/forgot.html", form=form)
+    return _ask_for_link("auth/forgot.html", accounts.request_password_reset, lambda email: _(
+        "If an account uses %(email)s, a link to choose a new password is on its way. It is "
+        "valid for %(minutes)d minutes.", email=email,
+        minutes=current_app.config["PASSWORD_RESET_LINK_MINUTES"]))
 
 
 @bp.route("/link", methods=["GET", "POST"])
 def sign_in_link():
     """Ask for a one-time sign-in link: the way in while the password is locked or
     forgotten. The same answer whether or not the address has an account."""
+    return _ask_for_link("auth/sign_in_link.html", accounts.request_sign_in_link, lambda email: _(
+        "If an account uses %(email)s, a link to sign in is on its way. It is valid for "
+        "%(minutes)d minutes.", email=email, minutes=current_app.config["SIGN_IN_LINK_MINUTES"]))
+
+
+def _ask_for_link(template: str, send, sent):
+    """A page that emails a link to the address typed (`send(address, client address)`), then
+    goes back to sign-in saying `sent(address)`, and that it will not arrive when the address
+    is suppressed; 429 when the address was sent too many already."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.request_sign_in_link(form.email.data, session_cookie.client_address())
+            send(form.email.data, session_cookie.client_address())
         except mail_limits.TooManyEmails as error:
             apply_errors(form, error)
-            return render_template("auth/sign_in_link.html", form=form), 429
-        flash(_("If an account uses %(email)s, a link to sign in is on its way. It is valid "
-                "for %(minutes)d minutes.", email=form.email.data,
-                minutes=current_app.config["SIGN_IN_LINK_MINUTES"]), "info")
+            return render_template(template, form=form), 429
+        flash(sent(form.email.data), "info")
+        if notice := delivery.notice_for(form.email.data):  # it will not arrive
+            flash(notice, "error")
         return see_other(url_for("auth.login"))
     if form.errors:
-        return render_page("auth/sign_in_link.html", form=form, http_status=422)
-    return render_template("auth/sign_in_link.html", form=form)
+        return render_page(template, form=form, http_status=422)
+    return render_template(template, form=form)
 
 
 @bp.route("/link/<token>", methods=["GET", "POST"])
@@ -203,13 +200,19 @@ def change_password():
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
-            session_cookie.begin(user, token)
-            flash(_("Your new password is set. Any other session of your account was signed "
-                    "out."), "success")
-            return see_other(url_for("main.home"))
+            return _password_set(user, token)
     if form.errors:
         return render_page("auth/change_password.html", form=form, http_status=422)
     return render_template("auth/change_password.html", form=form)
+
+
+def _password_set(user, session_token: str):
+    """A new password is set (changed, or chosen from a link): this browser holds the
+    account's one session now, and goes home."""
+    session_cookie.begin(user, session_token)
+    flash(_("Your new password is set. Any other session of your account was signed out."),
+          "success")
+    return see_other(url_for("main.home"))
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -239,10 +242,7 @@ def _new_password(token: str, purpose: str):
         except ValidationFailed as error:
             apply_errors(form, error)
         else:
-            session_cookie.begin(user, session_token)
-            flash(_("Your new password is set. Any other session of your account was signed "
-                    "out."), "success")
-            return see_other(url_for("main.home"))
+            return _password_set(user, session_token)
     context = {"form": form, "purpose": purpose, "account": user}
     if form.errors:
         return render_page("auth/new_password.html", **context, http_status=422)

@@ -1,10 +1,11 @@
 """What every view of the campaigns blueprint shares: who may use it, and the one path that
-every kind of automatic email (a trigger, a reminder) takes to be opened, saved and
-switched (its preview and test: `sample_views`).
+every kind of automatic email (a trigger, a reminder) takes to be opened, saved, switched
+and deleted (its preview and test: `sample_views`).
 
 Objects are loaded by the services' loaders (`campaigns.get`, `campaign_triggers.get_trigger`,
 `reminders.get_reminder`), which raise NotFound; the app-wide handlers answer 404. Each kind's
-views module says what is its own: its form, its service's input, its section (`answer`).
+views module says what is its own: its form, its service's input, its section
+(`sections.Section`).
 """
 
 from collections.abc import Callable
@@ -63,11 +64,17 @@ def save_form(campaign, form, email, *, data: Callable, save: Callable, message:
     return reopen(422 if request.method == "POST" else 200)
 
 
-def confirm_delete(campaign, email, question: str):
-    """The no-JavaScript confirmation before deleting an automatic email (its delete route,
-    by GET): it posts to the same URL."""
-    return render_template("campaigns/confirm_delete.html", campaign=campaign, email=email,
-                           question=question, delete_url=request.path)
+def delete(campaign, email, delete_email: Callable, question: str, message: str,
+           answer: Answer):
+    """Delete an automatic email: GET asks `question` first (the no-JavaScript path's
+    confirmation page, which posts to the same URL); POST deletes, flashes `message` and
+    answers."""
+    if request.method == "GET":
+        return render_template("campaigns/confirm_delete.html", campaign=campaign, email=email,
+                               question=question, delete_url=request.path)
+    delete_email(current_user, campaign, email, locale())
+    flash(message, "success")
+    return answer(200)
 
 
 def switch(campaign, email, set_active: Callable, messages: tuple[str, str], answer: Answer):

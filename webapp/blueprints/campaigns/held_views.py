@@ -13,18 +13,9 @@ from flask_login import current_user
 from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.common import platform_managers
 from webapp.blueprints.campaigns.forms import ReleaseHeldForm
-from webapp.blueprints.campaigns.sections import (
-    TAB_PAGE,
-    closed_section,
-    held_context,
-    rest_of_tab,
-    tab_url,
-)
+from webapp.blueprints.campaigns.sections import HELD
 from webapp.core.errors import ValidationFailed
 from webapp.services import campaigns, held_emails
-from webapp.web.htmx import render_page
-
-SECTION = "campaigns/_held_section.html"
 
 
 @bp.route("/<int:campaign_id>/emails/held")
@@ -32,7 +23,7 @@ SECTION = "campaigns/_held_section.html"
 def held_section(campaign_id: int):
     """The campaign's emails held for review, per automatic email and status."""
     campaign = campaigns.get(campaign_id)
-    return closed_section(SECTION, held_context, campaign, anchor="section-held")
+    return HELD.closed(campaign)
 
 
 @bp.route("/<int:campaign_id>/held/<int:trigger_id>/<int:status_id>/<any(release, cancel):action>",
@@ -65,11 +56,7 @@ def act_on_held(campaign_id: int, trigger_id: int, status_id: int, action: str):
         except ValidationFailed as error:
             errors = error.errors
     held_errors = {key: [m for messages in errors.values() for m in messages]} if errors else {}
-    done = not errors and not asking
-    shown = held_context(campaign, held_errors=held_errors, held_asking=asking)
-    return render_page(  # the page again when refused or asking: why, or the question
-        TAB_PAGE, SECTION, http_status=422 if errors else 200,
-        see_other=tab_url(campaign, "section-held") if done else None,
-        trigger=("triggerSaved", "outboxChanged") if done else None, with_messages=done,
-        page_context=rest_of_tab(campaign, shown, held_errors=held_errors, held_asking=asking),
-        **shown)
+    shown = {"held_errors": held_errors, "held_asking": asking}
+    if errors or asking:  # the page again when refused or asking: why, or the question
+        return HELD.reopened(campaign, 422 if errors else 200, **shown)
+    return HELD.saved(campaign, events=("triggerSaved", "outboxChanged"), **shown)

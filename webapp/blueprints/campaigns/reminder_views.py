@@ -8,37 +8,28 @@ Routes:
     (/<id>/reminders/<rid>/preview|test: `sample_views`, shared with triggers)
 """
 
-from flask import flash, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.common import (
     automatic_email_form,
-    confirm_delete,
+    delete,
     locale,
     platform_managers,
     save_form,
     switch,
 )
 from webapp.blueprints.campaigns.forms import ReminderForm
-from webapp.blueprints.campaigns.sections import (
-    closed_section,
-    reminders_context,
-    saved,
-    section_or_page,
-)
+from webapp.blueprints.campaigns.sections import REMINDERS
 from webapp.services import campaigns, reminders, statuses
-
-SECTION = "campaigns/_reminders_section.html"
 
 
 @bp.route("/<int:campaign_id>/emails/reminders")
 @platform_managers
 def reminders_section(campaign_id: int):
     """The "Scheduled reminders" section, form closed."""
-    return closed_section(SECTION, reminders_context, campaigns.get(campaign_id))
+    return REMINDERS.closed(campaigns.get(campaign_id))
 
 
 @bp.route("/<int:campaign_id>/emails/reminders/new", methods=["GET", "POST"])
@@ -76,11 +67,8 @@ def delete_reminder(campaign_id: int, reminder_id: int):
     """Delete a reminder (GET: the confirmation page of the no-JavaScript path)."""
     campaign = campaigns.get(campaign_id)
     reminder = reminders.get_reminder(campaign, reminder_id)
-    if request.method == "GET":
-        return confirm_delete(campaign, reminder, _("Delete this reminder?"))
-    reminders.delete_reminder(current_user, campaign, reminder, locale())
-    flash(_("Reminder deleted."), "success")
-    return _answer(campaign)(200)
+    return delete(campaign, reminder, reminders.delete_reminder, _("Delete this reminder?"),
+                  _("Reminder deleted."), _answer(campaign))
 
 
 def _reminder_form(**kwargs) -> ReminderForm:
@@ -99,8 +87,7 @@ def answer_for(campaign, _reminder=None):
 
 def _answer(campaign):
     """htmx: the section refreshed (and the flash, out of band); plain: the tab."""
-    return lambda status: saved(SECTION, reminders_context(campaign),
-                                anchor="section-reminders", status=status)
+    return lambda status: REMINDERS.saved(campaign, status)
 
 
 def _input(reminder, form: ReminderForm) -> reminders.ReminderInput:
@@ -119,7 +106,7 @@ def _save_reminder(campaign, form: ReminderForm, reminder):
         campaign, form, reminder, data=lambda form: _input(reminder, form),
         save=reminders.save_reminder, message=_("Reminder saved."),
         saved=lambda _saved: _answer(campaign)(200),
-        reopen=lambda status: section_or_page(
-            SECTION, reminders_context, campaign, status, reminder_form=form,
+        reopen=lambda status: REMINDERS.reopened(
+            campaign, status, reminder_form=form,
             reminder_editing=reminder.id if reminder else "new",
             reminder_kind=reminder.kind if reminder else None))

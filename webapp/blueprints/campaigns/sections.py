@@ -1,9 +1,13 @@
-"""The Emails tab's sections: what each one needs to render, and the answers that redraw one.
+"""The Emails tab's sections: what each one needs to render, and the answers that redraw one
+(`Section`: `TRIGGERS`, `REMINDERS`, `HELD`).
 
 Each section builds only its own context, so an htmx answer redraws one section and computes
 nothing for the others (switching a trigger does not plan the reminders). The full tab, for
 the page and the no-JavaScript path, is the sum of the sections.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import url_for
 from flask_babel import get_locale
@@ -90,26 +94,39 @@ def tab_url(campaign, anchor: str | None = None) -> str:
     return url_for(".emails", campaign_id=campaign.id, _anchor=anchor)
 
 
-def closed_section(template: str, build, campaign, anchor: str | None = None, **extra):
-    """A section with its form closed, for htmx (the form's Cancel); the tab otherwise."""
-    return render_page(TAB_PAGE, template, see_other=tab_url(campaign, anchor),
-                       **build(campaign, **extra))
+@dataclass(frozen=True)
+class Section:
+    """One section of the Emails tab, and the answers that redraw it: its template, what it
+    renders (`build(campaign, **extra)`) and its place on the tab (`anchor`), where a plain
+    request goes back to."""
+
+    template: str
+    build: Callable[..., dict]
+    anchor: str | None = None
+
+    def closed(self, campaign, **extra):
+        """With its form closed, for htmx (the form's Cancel); the tab otherwise."""
+        return render_page(TAB_PAGE, self.template, see_other=tab_url(campaign, self.anchor),
+                           **self.build(campaign, **extra))
+
+    def saved(self, campaign, status: int = 200, events: tuple[str, ...] = ("triggerSaved",),
+              **extra):
+        """After a change: htmx gets the refreshed section (and the flash, out of band) and
+        the events that refresh what depends on it; a plain POST goes back to the tab."""
+        return render_page(TAB_PAGE, self.template, http_status=status,
+                           see_other=tab_url(campaign, self.anchor),
+                           trigger=events if status == 200 else None, with_messages=True,
+                           **self.build(campaign, **extra))
+
+    def reopened(self, campaign, status: int = 200, section: dict | None = None, **extra):
+        """A form opened or refused, or a question asked: htmx gets the section (plus
+        `section`, what only the section template needs); a plain request the whole tab."""
+        shown = {**self.build(campaign, **extra), **(section or {})}
+        return render_page(TAB_PAGE, self.template, http_status=status,
+                           page_context=rest_of_tab(campaign, shown, **extra), **shown)
 
 
-def saved(template: str, context: dict, anchor: str | None = None, status: int = 200,
-          events: tuple[str, ...] = ("triggerSaved",)):
-    """After a change: htmx gets the refreshed section (and the flash, out of band) and the
-    events that refresh what depends on it; a plain POST goes back to the tab."""
-    return render_page(TAB_PAGE, template, http_status=status,
-                       see_other=tab_url(context["campaign"], anchor),
-                       trigger=events if status == 200 else None, with_messages=True,
-                       **context)
-
-
-def section_or_page(template: str, build, campaign, status: int = 200,
-                    section: dict | None = None, **extra):
-    """A form opened or refused: htmx gets its section, built by `build` (plus `section`,
-    what only the section template needs); a plain request the whole tab."""
-    shown = {**build(campaign, **extra), **(section or {})}
-    return render_page(TAB_PAGE, template, http_status=status,
-                       page_context=rest_of_tab(campaign, shown, **extra), **shown)
+TRIGGERS = Section("campaigns/_section.html", triggers_context)
+REMINDERS = Section("campaigns/_reminders_section.html", reminders_context,
+                    anchor="section-reminders")
+HELD = Section("campaigns/_held_section.html", held_context, anchor="section-held")

@@ -10,30 +10,23 @@ Routes:
     (/<id>/triggers/<tid>/preview|test: `sample_views`, shared with reminders)
 """
 
-from flask import flash, request
+from flask import request
 from flask_babel import gettext as _
-from flask_login import current_user
 from wtforms import SelectChoice
 
 from webapp.blueprints.campaigns import bp
 from webapp.blueprints.campaigns.common import (
     automatic_email_form,
-    confirm_delete,
+    delete,
     locale,
     platform_managers,
     save_form,
     switch,
 )
 from webapp.blueprints.campaigns.forms import TriggerForm
-from webapp.blueprints.campaigns.sections import (
-    closed_section,
-    saved,
-    section_or_page,
-    triggers_context,
-)
+from webapp.blueprints.campaigns.sections import TRIGGERS
 from webapp.services import campaign_triggers, campaigns, statuses
 
-SECTION = "campaigns/_section.html"
 EVENTS = "<any(submitted, status_changed):event>"  # the EventType values
 
 
@@ -42,7 +35,7 @@ EVENTS = "<any(submitted, status_changed):event>"  # the EventType values
 def section(campaign_id: int, event: str):
     """One section of the Emails tab, form closed."""
     campaign = campaigns.get(campaign_id)
-    return closed_section(SECTION, triggers_context, campaign, focus="create", event=event)
+    return TRIGGERS.closed(campaign, focus="create", event=event)
 
 
 @bp.route(f"/<int:campaign_id>/emails/{EVENTS}/new", methods=["GET", "POST"])
@@ -84,12 +77,9 @@ def delete_trigger(campaign_id: int, trigger_id: int):
     """Delete an automatic email (GET: the confirmation page of the no-JavaScript path)."""
     campaign = campaigns.get(campaign_id)
     trigger = campaign_triggers.get_trigger(campaign, trigger_id)
-    event = trigger.event
-    if request.method == "GET":
-        return confirm_delete(campaign, trigger, _("Delete this automatic email?"))
-    campaign_triggers.delete_trigger(current_user, campaign, trigger, locale())
-    flash(_("Automatic email deleted."), "success")
-    return _answer(campaign, event, focus="heading")(200)
+    return delete(campaign, trigger, campaign_triggers.delete_trigger,
+                  _("Delete this automatic email?"), _("Automatic email deleted."),
+                  _answer(campaign, trigger.event, focus="heading"))
 
 
 def _trigger_form(event: str, **kwargs) -> TriggerForm:
@@ -107,8 +97,7 @@ def answer_for(campaign, trigger):
 
 def _answer(campaign, event: str, **extra):
     """htmx: the event's section refreshed (and the flash, out of band); plain: the tab."""
-    return lambda status: saved(SECTION, {**triggers_context(campaign, **extra), "event": event},
-                                status=status)
+    return lambda status: TRIGGERS.saved(campaign, status, event=event, **extra)
 
 
 def _input(event: str, form: TriggerForm) -> campaign_triggers.TriggerInput:
@@ -127,6 +116,6 @@ def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
         save=campaign_triggers.save_trigger, message=_("Automatic email saved."),
         saved=lambda saved_trigger: _answer(campaign, event,
                                             focus=f"row-{saved_trigger.id}")(200),
-        reopen=lambda status: section_or_page(
-            SECTION, triggers_context, campaign, status, open_event=event,
+        reopen=lambda status: TRIGGERS.reopened(
+            campaign, status, open_event=event,
             editing=trigger.id if trigger else "new", form=form, section={"event": event}))

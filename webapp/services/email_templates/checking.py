@@ -1,14 +1,14 @@
 """Email templates checked before they are saved: HTML sanitised, template syntax within the
-allowed, headers without line breaks, every language complete."""
+allowed (`templating.find_problems`: the allow-list of `template_syntax` refuses, while
+parsing, every construct that could slip raw HTML past the sanitiser or reach for other files),
+headers without line breaks, every language complete."""
 
 import logging
 import re
 import secrets
 
-import jinja2
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from jinja2 import nodes
 
 from webapp.core.addresses import InvalidAddress, normalize_email, parse_address_list
 from webapp.models import Application, EmailTemplate, User
@@ -43,31 +43,6 @@ def sanitize_html(source: str) -> str:
     for token, original in hidden.items():
         cleaned = cleaned.replace(token, original)
     return cleaned
-
-
-def _unsafe_constructs(source: str) -> list[str]:
-    """`|safe` and `{% autoescape false %}` would let a template slip raw HTML past nh3;
-    include, extends and import would reach for files."""
-    try:
-        ast = templating.HTML_ENV.parse(source or "")
-    except jinja2.TemplateSyntaxError:
-        return []  # find_problems reports it with its line
-    problems = []
-    if any(True for _ in ast.find_all((nodes.Include, nodes.Extends, nodes.Import,
-                                       nodes.FromImport))):
-        problems.append(str(_l("Including, extending or importing other templates is not "
-                               "allowed.")))
-    if any(node.name == "safe" for node in ast.find_all(nodes.Filter)):
-        problems.append(str(_l("The “safe” filter is not allowed.")))
-    if any(True for _ in ast.find_all(nodes.ScopedEvalContextModifier)):
-        problems.append(str(_l("Turning autoescaping off is not allowed.")))
-    return problems
-
-
-def template_problems(source: str,
-                       names: frozenset[str] = templating.CAMPAIGN_NAMES) -> list[str]:
-    # Checked first: find_problems renders the template, which these constructs must not reach.
-    return _unsafe_constructs(source) or templating.find_problems(source, names)
 
 
 def _header_problem(value: str) -> str | None:
@@ -128,7 +103,8 @@ def validate(data: TemplateInput, template: EmailTemplate | None = None,
         leaks = secret_links.problems(version.subject, version.body_html, version.body_text,
                                       current_app.config["BASE_URL"]) if data.system_key else {}
         for part in ("subject", "body_html", "body_text"):
-            problems = (template_problems(getattr(version, part), data.placeholder_names)
+            problems = (templating.find_problems(getattr(version, part),
+                                                 data.placeholder_names)
                         or leaks.get(part, []))
             for message in problems:
                 add(f"{part}_{locale}", message)

@@ -23,7 +23,6 @@ from webapp.services import letters, secret_links, templating
 from webapp.services.email_templates.checking import (
     render_context,
     sanitize_html,
-    template_problems,
     validate,
 )
 from webapp.services.email_templates.reading import TemplateInput, VersionInput
@@ -46,8 +45,8 @@ def preview(data: TemplateInput, locale: str, application: Application | None = 
     if version.is_empty:
         return None, []  # nothing written yet
     problems = [message for part in ("subject", "body_html", "body_text")
-                for message in template_problems(getattr(version, part),
-                                                  data.placeholder_names)]
+                for message in templating.find_problems(getattr(version, part),
+                                                        data.placeholder_names)]
     if data.system_key and not problems:
         leaks = secret_links.problems(version.subject, version.body_html, version.body_text,
                                       current_app.config["BASE_URL"])

@@ -99,26 +99,26 @@ def _relay(b: Bench) -> list[Figure]:
 @figure("enqueue", bulk_status_change)
 def _enqueue(b: Bench) -> list[Figure]:
     return (bulk_status_change.run(b.server, b.folder, b.backends, b.rounds,
-                                   sizes=b.size((1000, 10000), (100, 500)))
+                                   sizes=b.size((1000, 10000), (20, 100)))
             + b.unmeasured_postgres("bulk status change, PostgreSQL"))
 
 
 @figure("latency", latency)
 def _latency(b: Bench) -> list[Figure]:
-    return latency.run(b.server, b.folder, rounds=1, submissions=b.size(50, 5))
+    return latency.run(b.server, b.folder, rounds=1, submissions=b.size(50, 3))
 
 
 @figure("scaling", scaling)
 def _scaling(b: Bench) -> list[Figure]:
     found, plans = scaling.run(b.server, b.folder, requests=b.size(20, 2),
-                               sizes=b.size((1_000, 1_000_000), (100, 2_000)))
+                               sizes=b.size((1_000, 1_000_000), (100, 500)))
     b.plans = plans
     return found
 
 
 @figure("memory", memory)
 def _memory(b: Bench) -> list[Figure]:
-    return memory.run(b.server, b.folder, rounds=1, n=b.size(50_000, 500))
+    return memory.run(b.server, b.folder, rounds=1, n=b.size(50_000, 100))
 
 
 @figure("templates", template_budget)
@@ -129,20 +129,20 @@ def _templates(b: Bench) -> list[Figure]:
 @figure("reminders", reminders)
 def _reminders(b: Bench) -> list[Figure]:
     return reminders.run(b.server, b.folder, b.backends, b.rounds,
-                         sizes=b.size((1_000, 100_000), (100, 2_000)), due=b.size(1_000, 50))
+                         sizes=b.size((1_000, 100_000), (50, 500)), due=b.size(1_000, 20))
 
 
 @figure("emails-tab", reminders)
 def _emails_tab(b: Bench) -> list[Figure]:
     return reminders.run_emails_tab(b.server, b.folder, b.backends,
-                                    sizes=b.size((100, 50_000), (20, 500)),
+                                    sizes=b.size((100, 50_000), (10, 100)),
                                     requests=b.size(reminders.TAB_REQUESTS, 2))
 
 
 @figure("purge", purge)
 def _purge(b: Bench) -> list[Figure]:
     return purge.run(b.server, b.folder, b.backends, b.rounds,
-                     sizes=b.size((10_000, 100_000), (500, 5_000)))
+                     sizes=b.size((10_000, 100_000), (100, 1_000)))
 
 
 @figure("delivery", delivery)

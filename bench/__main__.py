@@ -13,6 +13,7 @@ one list of what the bench runs; a module of bench/ that no figure uses fails th
 """
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -163,14 +164,16 @@ def _wire(b: Bench) -> list[Figure]:
     return wire.figures(b.server, n=b.size(wire.N, 100), rounds=b.size(wire.ROUNDS, 1))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None, server: CountingServer | None = None) -> None:
+    """`server`: a counting server already running, for several runs in one process (the
+    quick run's tests); by default the run starts its own."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="every figure on small sizes, one round: a smoke run")
     parser.add_argument("--only", default=",".join(FIGURES),
                         help="figures to run, comma-separated: " + ",".join(FIGURES))
     parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the table")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     only = set(args.only.split(","))
     unknown = only - set(FIGURES)
     if unknown:
@@ -179,7 +182,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="missive-bench-"))
     figures: list[Figure] = []
     timings: dict[str, float] = {}
-    with CountingServer() as server:
+    with contextlib.ExitStack() as stack:
+        if server is None:
+            server = stack.enter_context(CountingServer())
         bench = Bench(server, folder, ["sqlite"] + (["postgresql"] if pg else []), args.quick)
         for name, run in FIGURES.items():
             if name not in only:

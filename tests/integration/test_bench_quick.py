@@ -8,13 +8,13 @@ tested, and every module of bench/ must be registered."""
 import json
 import math
 import pkgutil
-import sys
 
 import pytest
 
 import bench
 from bench import __main__ as bench_main
 from bench.__main__ import FIGURES, HELPERS, MODULES
+from bench.common import CountingServer
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +27,19 @@ def test_every_bench_module_is_a_registered_figure():
                            "each with @figure in bench/__main__.py")
 
 
+@pytest.fixture(scope="module")
+def counting_server():
+    """The bench's SMTP server (a process of its own), shared by the figures as in a full run:
+    each resets it first."""
+    with CountingServer() as server:
+        yield server
+
+
 @pytest.mark.parametrize("name", list(FIGURES))
-def test_the_quick_bench_runs_the_figure(name, tmp_path, monkeypatch, capsys):
+def test_the_quick_bench_runs_the_figure(name, counting_server, tmp_path, monkeypatch, capsys):
     results = tmp_path / "quick.json"
     monkeypatch.setenv("MISSIVE_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.setattr(sys, "argv", ["bench", "--quick", "--only", name,
-                                      "--json", str(results)])
-    bench_main.main()
+    bench_main.main(["--quick", "--only", name, "--json", str(results)], counting_server)
     out = capsys.readouterr().out
     assert f"… {name}\n" in out
     report = json.loads(results.read_text())

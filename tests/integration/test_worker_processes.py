@@ -70,6 +70,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_in_flig
         release.set()
         if first.poll() is None:
             first.kill()
+            first.wait()
     _wait_until(lambda: len(smtp.messages) == 51, "the in-flight message to land")
 
     with app.app_context():
@@ -149,6 +150,7 @@ def test_the_worker_command_drains_and_stops_cleanly_on_sigterm(app, database_ur
     finally:
         if worker.poll() is None:
             worker.kill()
+            worker.wait()
     assert delivered(smtp) == {message_id: 1 for message_id in ids}
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(WorkerHeartbeat.worker))) == 0
@@ -188,6 +190,7 @@ def test_a_worker_whose_database_connections_are_killed_mid_drain_survives_and_f
     finally:
         if worker.poll() is None:
             worker.kill()
+            worker.wait()
     log = worker.log_path.read_text()
     assert "failed: OperationalError" in log and "Traceback" in log  # the error, logged
     received = delivered(smtp)
@@ -207,13 +210,16 @@ def test_sigterm_mid_drain_ends_the_worker_within_the_bound_and_gives_its_rows_b
                      OUTBOX_BATCH_SIZE=200, OUTBOX_SMTP_CONNECTIONS=4,
                      OUTBOX_STOP_GRACE_SECONDS=5)
     try:
-        _wait_until(lambda: len(smtp.messages) >= 100, "the drain to be under way")
+        # The process starts the app first: a while on a busy machine.
+        _wait_until(lambda: len(smtp.messages) >= 100, "the drain to be under way",
+                    WAIT_SECONDS * 3)
         worker.send_signal(signal.SIGTERM)
         # The bound: the stop grace, plus one commit and the process's own exit.
         assert worker.wait(5 + 15) == 0
     finally:
         if worker.poll() is None:
             worker.kill()
+            worker.wait()
     assert "maximum number of running instances" not in worker.log_path.read_text()
     with app.app_context():
         left = states()

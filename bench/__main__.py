@@ -13,6 +13,7 @@ one list of what the bench runs; a module of bench/ that no figure uses fails th
 """
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -99,26 +100,26 @@ def _relay(b: Bench) -> list[Figure]:
 @figure("enqueue", bulk_status_change)
 def _enqueue(b: Bench) -> list[Figure]:
     return (bulk_status_change.run(b.server, b.folder, b.backends, b.rounds,
-                                   sizes=b.size((1000, 10000), (100, 500)))
+                                   sizes=b.size((1000, 10000), (20, 100)))
             + b.unmeasured_postgres("bulk status change, PostgreSQL"))
 
 
 @figure("latency", latency)
 def _latency(b: Bench) -> list[Figure]:
-    return latency.run(b.server, b.folder, rounds=1, submissions=b.size(50, 5))
+    return latency.run(b.server, b.folder, rounds=1, submissions=b.size(50, 3))
 
 
 @figure("scaling", scaling)
 def _scaling(b: Bench) -> list[Figure]:
     found, plans = scaling.run(b.server, b.folder, requests=b.size(20, 2),
-                               sizes=b.size((1_000, 1_000_000), (100, 2_000)))
+                               sizes=b.size((1_000, 1_000_000), (100, 500)))
     b.plans = plans
     return found
 
 
 @figure("memory", memory)
 def _memory(b: Bench) -> list[Figure]:
-    return memory.run(b.server, b.folder, rounds=1, n=b.size(50_000, 500))
+    return memory.run(b.server, b.folder, rounds=1, n=b.size(50_000, 100))
 
 
 @figure("templates", template_budget)
@@ -129,20 +130,20 @@ def _templates(b: Bench) -> list[Figure]:
 @figure("reminders", reminders)
 def _reminders(b: Bench) -> list[Figure]:
     return reminders.run(b.server, b.folder, b.backends, b.rounds,
-                         sizes=b.size((1_000, 100_000), (100, 2_000)), due=b.size(1_000, 50))
+                         sizes=b.size((1_000, 100_000), (50, 500)), due=b.size(1_000, 20))
 
 
 @figure("emails-tab", reminders)
 def _emails_tab(b: Bench) -> list[Figure]:
     return reminders.run_emails_tab(b.server, b.folder, b.backends,
-                                    sizes=b.size((100, 50_000), (20, 500)),
+                                    sizes=b.size((100, 50_000), (10, 100)),
                                     requests=b.size(reminders.TAB_REQUESTS, 2))
 
 
 @figure("purge", purge)
 def _purge(b: Bench) -> list[Figure]:
     return purge.run(b.server, b.folder, b.backends, b.rounds,
-                     sizes=b.size((10_000, 100_000), (500, 5_000)))
+                     sizes=b.size((10_000, 100_000), (100, 1_000)))
 
 
 @figure("delivery", delivery)
@@ -163,14 +164,16 @@ def _wire(b: Bench) -> list[Figure]:
     return wire.figures(b.server, n=b.size(wire.N, 100), rounds=b.size(wire.ROUNDS, 1))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None, server: CountingServer | None = None) -> None:
+    """`server`: a counting server already running, for several runs in one process (the
+    quick run's tests); by default the run starts its own."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="every figure on small sizes, one round: a smoke run")
     parser.add_argument("--only", default=",".join(FIGURES),
                         help="figures to run, comma-separated: " + ",".join(FIGURES))
     parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the table")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     only = set(args.only.split(","))
     unknown = only - set(FIGURES)
     if unknown:
@@ -179,7 +182,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="missive-bench-"))
     figures: list[Figure] = []
     timings: dict[str, float] = {}
-    with CountingServer() as server:
+    with contextlib.ExitStack() as stack:
+        if server is None:
+            server = stack.enter_context(CountingServer())
         bench = Bench(server, folder, ["sqlite"] + (["postgresql"] if pg else []), args.quick)
         for name, run in FIGURES.items():
             if name not in only:

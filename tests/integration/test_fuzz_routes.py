@@ -3,7 +3,8 @@ impossible dates, long strings) sent to every form field and query parameter of 
 as each role, on each database. The routes come from the app's URL map, the field names from
 its forms; a 5xx fails the test with the request that caused it.
 
-The example budget keeps `make test` short: FUZZ_EXAMPLES raises it for a longer hunt."""
+The sweep of every route is shared out over SWEEPS tests, which parallel workers run side by
+side. The example budget keeps `make test` short: FUZZ_EXAMPLES raises it for a longer hunt."""
 
 import io
 import os
@@ -29,6 +30,7 @@ from webapp.models.outbox import OutboxMessage
 from webapp.web.forms import Form
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "250"))
+SWEEPS = 4  # each takes every fourth route
 ROLES = ["anonymous", *(role.value for role in Role)]
 # Read from the request by views directly rather than through a form.
 RAW_PARAMETERS = ["after", "before", "poll", "next", "action", "locale", "ids", "scope",
@@ -193,10 +195,12 @@ def no_database_refusal(caplog):
     assert not refused, refused
 
 
-def test_every_route_answers_every_role_without_5xx_for_hostile_values(app, world,
+@pytest.mark.parametrize("share", range(SWEEPS))
+def test_every_route_answers_every_role_without_5xx_for_hostile_values(app, world, share,
                                                                          no_database_refusal):
     """A sweep first: each route as each role, with real ids and with an id beyond 2^63, every
-    field holding a hostile value: the three worst as admin, one per other role (rotating)."""
+    field holding a hostile value: the three worst as admin, one per other role (rotating).
+    This test takes its share of the routes: every SWEEPS-th, from the `share`-th."""
     clients = _clients(app)
     fields = _field_names(app)
     hostile = ["\x00", str(2**63), "abc", "0001-01-01T00:00", "x" * 5000]
@@ -205,6 +209,8 @@ def test_every_route_answers_every_role_without_5xx_for_hostile_values(app, worl
     size = app.config["MAX_QUERY_VALUES"] - 10
     groups = [fields[i:i + size] for i in range(0, len(fields), size)]
     for n, (method, rule, placeholders) in enumerate(_routes(app)):
+        if n % SWEEPS != share:
+            continue
         real, huge = {}, {}
         for converter, arguments, name in placeholders:
             first = arguments.split(",")[0].strip().strip("'\"")

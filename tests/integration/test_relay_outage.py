@@ -20,6 +20,7 @@ def _failed_attempts() -> int:
 
 def test_a_30_second_outage_costs_a_bounded_number_of_attempts_and_loses_nothing(
         make_app, smtp, clock, users):
+    clock.freeze()  # the 30 s pause runs out only as the polls move the clock
     connections, poll, breaker = 4, 2, 3
     app = make_app(OUTBOX_SMTP_CONNECTIONS=connections, OUTBOX_BATCH_SIZE=50,
                    OUTBOX_CIRCUIT_BREAKER_FAILURES=breaker,

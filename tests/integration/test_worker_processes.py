@@ -38,8 +38,8 @@ def _worker(database_url, smtp, tmp_path, *args, **settings):
     return process
 
 
-def _wait_until(condition, what):
-    deadline = time.monotonic() + WAIT_SECONDS
+def _wait_until(condition, what, seconds=WAIT_SECONDS):
+    deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         time.sleep(0.05)
@@ -70,6 +70,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_in_flig
         release.set()
         if first.poll() is None:
             first.kill()
+            first.wait()
     _wait_until(lambda: len(smtp.messages) == 51, "the in-flight message to land")
 
     with app.app_context():
@@ -88,28 +89,44 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_in_flig
         assert states() == {"sent": 150}
 
 
-def test_three_worker_processes_drain_2000_messages_each_exactly_once(
+def _claimers() -> int:
+    """How many workers hold leased rows."""
+    db.session.rollback()
+    return db.session.scalar(sa.select(sa.func.count(sa.distinct(OutboxMessage.lease_owner))))
+
+
+def test_three_worker_processes_drain_600_messages_each_exactly_once(
         app, database_url, smtp, tmp_path):
     """Run on every configured database: on PostgreSQL the workers pass each other's rows by
-    with SKIP LOCKED; on SQLite the guarded UPDATE serialises the claims."""
+    with SKIP LOCKED; on SQLite the guarded UPDATE serialises the claims. The relay holds its
+    answers until each worker has claimed a batch, so that all three drain at once however
+    far apart they started."""
     with app.app_context():
-        ids = queue_messages(2000)
-    workers = [_worker(database_url, smtp, tmp_path, "outbox", "drain",
-                       OUTBOX_BATCH_SIZE=50) for _ in range(3)]
+        ids = queue_messages(600)
+    everyone_in = threading.Event()
+    smtp.handler.hold_reply = lambda received: everyone_in
+    workers = [_worker(database_url, smtp, tmp_path, "outbox", "drain", OUTBOX_BATCH_SIZE=50,
+                       MAIL_TIMEOUT_SECONDS=WAIT_SECONDS * 3) for _ in range(3)]
     try:
+        with app.app_context():  # each process starts the app first: a while on a busy machine
+            _wait_until(lambda: _claimers() == 3, "a batch claimed by each worker",
+                        WAIT_SECONDS * 3)
+        everyone_in.set()
         codes = [w.wait(WAIT_SECONDS * 3) for w in workers]
     finally:
+        everyone_in.set()
         for w in workers:
             if w.poll() is None:
                 w.kill()
+                w.wait()
 
     assert codes == [0, 0, 0]
     assert delivered(smtp) == {message_id: 1 for message_id in ids}
     with app.app_context():
-        assert states() == {"sent": 2000}
+        assert states() == {"sent": 600}
         by_worker = Counter(db.session.scalars(
             sa.select(OutboxAttempt.worker)))
-        assert sum(by_worker.values()) == 2000 and 1 <= len(by_worker) <= 3
+        assert sum(by_worker.values()) == 600 and len(by_worker) == 3
         assert db.session.scalar(
             sa.select(sa.func.count()).select_from(OutboxMessage)
             .where(OutboxMessage.lease_owner.is_not(None))) == 0
@@ -133,6 +150,7 @@ def test_the_worker_command_drains_and_stops_cleanly_on_sigterm(app, database_ur
     finally:
         if worker.poll() is None:
             worker.kill()
+            worker.wait()
     assert delivered(smtp) == {message_id: 1 for message_id in ids}
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(WorkerHeartbeat.worker))) == 0
@@ -172,6 +190,7 @@ def test_a_worker_whose_database_connections_are_killed_mid_drain_survives_and_f
     finally:
         if worker.poll() is None:
             worker.kill()
+            worker.wait()
     log = worker.log_path.read_text()
     assert "failed: OperationalError" in log and "Traceback" in log  # the error, logged
     received = delivered(smtp)
@@ -183,24 +202,29 @@ def test_a_worker_whose_database_connections_are_killed_mid_drain_survives_and_f
 def test_sigterm_mid_drain_ends_the_worker_within_the_bound_and_gives_its_rows_back(
         app, database_url, smtp, tmp_path):
     with app.app_context():
-        ids = queue_messages(2000)
-    smtp.handler.reply_delay = 0.005  # the drain would take far longer than the bound
+        ids = queue_messages(600)
+    # Four replies a message, 20 ms each, four connections: at least 12 s for the drain, far
+    # longer than the bound.
+    smtp.handler.reply_delay = 0.02
     worker = _worker(database_url, smtp, tmp_path, "worker", OUTBOX_POLL_SECONDS=1,
                      OUTBOX_BATCH_SIZE=200, OUTBOX_SMTP_CONNECTIONS=4,
                      OUTBOX_STOP_GRACE_SECONDS=5)
     try:
-        _wait_until(lambda: len(smtp.messages) >= 100, "the drain to be under way")
+        # The process starts the app first: a while on a busy machine.
+        _wait_until(lambda: len(smtp.messages) >= 100, "the drain to be under way",
+                    WAIT_SECONDS * 3)
         worker.send_signal(signal.SIGTERM)
         # The bound: the stop grace, plus one commit and the process's own exit.
         assert worker.wait(5 + 15) == 0
     finally:
         if worker.poll() is None:
             worker.kill()
+            worker.wait()
     assert "maximum number of running instances" not in worker.log_path.read_text()
     with app.app_context():
         left = states()
         assert "sending" not in left and left["pending"] > 0  # given back, not leased
-        assert left["sent"] + left["pending"] == 2000
+        assert left["sent"] + left["pending"] == 600
     smtp.handler.reply_delay = 0
     assert _worker(database_url, smtp, tmp_path, "outbox", "drain").wait(WAIT_SECONDS) == 0
     received = delivered(smtp)

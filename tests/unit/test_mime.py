@@ -1,6 +1,7 @@
 """The message builder: headers a relay accepts as they are, and that read back as written."""
 
 import email
+import email.parser
 import email.policy
 import re
 from dataclasses import dataclass, field
@@ -46,6 +47,13 @@ def built(row: Row | None = None, config: Settings | None = None, **kwargs):
 
 def parsed(data: bytes) -> email.message.EmailMessage:
     return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def parsed_head(data: bytes) -> email.message.EmailMessage:
+    """The headers only, read by the same header classes as `parsed`: the generated tests
+    check thousands of headers, and parsing each body's MIME parts as well took most of
+    their time."""
+    return email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(data)
 
 
 def head_lines(data: bytes) -> list[str]:
@@ -255,7 +263,7 @@ words = st.text(st.characters(blacklist_categories=("Cs", "Z", "Cc")), min_size=
 def test_any_subject_reads_back_identical_within_the_limits(subject):
     _, _, data = built(Row(subject=subject))
     assert_within_limits(data)
-    message = parsed(data)
+    message = parsed_head(data)
     assert message["Subject"] == subject.strip(" \t")
 
 
@@ -265,7 +273,7 @@ def test_any_name_reads_back_identical_in_an_rfc2047_decoder(name):
     _, _, data = built(Row(to_name=name))
     assert_within_limits(data)
     assert decoded_display_name(data, "To") == name
-    assert parsed(data)["To"].addresses[0].addr_spec == "camille@example.org"
+    assert parsed_head(data)["To"].addresses[0].addr_spec == "camille@example.org"
 
 
 # Words of a length that a run of them fits one encoded word: then even the email package's
@@ -282,4 +290,4 @@ def test_names_read_back_identical_with_the_email_package(parts):
     name = " ".join(f"{word} {particle}" for word, particle in parts)
     _, _, data = built(Row(to_name=name))
     assert_within_limits(data)
-    assert parsed(data)["To"].addresses[0].display_name == name
+    assert parsed_head(data)["To"].addresses[0].display_name == name

@@ -82,7 +82,9 @@ def run(server, folder, rounds: int, submissions: int = SUBMISSIONS) -> list[Fig
                                       cwd=ROOT, env=worker_env(url, server.port),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                deadline = time.monotonic() + 30
+                # A guard against a worker that never starts, not a figure: a busy machine
+                # can take tens of seconds to start a Python process.
+                deadline = time.monotonic() + 180
                 while not _worker_drained(app):
                     if time.monotonic() > deadline:
                         raise AssertionError("the worker did not start")

@@ -110,18 +110,27 @@ def _relay_smtp():
             await self.push("354 End data with <CR><LF>.<CR><LF>")
             blocks: list[bytes] = []
             tail = b""
-            while True:
-                block = await self._reader.read(1 << 20)
-                if not block:  # the client has gone
-                    self._set_post_data_state()
-                    return
-                blocks.append(block)
-                # The client waits for the reply after the end marker: it ends what has
-                # arrived (CRLF . CRLF: the content ends with CRLF), possibly across blocks.
-                tail = (tail + block[-5:])[-5:]
-                if tail == b"\r\n.\r\n" or (len(blocks) == 1 and block == b".\r\n"):
-                    break
-            content = b"".join(blocks)[:-3].replace(b"\r\n..", b"\r\n.")
+            # The reader pauses the socket once it holds twice its limit (one line): for the
+            # content, as much as it sends, then back to one line for the commands.
+            limit, self._reader._limit = self._reader._limit, 1 << 20
+            try:
+                block = b"-"
+                while block:
+                    block = await self._reader.read(1 << 20)
+                    blocks.append(block)
+                    # The client waits for the reply after the end marker: it ends what has
+                    # arrived (CRLF . CRLF: the content ends with CRLF), maybe across blocks.
+                    tail = (tail + block[-5:])[-5:]
+                    if tail == b"\r\n.\r\n" or (len(blocks) == 1 and block == b".\r\n"):
+                        break
+            finally:
+                self._reader._limit = limit
+            if not block:  # the client has gone
+                self._set_post_data_state()
+                return
+            content = (blocks[0] if len(blocks) == 1 else b"".join(blocks))[:-3]
+            if b"\r\n.." in content:  # a search: no copy of the message when not found
+                content = content.replace(b"\r\n..", b"\r\n.")
             if content.startswith(b".."):
                 content = content[1:]
             self.envelope.content = self.envelope.original_content = content

@@ -20,10 +20,8 @@ with its traceback and raises it to the caller, all within OUTBOX_STOP_GRACE_SEC
 commit. A stop asked from outside (SIGTERM) ends the run the same way, without an error.
 """
 
-import contextlib
 import logging
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass, fields
@@ -43,36 +41,6 @@ log = logging.getLogger("missive.outbox")
 
 # How long a commit may wait to take more outcomes with it.
 RECORD_LINGER_SECONDS = 0.005
-
-# While a run sends, the interpreter hands the GIL over every 0.5 ms rather than every 5 ms
-# (Python's default). A sender thread back from the socket, the disk or OpenSSL's RSA step
-# (all of which release the GIL) waits that long for it while another thread runs Python,
-# and a message with a 200 KB attachment comes back a dozen times: 5 ms each was the
-# message's longest wait. `python -m bench.attachments --only drain` (a 200 KB PDF each,
-# against none, relay 5 ms): 0.46-0.55x with 5 ms, 0.68x with 0.5 ms, in the same run.
-SWITCH_INTERVAL_SECONDS = 0.0005
-_switch_lock = threading.Lock()
-_switch_runs = 0
-_switch_saved = 0.0
-
-
-@contextlib.contextmanager
-def _prompt_gil_handover():
-    """SWITCH_INTERVAL_SECONDS while at least one run of this process sends; the
-    interpreter's own interval again after the last one."""
-    global _switch_runs, _switch_saved
-    with _switch_lock:
-        if _switch_runs == 0:
-            _switch_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_switch_saved, SWITCH_INTERVAL_SECONDS))
-        _switch_runs += 1
-    try:
-        yield
-    finally:
-        with _switch_lock:
-            _switch_runs -= 1
-            if _switch_runs == 0:
-                sys.setswitchinterval(_switch_saved)
 
 
 @dataclass
@@ -363,12 +331,6 @@ def drain(worker: str = "drain", overrides: dict | None = None,
     if pause is not None and clock.now() < pause:
         report.paused_until = pause.isoformat(timespec="seconds")
         return report  # the relay was unreachable: claim nothing until the pause ends
-    with _prompt_gil_handover():
-        return _drain(settings, worker, report, stop, probing)
-
-
-def _drain(settings: Settings, worker: str, report: DrainReport, stop,
-           probing: bool) -> DrainReport:
     run = _Run(settings, worker, report, stop)
     failure: Exception | None = None
     try:

@@ -103,6 +103,10 @@ def bounce_filing(server, folder: Path, rounds: int, n: int) -> list[Figure]:
                 filing.append(n / seconds)
                 with app.app_context():
                     empty_outbox()
+                    # The next round sends to the same addresses: they must not start suppressed.
+                    db.session.execute(sa.delete(Suppression.__table__))
+                    db.session.execute(sa.delete(DeliveryReport.__table__))
+                    db.session.commit()
             with app.app_context():
                 db.engine.dispose()
     finally:

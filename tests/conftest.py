@@ -165,7 +165,7 @@ class AppShelf:
     def fingerprint(app) -> tuple:
         return (app.wsgi_app, app.session_interface, len(app.view_functions),
                 len(list(app.url_map.iter_rules())),
-                *(repr(getattr(app, name)) for name in (
+                *(_registry(getattr(app, name)) for name in (
                     "before_request_funcs", "after_request_funcs", "teardown_request_funcs",
                     "teardown_appcontext_funcs", "error_handler_spec",
                     "template_context_processors", "url_value_preprocessors",
@@ -201,6 +201,14 @@ class AppShelf:
             self.kept[oldest].pop(0)
             if not self.kept[oldest]:
                 del self.kept[oldest]
+
+
+def _registry(value) -> str:
+    """A registry of handlers as text, without the empty entries Flask's defaultdicts gain
+    when they are only looked up."""
+    if isinstance(value, dict):
+        return repr(sorted(((repr(k), _registry(v)) for k, v in value.items() if v)))
+    return repr(value)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """The test harness: an app per test on a fresh database (SQLite, and PostgreSQL when
 TEST_POSTGRES_URL is set), sign-in helpers per role, a real SMTP server, a real browser."""
 
+import copy
 import os
 import shutil
 import uuid
@@ -15,6 +16,7 @@ from tests.smtp_server import SMTPServer
 from webapp import create_app
 from webapp.extensions import db as _db
 from webapp.models import Base, Role
+from webapp.outbox import admin as outbox_admin
 
 pytest_plugins = ["tests.browser_fixtures"]
 
@@ -96,12 +98,23 @@ def sqlite_schema(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def sqlite_path(tmp_path_factory):
+    """Where this test process keeps its SQLite database: always the same file, so that the
+    apps kept between tests (`make_app`) stay pointed at it."""
+    return tmp_path_factory.mktemp("database") / "missive.db"
+
+
 @pytest.fixture(params=DATABASES)
-def database_url(request, tmp_path):
-    """A fresh database with the schema: a copy of the SQLite file (statuses included), or
-    truncated PostgreSQL (each app adds the default statuses it lacks)."""
+def database_url(request):
+    """A fresh database with the schema: a new copy of the SQLite file (statuses included) in
+    this process's place, or truncated PostgreSQL (each app adds the default statuses it
+    lacks)."""
     if request.param == "sqlite":
-        path = tmp_path / "missive.db"
+        path = request.getfixturevalue("sqlite_path")
+        for leftover in (path, path.with_name(path.name + "-wal"),
+                         path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)  # a connection left open keeps the old file
         shutil.copyfile(request.getfixturevalue("sqlite_schema"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_database")
@@ -135,12 +148,83 @@ class SharedTemplates(jinja2.BytecodeCache):
 SHARED_TEMPLATES = SharedTemplates()
 
 
-@pytest.fixture
-def make_app(database_url, smtp_server, tmp_path):
-    """Build an app on the test database; keyword arguments override the test config."""
-    apps = []
+class AppShelf:
+    """Apps kept between the tests of a process, per configuration: building one costs far
+    more than a test's requests (Flask compiles every URL rule, SQLAlchemy every statement
+    anew for each engine). A kept app is handed out only as it was built: its config restored,
+    the extensions it gained since dropped, a fresh instance folder; one whose URL rules,
+    handlers or WSGI stack a test changed is not kept. Each test still starts from a fresh
+    database (`database_url`)."""
 
-    def make(**overrides):
+    LIMIT = 24  # apps kept, the least recently used dropped first
+
+    def __init__(self):
+        self.kept: dict[str, list] = {}  # key -> [(app, config, extensions, fingerprint)]
+
+    @staticmethod
+    def fingerprint(app) -> tuple:
+        return (app.wsgi_app, app.session_interface, len(app.view_functions),
+                len(list(app.url_map.iter_rules())),
+                *(_registry(getattr(app, name)) for name in (
+                    "before_request_funcs", "after_request_funcs", "teardown_request_funcs",
+                    "teardown_appcontext_funcs", "error_handler_spec",
+                    "template_context_processors", "url_value_preprocessors",
+                    "url_default_functions")),
+                repr(sorted(app.jinja_env.globals)), repr(sorted(app.jinja_env.filters)))
+
+    def take(self, key: str, instance_path: str):
+        shelf = self.kept.get(key)
+        if not shelf:
+            return None
+        app, config, extensions, _ = entry = shelf.pop()
+        if not shelf:
+            del self.kept[key]
+        app.config.clear()
+        app.config.update(copy.deepcopy(config))
+        for name in set(app.extensions) - extensions:
+            del app.extensions[name]
+        app.instance_path = instance_path
+        os.makedirs(instance_path, exist_ok=True)
+        return entry
+
+    def keep(self, key: str, entry) -> None:
+        app = entry[0]
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()  # no connection left on a file the next test replaces
+        if self.fingerprint(app) != entry[3]:
+            return
+        self.kept.setdefault(key, []).append(entry)
+        self.kept[key] = self.kept.pop(key)  # the most recently used last
+        while sum(len(apps) for apps in self.kept.values()) > self.LIMIT:
+            oldest = next(iter(self.kept))
+            self.kept[oldest].pop(0)
+            if not self.kept[oldest]:
+                del self.kept[oldest]
+
+
+def _registry(value) -> str:
+    """A registry of handlers as text, without the empty entries Flask's defaultdicts gain
+    when they are only looked up."""
+    if isinstance(value, dict):
+        return repr(sorted(((repr(k), _registry(v)) for k, v in value.items() if v)))
+    return repr(value)
+
+
+@pytest.fixture(scope="session")
+def app_shelf():
+    return AppShelf()
+
+
+@pytest.fixture
+def make_app(database_url, smtp_server, tmp_path, app_shelf):
+    """An app on the test database; keyword arguments override the test config. An app built
+    earlier with the same config is reused (see `AppShelf`); `make_app.unshared(...)` builds
+    one for this test alone (for a test that adds routes to it)."""
+    in_use = []
+    instance_path = str(tmp_path / "instance")
+
+    def config_for(overrides: dict) -> dict:
         config = {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
@@ -156,19 +240,49 @@ def make_app(database_url, smtp_server, tmp_path):
             "BASE_URL": "http://missive.test",
         }
         config.update(overrides)
-        os.environ["MISSIVE_INSTANCE_PATH"] = str(tmp_path / "instance")
+        return config
+
+    def build(config: dict):
+        os.environ["MISSIVE_INSTANCE_PATH"] = instance_path
         app = create_app(config)
         app.jinja_env.bytecode_cache = SHARED_TEMPLATES
-        with app.app_context():
-            factories.seed_statuses()
-        apps.append(app)
         return app
 
-    yield make
-    for app in apps:
+    def ready(app):
         with app.app_context():
-            _db.session.remove()
-            _db.engine.dispose()
+            factories.seed_statuses()
+        return app
+
+    def make(**overrides):
+        config = config_for(overrides)
+        key = repr(sorted(config.items()))
+        # Another app of the same test with the same config is a distinct app, as in
+        # production two processes are.
+        entry = app_shelf.take(key, instance_path)
+        if entry is None:
+            app = build(config)
+            entry = (app, copy.deepcopy(dict(app.config)), set(app.extensions),
+                     AppShelf.fingerprint(app))
+        os.environ["MISSIVE_INSTANCE_PATH"] = instance_path
+        in_use.append((key, entry))
+        return ready(entry[0])
+
+    def unshared(**overrides):
+        app = build(config_for(overrides))
+        in_use.append((None, (app,)))
+        return ready(app)
+
+    make.unshared = unshared
+    outbox_admin.forget_counts()  # cached per database address, which the next test shares
+    yield make
+    for key, entry in in_use:
+        if key is None:
+            with entry[0].app_context():
+                _db.session.remove()
+                _db.engine.dispose()
+        else:
+            app_shelf.keep(key, entry)
+    outbox_admin.forget_counts()
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 import itertools
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from webapp.core import clock
 from webapp.extensions import db
 from webapp.models import (
@@ -43,6 +45,15 @@ _password_hash_cache: dict[str, str] = {}
 def make_user(role: Role | str = Role.CANDIDATE, email: str | None = None,
               first_name: str = "Camille", last_name: str | None = None,
               locale: str | None = "en", active: bool = True, confirmed: bool = True) -> User:
+    user = _new_user(role, email, first_name, last_name, locale, active, confirmed)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _new_user(role: Role | str = Role.CANDIDATE, email: str | None = None,
+              first_name: str = "Camille", last_name: str | None = None,
+              locale: str | None = "en", active: bool = True, confirmed: bool = True) -> User:
     role = Role(role)
     n = next(_counter)
     user = User(email=(email or f"{role.value}@example.org").lower(), first_name=first_name,
@@ -54,8 +65,6 @@ def make_user(role: Role | str = Role.CANDIDATE, email: str | None = None,
         _password_hash_cache[PASSWORD] = user.password_hash
     user.password_hash = _password_hash_cache[PASSWORD]
     user.role_rows = [UserRole(role=role.value)]
-    db.session.add(user)
-    db.session.flush()
     return user
 
 
@@ -102,9 +111,40 @@ def make_trigger(campaign: Campaign, template: EmailTemplate,
 
 def make_application(campaign: Campaign, candidate: User | None = None,
                      status_code: str = "draft", **fields) -> Application:
+    application = _new_application(campaign, candidate or make_user(
+        Role.CANDIDATE, email=f"candidate{next(_counter)}@example.org"), status_code, **fields)
+    db.session.add(application)
+    db.session.flush()
+    return application
+
+
+def make_applications(campaign: Campaign, count: int, email_prefix: str = "candidate",
+                      status_code: str = "draft") -> int:
+    """`count` applications, each by a new candidate <email_prefix><i>@example.org, as
+    make_user and make_application would write them, in a few statements."""
+    template = _new_user(Role.CANDIDATE)
+    emails = [f"{email_prefix}{i}@example.org".lower() for i in range(count)]
+    db.session.execute(sa.insert(User), [
+        dict(email=email, first_name=template.first_name, last_name=f"Candidate{i}",
+             locale=template.locale, active=True, password_hash=template.password_hash,
+             email_confirmed_at=template.email_confirmed_at) for i, email in enumerate(emails)])
+    ids = dict(db.session.execute(sa.select(User.email, User.id)
+                                  .where(User.email.in_(emails))).all())
+    db.session.execute(sa.insert(UserRole), [
+        dict(user_id=ids[email], role=Role.CANDIDATE.value) for email in emails])
+    now, submitted = clock.now(), status_code != "draft"
+    db.session.execute(sa.insert(Application), [
+        dict(campaign_id=campaign.id, candidate_id=ids[email], status_id=status(status_code).id,
+             reference=new_reference(), title="My project", created_at=now,
+             status_changed_at=now, submitted_at=now if submitted else None,
+             confirmed=submitted) for email in emails])
+    return count
+
+
+def _new_application(campaign: Campaign, candidate: User, status_code: str,
+                     **fields) -> Application:
     application = Application(
-        campaign=campaign, candidate=candidate or make_user(
-            Role.CANDIDATE, email=f"candidate{next(_counter)}@example.org"),
+        campaign=campaign, candidate=candidate,
         status=status(status_code), reference=new_reference(),
         title=fields.pop("title", "My project"),
         created_at=fields.pop("created_at", clock.now()),
@@ -113,6 +153,4 @@ def make_application(campaign: Campaign, candidate: User | None = None,
     if status_code != "draft":
         application.submitted_at = clock.now()
         application.confirmed = True
-    db.session.add(application)
-    db.session.flush()
     return application

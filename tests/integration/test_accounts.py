@@ -380,31 +380,19 @@ def test_system_templates_are_listed_apart_edited_previewed_and_never_deleted(
 
 def test_the_migration_adds_the_system_templates_and_keeps_old_accounts_working(
         database_url, tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from tests.integration.test_factory_and_cli import ROOT, _empty_database
+    from tests.migration_support import Migrator, empty_database
     from webapp.services import account_emails
 
-    migrated = _empty_database(database_url, tmp_path)
-    env = dict(os.environ, FLASK_SQLALCHEMY_DATABASE_URI=migrated,
-               MISSIVE_INSTANCE_PATH=str(tmp_path / "instance"))
-
-    def upgrade(*revision):
-        result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db",
-                                 "upgrade", *revision], cwd=ROOT, env=env,
-                                capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-
-    upgrade("e4a7c1d9b2f3")  # the revision before the accounts one
+    migrated = empty_database(database_url, tmp_path)
+    migrator = Migrator(migrated)
+    migrator.upgrade("e4a7c1d9b2f3")  # the revision before the accounts one
     engine = sa.create_engine(migrated)
     with engine.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO users (email, first_name, last_name, password_hash, active, created_at,"
             " updated_at) VALUES ('old@example.org', 'Old', 'Timer', 'x', true, "
             "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
-    upgrade()
+    migrator.upgrade()
     with engine.connect() as conn:
         keys = conn.execute(sa.text("SELECT system_key FROM email_templates "
                                     "WHERE system_key IS NOT NULL")).scalars().all()

@@ -5,6 +5,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
+from tests.migration_support import empty_database
 from webapp import ROOT, create_app
 from webapp.models import Application, Campaign, EmailTemplate, Status, Trigger, User
 
@@ -132,7 +133,7 @@ def _schema(url: str) -> dict:
 
 def test_migrations_build_the_same_schema_as_the_models(database_url, tmp_path):
     """`flask db upgrade` on an empty database gives the schema the models (and tests) use."""
-    migrated = _empty_database(database_url, tmp_path)
+    migrated = empty_database(database_url, tmp_path)
     env = dict(os.environ, FLASK_SQLALCHEMY_DATABASE_URI=migrated,
                MISSIVE_INSTANCE_PATH=str(tmp_path / "instance"))
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
@@ -144,16 +145,3 @@ def test_migrations_build_the_same_schema_as_the_models(database_url, tmp_path):
         codes = conn.execute(sa.text("SELECT code FROM statuses WHERE is_system")).scalars()
         assert sorted(codes) == ["draft", "submitted"]
     engine.dispose()
-
-
-def _empty_database(database_url: str, tmp_path) -> str:
-    if database_url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path / 'migrated.db'}"
-    url = sa.engine.make_url(database_url)
-    name = f"{url.database}_migrated"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)

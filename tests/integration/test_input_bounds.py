@@ -76,7 +76,7 @@ def test_an_impossible_campaign_date_is_refused_next_to_the_field(app, client, a
 def test_refusals_that_reach_the_app_are_pages_with_their_status(make_app):
     from webapp.core.errors import NotAllowed, NotFound, ValidationFailed
 
-    app = make_app()
+    app = make_app.unshared()  # routes of its own: an app no other test shares
 
     def raising(error):
         def view():

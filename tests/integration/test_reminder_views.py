@@ -294,9 +294,7 @@ def test_the_emails_tab_does_not_read_every_draft_one_chunk_at_a_time(app, clien
     few = _statements_of_the_emails_tab(app, client, campaign)
     with app.app_context():
         c = _db.session.get(Campaign, campaign)
-        for i in range(1100):
-            factories.make_application(c, factories.make_user(
-                Role.CANDIDATE, email=f"more{i}@example.org"))
+        factories.make_applications(c, 1100, email_prefix="more")
         _db.session.commit()
     many = _statements_of_the_emails_tab(app, client, campaign)
     assert many == few

@@ -502,23 +502,12 @@ def test_the_tabs_count_leaves_out_what_the_run_leaves_out(world, frozen):
 
 def test_the_migration_keeps_what_existing_reminders_already_queued(
         database_url, make_app, tmp_path, clock):
-    import os
-    import subprocess
-    import sys
-
-    from tests.integration.test_factory_and_cli import ROOT, _empty_database
+    from tests.migration_support import Migrator, empty_database
     from webapp.models import ReminderDelivery
 
-    migrated = _empty_database(database_url, tmp_path)
-    env = dict(os.environ, FLASK_SQLALCHEMY_DATABASE_URI=migrated,
-               MISSIVE_INSTANCE_PATH=str(tmp_path / "instance"))
-
-    def migrate(*command):
-        result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db",
-                                 *command], cwd=ROOT, env=env, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-
-    migrate("upgrade")
+    migrated = empty_database(database_url, tmp_path)
+    migrator = Migrator(migrated)
+    migrator.upgrade()
     clock.freeze()
     app = make_app(SQLALCHEMY_DATABASE_URI=migrated)
     with app.app_context():
@@ -536,14 +525,14 @@ def test_the_migration_keeps_what_existing_reminders_already_queued(
         reminder_id, closes_at = reminder.id, campaign.closes_at
         _db.session.remove()
         _db.engine.dispose()
-    migrate("downgrade", "e7a1c9d2f3b4")
+    migrator.downgrade("e7a1c9d2f3b4")
     engine = sa.create_engine(migrated)
     with engine.begin() as conn:  # the keys as the previous version wrote them
         conn.execute(sa.text(
             "UPDATE outbox_messages SET dedupe_key = 'reminder:' || CAST(event_id AS VARCHAR) "
             "|| ':' || CAST(application_id AS VARCHAR) || ':closing:1:' || to_addr"))
     engine.dispose()
-    migrate("upgrade")
+    migrator.upgrade()
     with app.app_context():
         reminder = _db.session.get(Reminder, reminder_id)
         assert reminder.uid == str(reminder_id) and reminder.last_closes_at == closes_at

@@ -2,10 +2,7 @@
 non-transactional email carries one-click unsubscribe and is not sent to someone who
 unsubscribed (a visible `suppressed` row); a transactional one carries none and is sent."""
 
-import os
 import re
-import subprocess
-import sys
 from email.utils import parseaddr
 
 import pytest
@@ -13,6 +10,7 @@ import sqlalchemy as sa
 
 from jobs.drain import drain_once
 from tests import factories
+from tests.migration_support import Migrator, empty_database
 from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp.core import clock as core_clock
 from webapp.extensions import db as _db
@@ -194,24 +192,15 @@ def test_only_managers_change_the_flag(app, client, auth, world, htmx_headers, r
 
 
 def test_the_migration_keeps_what_each_sent_before(database_url, make_app, tmp_path):
-    from tests.integration.test_factory_and_cli import ROOT, _empty_database
-
-    migrated = _empty_database(database_url, tmp_path)
-    env = dict(os.environ, FLASK_SQLALCHEMY_DATABASE_URI=migrated,
-               MISSIVE_INSTANCE_PATH=str(tmp_path / "instance"))
-
-    def migrate(*command):
-        result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db",
-                                 *command], cwd=ROOT, env=env, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-
-    migrate("upgrade", "c8e2f4a6b1d3")
+    migrated = empty_database(database_url, tmp_path)
+    migrator = Migrator(migrated)
+    migrator.upgrade("c8e2f4a6b1d3")
     engine = sa.create_engine(migrated)
     with engine.begin() as conn:
         assert "transactional" not in {c["name"] for c in sa.inspect(conn).get_columns(
             "triggers")}
     engine.dispose()
-    migrate("upgrade")
+    migrator.upgrade()
     app = make_app(SQLALCHEMY_DATABASE_URI=migrated)
     with app.app_context():
         campaign = factories.make_campaign(label="Old")
@@ -224,8 +213,8 @@ def test_the_migration_keeps_what_each_sent_before(database_url, make_app, tmp_p
         trigger_id, reminder_id = trigger.id, reminder.id
         _db.session.remove()
         _db.engine.dispose()
-    migrate("downgrade", "c8e2f4a6b1d3")  # rows written before the column existed
-    migrate("upgrade")
+    migrator.downgrade("c8e2f4a6b1d3")  # rows written before the column existed
+    migrator.upgrade()
     with app.app_context():
         assert _db.session.get(Trigger, trigger_id).transactional is True
         assert _db.session.get(Reminder, reminder_id).transactional is False
@@ -235,19 +224,11 @@ def test_the_migration_keeps_what_each_sent_before(database_url, make_app, tmp_p
 
 def test_the_migration_keeps_the_reminders_deliveries(database_url, make_app, tmp_path):
     # Who was already reminded survives the new column, both ways.
-    from tests.integration.test_factory_and_cli import ROOT, _empty_database
     from webapp.models import ReminderDelivery
 
-    migrated = _empty_database(database_url, tmp_path)
-    env = dict(os.environ, FLASK_SQLALCHEMY_DATABASE_URI=migrated,
-               MISSIVE_INSTANCE_PATH=str(tmp_path / "instance"))
-
-    def migrate(*command):
-        result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db",
-                                 *command], cwd=ROOT, env=env, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-
-    migrate("upgrade")
+    migrated = empty_database(database_url, tmp_path)
+    migrator = Migrator(migrated)
+    migrator.upgrade()
     app = make_app(SQLALCHEMY_DATABASE_URI=migrated)
     with app.app_context():
         campaign = factories.make_campaign(label="Old")
@@ -262,8 +243,8 @@ def test_the_migration_keeps_the_reminders_deliveries(database_url, make_app, tm
         _db.session.commit()
         _db.session.remove()
         _db.engine.dispose()
-    for command in (("downgrade", "c8e2f4a6b1d3"), ("upgrade",)):
-        migrate(*command)
+    for step in (lambda: migrator.downgrade("c8e2f4a6b1d3"), migrator.upgrade):
+        step()
         with app.app_context():
             assert _db.session.scalars(sa.select(ReminderDelivery.occurrence)).all() == ["x:1"]
             _db.session.remove()

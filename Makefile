@@ -29,13 +29,11 @@ run: setup
 worker: setup
 	$(FLASK) worker
 
-# Tests run in parallel, two workers per core: many tests wait (on a browser, a worker process,
-# a relay's delayed reply), and a second worker per core uses that time (measured: 5 min 29 s
-# against 5 min 56 s with one per core, on 2 cores). TEST_WORKERS=0: in this process, to debug.
+# Tests run in parallel, one worker per core (TEST_WORKERS=0: in this process, e.g. to debug).
 # Python keeps its compiled modules even where PYTHONDONTWRITEBYTECODE is set: every worker and
 # every process a test starts would otherwise compile the app, and pytest rewrite each test
 # module, again on each run.
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+TEST_WORKERS ?= auto
 test: setup
 	$(BIN)/ruff check .
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)

@@ -19,7 +19,7 @@ def _sign_in(page, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/auth/login" not in url, wait_until="load")
 
 
 def test_a_bounced_address_is_visible_and_the_candidate_corrects_it(

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -21,7 +23,9 @@ def test_admin_filters_failed_messages_retries_one_and_sees_it_sent(page, app, u
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Outbox").click()
-    page.wait_for_load_state()  # htmx binds the filter's triggers once the page has loaded
+    # htmx binds the filter's triggers once the new page has loaded (not the page the click
+    # left, whose load event has long fired).
+    page.wait_for_url("**/outbox/", wait_until="load")
     expect(page.locator("#count-failed")).to_have_text("1")
     expect(page.locator("#outbox-results tbody tr")).to_have_count(3)
 
@@ -29,7 +33,7 @@ def test_admin_filters_failed_messages_retries_one_and_sees_it_sent(page, app, u
     expect(page.locator("#outbox-results tbody tr")).to_have_count(1)
     assert "state=failed" in page.url
     page.get_by_role("link", name="Hello 1").click()
-    page.wait_for_load_state()
+    page.wait_for_url(re.compile(r"/outbox/\d+"), wait_until="load")
 
     detail = page.locator("#message-detail")
     expect(detail).to_contain_text("550 5.1.1 Mailbox unavailable")

@@ -20,7 +20,9 @@ def test_a_manager_writes_a_template_with_a_live_preview(page, app, users):
     page.get_by_role("button", name="Sign in").click()
     page.goto("/email-templates/")
     page.get_by_role("link", name="New template").click()
-    page.wait_for_load_state()  # the placeholder panel listens once its script has run
+    # The placeholder panel listens once its script has run: wait for the new page's load
+    # event, not the old page's (already fired when the click has not navigated yet).
+    page.wait_for_url("**/email-templates/new", wait_until="load")
 
     page.get_by_label("Name", exact=True).fill("Welcome")
     english = page.locator("fieldset[lang=en]")

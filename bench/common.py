@@ -15,6 +15,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.databases import drop_database
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -264,8 +266,7 @@ def throwaway_database(backend: str, folder: Path):
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories, outbox_boundary
+from tests.databases import drop_database
 from tests.smtp_server import SMTPServer
 from webapp import create_app
 from webapp.extensions import db as _db
@@ -73,8 +74,7 @@ def postgres_database():
     Base.metadata.create_all(engine)
     engine.dispose()
     yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(admin, name)
     admin.dispose()
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import flask_migrate
 import sqlalchemy as sa
 
+from tests.databases import drop_database
 from webapp import create_app
 from webapp.extensions import db
 
@@ -21,8 +22,8 @@ def empty_database(database_url: str, tmp_path) -> str:
     url = sa.engine.make_url(database_url)
     name = f"{url.database}_migrated"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    drop_database(admin, name)
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)

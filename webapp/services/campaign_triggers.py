@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from webapp import outbox
 from webapp.core import audit
 from webapp.core.addresses import parse_address_list
-from webapp.core.errors import NotFound, ValidationFailed
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -23,8 +23,8 @@ from webapp.models import (
     User,
 )
 from webapp.services import labels
-from webapp.services.automatic_emails import changes
-from webapp.services.automatic_emails.audience import RECIPIENT_FLAGS, check_recipients
+from webapp.services.automatic_emails import changes, configuration
+from webapp.services.automatic_emails.audience import RECIPIENT_FLAGS
 
 log = logging.getLogger("missive.triggers")
 
@@ -62,10 +62,7 @@ def triggers_of(campaign: Campaign) -> dict[str, list[Trigger]]:
 
 def get_trigger(campaign: Campaign, trigger_id: int) -> Trigger:
     """The campaign's trigger: NotFound if there is none (another campaign's is none)."""
-    trigger = db.session.get(Trigger, trigger_id)
-    if trigger is None or trigger.campaign_id != campaign.id:
-        raise NotFound()
-    return trigger
+    return configuration.get(Trigger, campaign, trigger_id)
 
 
 def input_from(trigger: Trigger) -> TriggerInput:
@@ -86,10 +83,7 @@ def describe(trigger: Trigger, locale: str) -> str:
         parts.append(f"→ {trigger.to_status.label_for(locale)}")
         if trigger.from_status is not None:
             parts.append(f"({trigger.from_status.label_for(locale)} →)")
-    recipients = [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS if getattr(trigger, flag)]
-    if trigger.extra_addresses:
-        recipients.append(trigger.extra_addresses)
-    parts.append("[" + ", ".join(recipients) + "]")
+    parts.append(configuration.recipients_summary(trigger))
     if trigger.delay_minutes:
         parts.append(f"after {trigger.delay_minutes} min")
     if trigger.hold_for_review:
@@ -127,15 +121,9 @@ def nobody_warnings(campaign: Campaign, trigger: Trigger | TriggerInput,
 def snapshot(trigger: Trigger) -> dict:
     """A trigger as ids and codes, for the audit trail (rendered later in the reader's
     language by `explain`)."""
-    return {
-        "template_id": trigger.template_id, "template": trigger.template.name,
-        "event": trigger.event, "to_status_id": trigger.to_status_id,
-        "from_status_id": trigger.from_status_id,
-        "recipients": [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS
-                       if getattr(trigger, flag)],
-        "addresses": trigger.extra_addresses or "", "active": bool(trigger.active),
-        "transactional": bool(trigger.transactional),
-    }
+    return configuration.snapshot(trigger, event=trigger.event,
+                                  to_status_id=trigger.to_status_id,
+                                  from_status_id=trigger.from_status_id)
 
 
 KIND = changes.Kind("Trigger", describe, snapshot, log)
@@ -229,13 +217,12 @@ def find_duplicate(campaign: Campaign, candidate: TriggerInput,
     return None
 
 
-def _validate(data: TriggerInput) -> tuple[dict[str, list[str]], dict]:
-    """Errors by form field, and the cleaned values."""
+def _validate(data: TriggerInput) -> dict:
+    """The cleaned values; ValidationFailed with the errors by form field."""
     errors: dict[str, list[str]] = {}
     values: dict = {}
     if data.event not in {e.value for e in EventType}:
-        errors["event"] = [str(_l("Unknown event."))]
-        return errors, values
+        raise ValidationFailed({"event": [str(_l("Unknown event."))]})
     template = db.session.get(EmailTemplate, data.template_id) if data.template_id else None
     if template is None or template.system_key:
         errors["template_id"] = [str(_l("Choose an email template."))]
@@ -268,12 +255,9 @@ def _validate(data: TriggerInput) -> tuple[dict[str, list[str]], dict]:
     # On a submission the person who acts is the candidate: no "person who made the change".
     flags = (RECIPIENT_FLAGS if data.event == EventType.STATUS_CHANGED
              else tuple(f for f in RECIPIENT_FLAGS if f != "to_actor"))
-    recipient_errors, recipients = check_recipients(data, flags)
-    errors.update(recipient_errors)
-    values.update(recipients, to_actor=recipients.get("to_actor", False))
-    values["active"] = bool(data.active)
-    values["transactional"] = bool(data.transactional)
-    return errors, values
+    values = configuration.validated(data, flags, errors, values)
+    values.setdefault("to_actor", False)
+    return values
 
 
 def _refuse_duplicate(campaign: Campaign, candidate: TriggerInput,
@@ -290,16 +274,14 @@ def _refuse_duplicate(campaign: Campaign, candidate: TriggerInput,
 def save_trigger(actor: User, campaign: Campaign, trigger: Trigger | None,
                  data: TriggerInput, locale: str = "en") -> Trigger:
     """Create (trigger=None) or edit one of the campaign's triggers."""
-    errors, values = _validate(data)
-    if errors:
-        raise ValidationFailed(errors)
+    values = _validate(data)
     created = trigger is None
     if not created and trigger.event != data.event:
         raise ValidationFailed({"event": [str(_l("The event of an automatic email cannot "
                                                  "change."))]})
     _refuse_duplicate(campaign, TriggerInput(event=data.event, **values),
                       None if created else trigger.id)
-    before = None if created else (describe(trigger, locale), snapshot(trigger))
+    before = KIND.before(trigger, locale)
     if created:
         trigger = Trigger(campaign_id=campaign.id, event=data.event)
         db.session.add(trigger)

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 
 from webapp import outbox
 from webapp.core import clock
-from webapp.core.errors import NotFound, ValidationFailed
+from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
@@ -37,8 +37,7 @@ from webapp.models import (
     User,
 )
 from webapp.services import labels, statuses
-from webapp.services.automatic_emails import changes
-from webapp.services.automatic_emails.audience import check_recipients
+from webapp.services.automatic_emails import changes, configuration
 from webapp.services.reminder_outlook import (  # noqa: F401  (the reminders' public API)
     count_if_ran_now,
     due_moments,
@@ -94,10 +93,7 @@ RECIPIENT_FLAGS = ("to_candidate", "to_managers", "to_evaluators")
 
 def get_reminder(campaign: Campaign, reminder_id: int) -> Reminder:
     """The campaign's reminder: NotFound if there is none (another campaign's is none)."""
-    reminder = db.session.get(Reminder, reminder_id)
-    if reminder is None or reminder.campaign_id != campaign.id:
-        raise NotFound()
-    return reminder
+    return configuration.get(Reminder, campaign, reminder_id)
 
 
 def describe(reminder: Reminder, locale: str) -> str:
@@ -110,10 +106,7 @@ def describe(reminder: Reminder, locale: str) -> str:
                  f"{when} in {reminder.status.label_for(locale) if reminder.status else '?'}"]
         if reminder.repeat_every_days:
             parts.append(f"every {reminder.repeat_every_days} days ×{reminder.max_times}")
-    recipients = [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS if getattr(reminder, flag)]
-    if reminder.extra_addresses:
-        recipients.append(reminder.extra_addresses)
-    parts.append("[" + ", ".join(recipients) + "]")
+    parts.append(configuration.recipients_summary(reminder))
     if reminder.transactional:
         parts.append("transactional")
     if not reminder.active:
@@ -124,17 +117,11 @@ def describe(reminder: Reminder, locale: str) -> str:
 def snapshot(reminder: Reminder) -> dict:
     """A reminder as ids and codes, for the audit trail (rendered later in the reader's
     language by `explain`)."""
-    return {
-        "template_id": reminder.template_id, "template": reminder.template.name,
-        "kind": reminder.kind, "offset_amount": reminder.offset_amount,
-        "offset_unit": reminder.offset_unit, "status_id": reminder.status_id,
-        "also_status_ids": list(reminder.also_status_ids or []),
-        "repeat_every_days": reminder.repeat_every_days, "max_times": reminder.max_times,
-        "recipients": [flag.removeprefix("to_") for flag in RECIPIENT_FLAGS
-                       if getattr(reminder, flag)],
-        "addresses": reminder.extra_addresses or "", "active": bool(reminder.active),
-        "transactional": bool(reminder.transactional),
-    }
+    return configuration.snapshot(
+        reminder, kind=reminder.kind, offset_amount=reminder.offset_amount,
+        offset_unit=reminder.offset_unit, status_id=reminder.status_id,
+        also_status_ids=list(reminder.also_status_ids or []),
+        repeat_every_days=reminder.repeat_every_days, max_times=reminder.max_times)
 
 
 KIND = changes.Kind("Reminder", describe, snapshot, log)
@@ -171,11 +158,12 @@ def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> str | None
     return text
 
 
-def _validate(data: ReminderInput) -> tuple[dict[str, list[str]], dict]:
+def _validate(data: ReminderInput) -> dict:
+    """The cleaned values; ValidationFailed with the errors by form field."""
     errors: dict[str, list[str]] = {}
     values: dict = {}
     if data.kind not in {k.value for k in ReminderKind}:
-        return {"kind": [str(_l("Unknown kind of reminder."))]}, values
+        raise ValidationFailed({"kind": [str(_l("Unknown kind of reminder."))]})
     values["kind"] = data.kind
     if not data.template_id or db.session.get(EmailTemplate, data.template_id) is None:
         errors["template_id"] = [str(_l("Choose an email template."))]
@@ -213,24 +201,17 @@ def _validate(data: ReminderInput) -> tuple[dict[str, list[str]], dict]:
             errors["also_status_ids"] = [str(_l("Unknown status."))]
         values.update(status_id=None, also_status_ids=also, repeat_every_days=None,
                       max_times=1)
-    recipient_errors, recipients = check_recipients(data, RECIPIENT_FLAGS)
-    errors.update(recipient_errors)
-    values.update(recipients)
-    values["active"] = bool(data.active)
-    values["transactional"] = bool(data.transactional)
-    return errors, values
+    return configuration.validated(data, RECIPIENT_FLAGS, errors, values)
 
 
 def save_reminder(actor: User, campaign: Campaign, reminder: Reminder | None,
                   data: ReminderInput, locale: str = "en") -> Reminder:
     """Create (reminder=None) or edit one of the campaign's reminders."""
-    errors, values = _validate(data)
-    if errors:
-        raise ValidationFailed(errors)
+    values = _validate(data)
     created = reminder is None
     if not created and reminder.kind != values["kind"]:
         raise ValidationFailed({"kind": [str(_l("The kind of a reminder cannot change."))]})
-    before = None if created else (describe(reminder, locale), snapshot(reminder))
+    before = KIND.before(reminder, locale)
     if created:
         reminder = Reminder(campaign_id=campaign.id)
         db.session.add(reminder)

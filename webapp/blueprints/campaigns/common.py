@@ -3,11 +3,13 @@ every kind of automatic email (a trigger, a reminder) takes to be opened, saved,
 and deleted (its preview and test: `sample_views`).
 
 Objects are loaded by the services' loaders (`campaigns.get`, `campaign_triggers.get_trigger`,
-`reminders.get_reminder`), which raise NotFound; the app-wide handlers answer 404. Each kind's
+`reminders.get_reminder`), which raise NotFound; the app-wide handlers answer 404: a route of
+one automatic email (`email_route`) gets its campaign and email loaded. Each kind's
 views module says what is its own: its form, its service's input, its section
 (`sections.Section`).
 """
 
+import functools
 from collections.abc import Callable
 
 from flask import flash, render_template, request
@@ -16,9 +18,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from webapp.blueprints.campaigns import bp
 from webapp.core.errors import ValidationFailed
 from webapp.models import Role
-from webapp.services import campaign_triggers, email_templates
+from webapp.services import campaign_triggers, campaigns, email_templates
 from webapp.web.access import role_required
 
 platform_managers = role_required(Role.ADMIN, Role.MANAGER)
@@ -29,6 +32,20 @@ Answer = Callable[[int], object]
 
 def locale() -> str:
     return str(get_locale())
+
+
+def email_route(rule: str, get_email: Callable, **options):
+    """A route of one automatic email, for platform managers: `rule` holds the campaign's id
+    (`campaign_id`) and the email's (named for its kind); both are loaded, `get_email` being
+    the kind's loader, and the view is called as `view(campaign, email)`."""
+    def register(view):
+        @functools.wraps(view)
+        def route(campaign_id: int, **email_id: int):
+            campaign = campaigns.get(campaign_id)
+            (email_id_value,) = email_id.values()
+            return view(campaign, get_email(campaign, email_id_value))
+        return bp.route(rule, **options)(platform_managers(route))
+    return register
 
 
 def automatic_email_form(form_class, prefix: str, **kwargs):

@@ -11,29 +11,23 @@ Routes:
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from webapp.blueprints.campaigns import bp
-from webapp.blueprints.campaigns.common import (
-    automatic_email_form,
-    delete,
-    locale,
-    platform_managers,
-    save_form,
-    switch,
-)
+from webapp.blueprints.campaigns import bp, common
 from webapp.blueprints.campaigns.forms import ReminderForm
 from webapp.blueprints.campaigns.sections import REMINDERS
 from webapp.services import campaigns, reminders, statuses
 
+REMINDER = "/<int:campaign_id>/reminders/<int:reminder_id>"
+
 
 @bp.route("/<int:campaign_id>/emails/reminders")
-@platform_managers
+@common.platform_managers
 def reminders_section(campaign_id: int):
     """The "Scheduled reminders" section, form closed."""
     return REMINDERS.closed(campaigns.get(campaign_id))
 
 
 @bp.route("/<int:campaign_id>/emails/reminders/new", methods=["GET", "POST"])
-@platform_managers
+@common.platform_managers
 def new_reminder(campaign_id: int):
     """Create a scheduled reminder."""
     campaign = campaigns.get(campaign_id)
@@ -42,38 +36,30 @@ def new_reminder(campaign_id: int):
     return _save_reminder(campaign, form, reminder=None)
 
 
-@bp.route("/<int:campaign_id>/reminders/<int:reminder_id>/edit", methods=["GET", "POST"])
-@platform_managers
-def edit_reminder(campaign_id: int, reminder_id: int):
+@common.email_route(f"{REMINDER}/edit", reminders.get_reminder, methods=["GET", "POST"])
+def edit_reminder(campaign, reminder):
     """Edit a scheduled reminder in place."""
-    campaign = campaigns.get(campaign_id)
-    reminder = reminders.get_reminder(campaign, reminder_id)
     return _save_reminder(campaign, _reminder_form(obj=reminder), reminder=reminder)
 
 
-@bp.route("/<int:campaign_id>/reminders/<int:reminder_id>/toggle", methods=["POST"])
-@platform_managers
-def toggle_reminder(campaign_id: int, reminder_id: int):
+@common.email_route(f"{REMINDER}/toggle", reminders.get_reminder, methods=["POST"])
+def toggle_reminder(campaign, reminder):
     """Switch a reminder on or off."""
-    campaign = campaigns.get(campaign_id)
-    reminder = reminders.get_reminder(campaign, reminder_id)
-    return switch(campaign, reminder, reminders.set_active,
-                  (_("Reminder switched on."), _("Reminder switched off.")), _answer(campaign))
+    return common.switch(campaign, reminder, reminders.set_active,
+                         (_("Reminder switched on."), _("Reminder switched off.")),
+                         _answer(campaign))
 
 
-@bp.route("/<int:campaign_id>/reminders/<int:reminder_id>/delete", methods=["GET", "POST"])
-@platform_managers
-def delete_reminder(campaign_id: int, reminder_id: int):
+@common.email_route(f"{REMINDER}/delete", reminders.get_reminder, methods=["GET", "POST"])
+def delete_reminder(campaign, reminder):
     """Delete a reminder (GET: the confirmation page of the no-JavaScript path)."""
-    campaign = campaigns.get(campaign_id)
-    reminder = reminders.get_reminder(campaign, reminder_id)
-    return delete(campaign, reminder, reminders.delete_reminder, _("Delete this reminder?"),
-                  _("Reminder deleted."), _answer(campaign))
+    return common.delete(campaign, reminder, reminders.delete_reminder,
+                         _("Delete this reminder?"), _("Reminder deleted."), _answer(campaign))
 
 
 def _reminder_form(**kwargs) -> ReminderForm:
-    form = automatic_email_form(ReminderForm, "reminder", **kwargs)
-    choices = [SelectChoice(s.id, s.label_for(locale())) for s in statuses.all_statuses()]
+    form = common.automatic_email_form(ReminderForm, "reminder", **kwargs)
+    choices = [SelectChoice(s.id, s.label_for(common.locale())) for s in statuses.all_statuses()]
     form.status_id.choices = [SelectChoice("", _("Choose a status"))] + choices
     form.also_status_ids.choices = [c for c in choices
                                     if c.value != statuses.by_code("draft").id]
@@ -102,7 +88,7 @@ def _input(reminder, form: ReminderForm) -> reminders.ReminderInput:
 
 
 def _save_reminder(campaign, form: ReminderForm, reminder):
-    return save_form(
+    return common.save_form(
         campaign, form, reminder, data=lambda form: _input(reminder, form),
         save=reminders.save_reminder, message=_("Reminder saved."),
         saved=lambda _saved: _answer(campaign)(200),

@@ -14,24 +14,17 @@ from flask import request
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from webapp.blueprints.campaigns import bp
-from webapp.blueprints.campaigns.common import (
-    automatic_email_form,
-    delete,
-    locale,
-    platform_managers,
-    save_form,
-    switch,
-)
+from webapp.blueprints.campaigns import bp, common
 from webapp.blueprints.campaigns.forms import TriggerForm
 from webapp.blueprints.campaigns.sections import TRIGGERS
 from webapp.services import campaign_triggers, campaigns, statuses
 
 EVENTS = "<any(submitted, status_changed):event>"  # the EventType values
+TRIGGER = "/<int:campaign_id>/triggers/<int:trigger_id>"
 
 
 @bp.route(f"/<int:campaign_id>/emails/{EVENTS}")
-@platform_managers
+@common.platform_managers
 def section(campaign_id: int, event: str):
     """One section of the Emails tab, form closed."""
     campaign = campaigns.get(campaign_id)
@@ -39,7 +32,7 @@ def section(campaign_id: int, event: str):
 
 
 @bp.route(f"/<int:campaign_id>/emails/{EVENTS}/new", methods=["GET", "POST"])
-@platform_managers
+@common.platform_managers
 def new_trigger(campaign_id: int, event: str):
     """Create an automatic email in one section ("Créer un e-mail automatique")."""
     campaign = campaigns.get(campaign_id)
@@ -48,43 +41,35 @@ def new_trigger(campaign_id: int, event: str):
     return _save_trigger(campaign, event, form, trigger=None)
 
 
-@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/edit", methods=["GET", "POST"])
-@platform_managers
-def edit_trigger(campaign_id: int, trigger_id: int):
+@common.email_route(f"{TRIGGER}/edit", campaign_triggers.get_trigger, methods=["GET", "POST"])
+def edit_trigger(campaign, trigger):
     """Edit an automatic email in place."""
-    campaign = campaigns.get(campaign_id)
-    trigger = campaign_triggers.get_trigger(campaign, trigger_id)
     form = _trigger_form(trigger.event, obj=trigger)
     if request.method == "GET":
         form.delay_hours.data = trigger.delay_minutes // 60 or None
     return _save_trigger(campaign, trigger.event, form, trigger=trigger)
 
 
-@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/toggle", methods=["POST"])
-@platform_managers
-def toggle_trigger(campaign_id: int, trigger_id: int):
+@common.email_route(f"{TRIGGER}/toggle", campaign_triggers.get_trigger, methods=["POST"])
+def toggle_trigger(campaign, trigger):
     """Switch an automatic email on or off."""
-    campaign = campaigns.get(campaign_id)
-    trigger = campaign_triggers.get_trigger(campaign, trigger_id)
-    return switch(campaign, trigger, campaign_triggers.set_active,
-                  (_("Automatic email switched on."), _("Automatic email switched off.")),
-                  answer_for(campaign, trigger))
+    return common.switch(campaign, trigger, campaign_triggers.set_active,
+                         (_("Automatic email switched on."), _("Automatic email switched off.")),
+                         answer_for(campaign, trigger))
 
 
-@bp.route("/<int:campaign_id>/triggers/<int:trigger_id>/delete", methods=["GET", "POST"])
-@platform_managers
-def delete_trigger(campaign_id: int, trigger_id: int):
+@common.email_route(f"{TRIGGER}/delete", campaign_triggers.get_trigger, methods=["GET", "POST"])
+def delete_trigger(campaign, trigger):
     """Delete an automatic email (GET: the confirmation page of the no-JavaScript path)."""
-    campaign = campaigns.get(campaign_id)
-    trigger = campaign_triggers.get_trigger(campaign, trigger_id)
-    return delete(campaign, trigger, campaign_triggers.delete_trigger,
-                  _("Delete this automatic email?"), _("Automatic email deleted."),
-                  _answer(campaign, trigger.event, focus="heading"))
+    return common.delete(campaign, trigger, campaign_triggers.delete_trigger,
+                         _("Delete this automatic email?"), _("Automatic email deleted."),
+                         _answer(campaign, trigger.event, focus="heading"))
 
 
 def _trigger_form(event: str, **kwargs) -> TriggerForm:
-    form = automatic_email_form(TriggerForm, event, **kwargs)
-    status_choices = [SelectChoice(s.id, s.label_for(locale())) for s in statuses.all_statuses()]
+    form = common.automatic_email_form(TriggerForm, event, **kwargs)
+    status_choices = [SelectChoice(s.id, s.label_for(common.locale()))
+                      for s in statuses.all_statuses()]
     form.to_status_id.choices = [SelectChoice("", _("Choose a status"))] + status_choices
     form.from_status_id.choices = [SelectChoice("", _("Any status"))] + status_choices
     return form
@@ -111,7 +96,7 @@ def _input(event: str, form: TriggerForm) -> campaign_triggers.TriggerInput:
 
 
 def _save_trigger(campaign, event: str, form: TriggerForm, trigger):
-    return save_form(
+    return common.save_form(
         campaign, form, trigger, data=lambda form: _input(event, form),
         save=campaign_triggers.save_trigger, message=_("Automatic email saved."),
         saved=lambda saved_trigger: _answer(campaign, event,

@@ -22,17 +22,19 @@ A new kind (a bounce notice, an evaluator's assignment) is a small addition. It 
    concerned, an `audience.Audience(campaign).resolve(email, application, actor)` call, whose
    skips it records as `SkippedRecipient` rows and whose recipients it renders with
    `rendering.render_row` into outbox rows (through `webapp.outbox`'s API);
-3. its configuration: a service with save / set_active / delete (validated; each ending in
-   `changes.saved` / `switched` / `deleted`, which audit, commit and log; the recipient
-   choices checked by `audience.check_recipients`), a form mixing in the campaigns
+3. its configuration: a service with a loader (`configuration.get`) and save / set_active /
+   delete (validated: its own fields, then `configuration.validated` for the recipient
+   choices and switches every kind has; each ending in `changes.saved` / `switched` /
+   `deleted`, which audit, commit and log), a form mixing in the campaigns
    blueprint's `RecipientsMixin` (rendered by `campaigns/_recipients_fieldset.html`, its rows'
    recipients by `campaigns/_recipients_cell.html`, its on / off switch by
    `campaigns/_switch.html`, its "Preview" and "Send me a test" by
    `campaigns/_preview_and_test.html`), a context builder in the blueprint's `sections` module
    and a views module on the same blueprint whose routes load through the services' loaders
    (NotFound, answered 404 app-wide) and go through the blueprint's `common` path
-   (`automatic_email_form`, `save_form`, `switch`, `delete`), each answering with its own
-   section of the Emails tab (a `sections.Section`); its loader and its `answer_for` join
+   (`email_route`, `automatic_email_form`, `save_form`, `switch`, `delete`), each answering
+   with its own section of the Emails tab (a `sections.Section`); its loader and its
+   `answer_for` join
    `sample_views.KINDS`, which serves its preview and "Send me a test";
 4. its example values for the preview and the test, in `samples.sample_for`.
 """

@@ -24,6 +24,11 @@ class Kind:
     snapshot: Callable[[Trigger | Reminder], dict]  # the email as ids and codes
     log: logging.Logger
 
+    def before(self, email: Trigger | Reminder | None, locale: str) -> tuple[str, dict] | None:
+        """What `saved` keeps of an email before its edit (its summary and snapshot); None
+        for one being created."""
+        return None if email is None else (self.describe(email, locale), self.snapshot(email))
+
 
 def record(actor: User, campaign: Campaign, email: Trigger | Reminder, action: str,
            summary: str, before: dict | None, after: dict) -> None:

@@ -34,6 +34,7 @@ from email.utils import formatdate, getaddresses, parseaddr
 from typing import Protocol
 
 from webapp.core.addresses import InvalidAddress
+from webapp.outbox.message import MessageRow  # what the builder reads of an outbox row
 
 PLAIN_LINE = 78  # RFC 5322 2.1.1: SHOULD not exceed, where folding allows
 ENCODED_LINE = 76  # RFC 2047 2: a line holding an encoded word
@@ -41,23 +42,6 @@ ENCODED_WORD = 75  # RFC 2047 2: one encoded word
 _EW_OVERHEAD = len("=?utf-8?b??=")
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+")  # RFC 5322 atext
 _CHUNKS = re.compile(r"[ \t]*[^ \t]+")  # a word with the whitespace before it
-
-
-class MessageRow(Protocol):
-    """What the builder reads of an outbox row."""
-
-    id: int
-    message_id: str
-    to_addr: str
-    to_name: str
-    cc: str
-    bcc: str
-    sender: str
-    reply_to: str
-    subject: str
-    body_html: str
-    body_text: str
-    headers: dict
 
 
 class MessageSettings(Protocol):

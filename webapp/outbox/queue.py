@@ -25,6 +25,7 @@ from webapp.core import clock
 from webapp.extensions import db
 from webapp.models.outbox import OutboxAttempt, OutboxMessage, OutboxPriority, OutboxState
 from webapp.outbox import attachments
+from webapp.outbox.message import MessageRow
 
 log = logging.getLogger("missive.outbox")
 
@@ -38,21 +39,9 @@ CLAIM_COLUMNS = ("id", "message_id", "to_addr", "to_name", "cc", "bcc", "sender"
 
 
 @dataclass(frozen=True)
-class Claimed:
-    """One claimed row, as the sender needs it."""
+class Claimed(MessageRow):
+    """One claimed row, as the sender needs it: its message, and the claim's own fields."""
 
-    id: int
-    message_id: str
-    to_addr: str
-    to_name: str
-    cc: str
-    bcc: str
-    sender: str
-    reply_to: str
-    subject: str
-    body_html: str
-    body_text: str
-    headers: dict
     attempts: int
     max_attempts: int
     lease_owner: str

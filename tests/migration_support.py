@@ -3,7 +3,6 @@
 starting an interpreter and importing the app for each step."""
 
 import logging
-import warnings
 from contextlib import contextmanager
 
 import flask_migrate
@@ -43,10 +42,7 @@ class Migrator:
         self._run(flask_migrate.downgrade, revision)
 
     def _run(self, command, revision: str) -> None:
-        with _logging_kept(), self.app.app_context(), warnings.catch_warnings():
-            # env.py asks Flask-SQLAlchemy for get_engine() first, then for .engine.
-            warnings.filterwarnings("ignore", "'get_engine' is deprecated",
-                                    DeprecationWarning)
+        with _logging_kept(), self.app.app_context():
             command(revision=revision)
             db.session.remove()
             db.engine.dispose()  # the test's next connection sees every step committed

@@ -218,7 +218,8 @@ def find_duplicate(campaign: Campaign, candidate: TriggerInput,
 
 
 def _validate(data: TriggerInput) -> dict:
-    """The cleaned values; ValidationFailed with the errors by form field."""
+    """A trigger's cleaned values (its statuses and delay only on a status change);
+    ValidationFailed with the errors by form field."""
     errors: dict[str, list[str]] = {}
     values: dict = {}
     if data.event not in {e.value for e in EventType}:

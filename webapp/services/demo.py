@@ -151,11 +151,7 @@ def _accepted_template() -> EmailTemplate:
     """The decision email, for acceptances: it attaches the acceptance letter."""
     template = find_by_name(ACCEPTED_TEMPLATE)
     if template is None:
-        template = EmailTemplate(name=ACCEPTED_TEMPLATE, default_locale="fr", versions=[
-            EmailTemplateVersion(locale=locale, subject=subject, body_html=body)
-            for locale, (subject, body) in DECISION.items()])
-        db.session.add(template)
-        db.session.flush()
+        template = _new_decision_template(ACCEPTED_TEMPLATE)
         db.session.add(EmailTemplateAttachment(template_id=template.id,
                                                letter_template_id=_acceptance_letter().id))
     return template
@@ -164,11 +160,17 @@ def _accepted_template() -> EmailTemplate:
 def _decision_template() -> EmailTemplate:
     template = find_by_name(DECISION_TEMPLATE)
     if template is None:
-        template = EmailTemplate(name=DECISION_TEMPLATE, default_locale="fr", versions=[
-            EmailTemplateVersion(locale=locale, subject=subject, body_html=body)
-            for locale, (subject, body) in DECISION.items()])
-        db.session.add(template)
-        db.session.flush()
+        template = _new_decision_template(DECISION_TEMPLATE)
+    return template
+
+
+def _new_decision_template(name: str) -> EmailTemplate:
+    """A template named `name` with the decision email's text in each language (flushed)."""
+    template = EmailTemplate(name=name, default_locale="fr", versions=[
+        EmailTemplateVersion(locale=locale, subject=subject, body_html=body)
+        for locale, (subject, body) in DECISION.items()])
+    db.session.add(template)
+    db.session.flush()
     return template
 
 

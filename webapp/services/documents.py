@@ -138,6 +138,13 @@ def _budget_left(application: Application, replacing: ApplicationDocument | None
     return int(current_app.config["DOCUMENTS_MAX_APPLICATION_MB"]) * 1024 * 1024 - used
 
 
+def _refuse_unless_draft(application: Application) -> None:
+    """A candidate gives or takes back files only while the application is a draft."""
+    if application.status.code != Status.DRAFT:
+        raise ValidationFailed(str(_l("This application was already submitted: it can no "
+                                      "longer be changed.")), field="file")
+
+
 def upload(candidate: User, application_id: int, requested_id: int, filename: str,
            stream: BinaryIO) -> ApplicationDocument:
     """Give (or replace, while a draft) the file for one requested document. Refused, with
@@ -148,9 +155,7 @@ def upload(candidate: User, application_id: int, requested_id: int, filename: st
     requested = db.session.get(RequestedDocument, requested_id)
     if requested is None or requested.campaign_id != application.campaign_id:
         raise NotFound()
-    if application.status.code != Status.DRAFT:
-        raise ValidationFailed(str(_l("This application was already submitted: it can no "
-                                      "longer be changed.")), field="file")
+    _refuse_unless_draft(application)
     name = clean_filename(filename)
     head = stream.read(storage.HEAD)
     if not head:
@@ -198,9 +203,7 @@ def remove(candidate: User, application_id: int, requested_id: int) -> None:
     application = db.session.get(Application, application_id)
     if application is None or application.candidate_id != candidate.id:
         raise NotFound()
-    if application.status.code != Status.DRAFT:
-        raise ValidationFailed(str(_l("This application was already submitted: it can no "
-                                      "longer be changed.")), field="file")
+    _refuse_unless_draft(application)
     db.session.execute(sa.delete(ApplicationDocument).where(
         ApplicationDocument.application_id == application.id,
         ApplicationDocument.requested_document_id == requested_id))

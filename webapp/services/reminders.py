@@ -159,7 +159,8 @@ def explain(entry, statuses_by_id: dict[int, Status], locale: str) -> str | None
 
 
 def _validate(data: ReminderInput) -> dict:
-    """The cleaned values; ValidationFailed with the errors by form field."""
+    """A reminder's cleaned values (the timing fields of its kind only); ValidationFailed
+    with the errors by form field."""
     errors: dict[str, list[str]] = {}
     values: dict = {}
     if data.kind not in {k.value for k in ReminderKind}:

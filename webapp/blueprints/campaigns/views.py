@@ -51,16 +51,9 @@ def index():
 def new():
     """Create a campaign (it gets the default acknowledgement of receipt)."""
     form = _campaign_form()
-    if form.validate_on_submit():
-        try:
-            campaign = campaigns.create_campaign(current_user, **_campaign_values(form))
-        except ValidationFailed as error:
-            apply_errors(form, error)
-        else:
-            flash(_("Campaign created."), "success")
-            return see_other(url_for(".emails", campaign_id=campaign.id))
-    status = 422 if form.errors else 200
-    return render_template("campaigns/new.html", form=form), status
+    saved = _save(form, lambda values: campaigns.create_campaign(current_user, **values),
+                  _("Campaign created."), ".emails")
+    return saved or (render_template("campaigns/new.html", form=form), _status(form))
 
 
 @bp.route("/<int:campaign_id>")
@@ -79,17 +72,11 @@ def edit(campaign_id: int):
     """The editor's "Campaign" tab: label, description, dates, members."""
     campaign = campaigns.get(campaign_id)
     form = _campaign_form(campaign)
-    if form.validate_on_submit():
-        try:
-            campaigns.update_campaign(current_user, campaign, **_campaign_values(form))
-        except ValidationFailed as error:
-            apply_errors(form, error)
-        else:
-            flash(_("Campaign saved."), "success")
-            return see_other(url_for(".edit", campaign_id=campaign.id))
-    status = 422 if form.errors else 200
-    return render_page("campaigns/edit.html", "campaigns/_details_tab.html", form=form,
-                       campaign=campaign, tab="details"), status
+    saved = _save(form, lambda values: campaigns.update_campaign(current_user, campaign,
+                                                                 **values),
+                  _("Campaign saved."), ".edit")
+    return saved or (render_page("campaigns/edit.html", "campaigns/_details_tab.html",
+                                 form=form, campaign=campaign, tab="details"), _status(form))
 
 
 @bp.route("/<int:campaign_id>/<any(publish, unpublish):action>", methods=["POST"])
@@ -128,6 +115,25 @@ def _campaign_form(campaign=None) -> CampaignForm:
     form.evaluators.choices = [SelectChoice(u.id, f"{u.name} <{u.email}>")
                                for u in campaigns.assignable_users(MemberRole.EVALUATOR)]
     return form
+
+
+def _save(form: CampaignForm, save, message: str, endpoint: str):
+    """The campaign form posted: `save(values)` (the service, given `_campaign_values`) and,
+    saved, `message` flashed and a redirect to `endpoint` for the campaign; None to show the
+    form again (not posted, or refused: the service's errors next to their fields)."""
+    if form.validate_on_submit():
+        try:
+            campaign = save(_campaign_values(form))
+        except ValidationFailed as error:
+            apply_errors(form, error)
+        else:
+            flash(message, "success")
+            return see_other(url_for(endpoint, campaign_id=campaign.id))
+    return None
+
+
+def _status(form: CampaignForm) -> int:
+    return 422 if form.errors else 200
 
 
 def _campaign_values(form: CampaignForm) -> dict:

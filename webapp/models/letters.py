@@ -1,12 +1,10 @@
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from webapp.models.base import Base, utcnow
+from webapp.models.base import Base, TimestampMixin
 
 
-class LetterTemplate(Base):
+class LetterTemplate(TimestampMixin, Base):
     """A letter ("courrier") rendered to PDF per application, in the reader's language."""
 
     __tablename__ = "letter_templates"
@@ -18,8 +16,6 @@ class LetterTemplate(Base):
     title_en: orm.Mapped[str] = orm.mapped_column(sa.String(200), default="")
     body_fr: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
     body_en: orm.Mapped[str] = orm.mapped_column(sa.Text, default="")
-    created_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow)
-    updated_at: orm.Mapped[datetime] = orm.mapped_column(default=utcnow, onupdate=utcnow)
 
     def version_for(self, locale: str | None) -> tuple[str, str]:
         """(title, body) in `locale`, else in the default language."""

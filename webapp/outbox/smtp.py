@@ -199,13 +199,18 @@ class Connection:
         if isinstance(body, bytes):
             host.send(_content(body))
         else:  # a message streamed in pieces (attachments.Streamed): only its head may need
-            host.send(_content(body.head)[:-3])  # dot-stuffing; the lone dot after the rest
+            # dot-stuffing; the lone dot after the rest. Bytes between files go out as one
+            # write: a small write behind data not yet acknowledged would wait for the ACK.
+            pending = [_content(body.head)[:-3]]
             for piece in body.tail():
                 if isinstance(piece, bytes):
-                    host.send(piece)
+                    pending.append(piece)
                 else:  # a stored file, copied by the kernel on a plain connection
+                    host.send(b"".join(pending))
+                    pending = []
                     _send_file(host, piece)
-            host.send(b".\r\n")
+            pending.append(b".\r\n")
+            host.send(b"".join(pending))
         code, raw = host.getreply()
         if code != 250:
             self._refused(code, raw, smtplib.SMTPDataError)

@@ -3,8 +3,9 @@
     .venv/bin/python -m bench [--quick] [--only drain,relay,...] [--json PATH]
 
 PostgreSQL rows need BENCH_POSTGRES_URL (or TEST_POSTGRES_URL): a server where the bench may
-create and drop a throwaway database. The table is printed and written to
-bench/results/latest.json.
+create and drop a throwaway database. Each figure's rows are printed, and bench/results/latest.json
+rewritten, as soon as it is measured; the whole table is printed at the end. A figure that
+fails is said with its traceback, the others still run, and the run then exits non-zero.
 
 `--quick` runs every figure on small sizes and one round, in seconds: a smoke run whose
 numbers mean nothing, which `make test` runs (tests/integration/test_bench_quick.py) so that
@@ -19,6 +20,7 @@ import os
 import platform
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,31 +184,47 @@ def main(argv: list[str] | None = None, server: CountingServer | None = None) ->
     folder = Path(tempfile.mkdtemp(prefix="missive-bench-"))
     figures: list[Figure] = []
     timings: dict[str, float] = {}
+    failed: dict[str, BaseException] = {}
+    meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                       f"{platform.python_version()}",
+            "quick": args.quick, "seconds": timings, "postgresql": bool(pg),
+            "smtp_server": "aiosmtpd in a separate process"}
     with contextlib.ExitStack() as stack:
         if server is None:
             server = stack.enter_context(CountingServer())
         bench = Bench(server, folder, ["sqlite"] + (["postgresql"] if pg else []), args.quick)
+        meta.update(rounds=bench.rounds, query_plans=bench.plans)
         for name, run in FIGURES.items():
             if name not in only:
                 continue
             start = time.perf_counter()
             print(f"… {name}", flush=True)
-            figures += run(bench)
+            try:
+                found = run(bench)
+            except Exception as error:  # noqa: BLE001 — said, and the other figures still run
+                failed[name] = error
+                traceback.print_exc()
+                found = []
             timings[name] = round(time.perf_counter() - start, 1)
+            figures += found
+            # Each figure as soon as it is measured: a long run stopped half-way keeps them.
+            for row in table(found).splitlines()[2:]:
+                print(f"  {row}", flush=True)
+            meta.update(when=_now(), failed=sorted(failed), query_plans=bench.plans)
+            write_json(figures, args.json, meta)
     print()
     print(table(figures))
     for found in figures:
         for note in found.notes:
             print(f"  {found.name}: {note}")
-    meta = {"when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                       f"{platform.python_version()}",
-            "rounds": bench.rounds, "quick": args.quick, "seconds": timings,
-            "postgresql": bool(pg), "smtp_server": "aiosmtpd in a separate process",
-            "query_plans": bench.plans}
-    write_json(figures, args.json, meta)
     print(f"\nWritten to {args.json}; seconds per figure: {timings}")
+    if failed:
+        names = ", ".join(sorted(failed))
+        raise SystemExit(f"figures that failed: {names}") from next(iter(failed.values()))
 
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 if __name__ == "__main__":
     main()

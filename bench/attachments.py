@@ -1,7 +1,8 @@
 """Figures of documents and attachments.
 
 - drain of messages each carrying a 200 KB PDF against the same drain without, both behind a
-  relay answering 5 ms late (the files are read from storage and encoded per message);
+  relay answering 5 ms late (each file is streamed from the base64 form the store wrote when
+  it was stored, as an upload or a frozen letter is: the drain encodes nothing);
 - a status change whose email attaches a generated letter, per application, against the same
   change without the letter (the letter is rendered once, when the email is queued);
 - the web process's peak memory growth while a 20 MB file is uploaded, against a 20 KB one
@@ -133,7 +134,8 @@ def drain_figures(server, folder, rounds: int, n: int) -> list[Figure]:
              f"relay CPU per message with the PDF, {line_plain[1]:.2f} ms without; "
              f"{line_pdf[0]:.0f} against {line_plain[0]:.0f} msgs/s "
              f"({line_pdf[0] / line_plain[0]:.2f}×): that measures the bench's relay",
-             "each message has a PDF of its own: nothing is cached"]
+             "each message has a PDF of its own, streamed from the base64 form written when it "
+             "was stored: nothing is cached, nothing encoded in the drain"]
     return [Figure(f"drain {n:,} with a 200 KB PDF each, relay 5 ms", "msgs/s", with_files,
                    "same drain without attachments", without, target="≥ 0.5×", notes=notes),
             Figure(f"worker peak RSS, draining {n:,} with a 200 KB PDF each", "MiB", [peak],

@@ -53,3 +53,21 @@ def test_the_quick_bench_runs_the_figure(name, counting_server, tmp_path, monkey
         values = figure["values"] + figure["baseline_values"]
         assert values and all(math.isfinite(v) and v >= 0 for v in values), figure
     assert "Written to" in out
+
+
+def test_a_figure_that_fails_is_said_and_the_others_are_kept(counting_server, tmp_path,
+                                                             monkeypatch, capsys):
+    def broken(_bench):
+        raise RuntimeError("the relay went away")
+
+    monkeypatch.setitem(FIGURES, "broken", broken)
+    results = tmp_path / "quick.json"
+    with pytest.raises(SystemExit, match="figures that failed: broken"):
+        bench_main.main(["--quick", "--only", "broken,templates", "--json", str(results)],
+                        counting_server)
+    out = capsys.readouterr()
+    assert "RuntimeError: the relay went away" in out.err
+    report = json.loads(results.read_text())
+    assert report["meta"]["failed"] == ["broken"]
+    measured = [figure["name"] for figure in report["figures"]]
+    assert measured and all(name in out.out for name in measured)

@@ -10,7 +10,9 @@ import pytest
 
 from webapp.core import storage
 from webapp.outbox import attachments
-from webapp.outbox.attachments import B64_CHUNK, Attached
+from webapp.outbox.attachments import Attached
+
+B64_CHUNK = storage.B64_CHUNK
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 56, 57, 58, 76, B64_CHUNK - 1, B64_CHUNK,
@@ -19,8 +21,8 @@ def test_lines_are_those_of_the_standard_encoder(size):
     data = bytes(range(256)) * (size // 256 + 1)
     data = data[:size]
     expected = base64.encodebytes(data).replace(b"\n", b"\r\n")
-    assert attachments.encode_lines(data) == expected
-    assert attachments.encoded_size(size) == len(expected)
+    assert storage.base64_lines(data) == expected
+    assert storage.base64_size(size) == len(expected)
 
 
 def test_a_streamed_message_is_the_message_with_its_files(tmp_path):
@@ -37,8 +39,8 @@ def test_a_streamed_message_is_the_message_with_its_files(tmp_path):
     streamed = attachments.wrap(own, items, store)
     whole = bytes(streamed)
     assert len(streamed) == len(whole)
-    assert whole == streamed.head + b"".join(streamed.tail())  # read again: the same bytes
-    tail = b"".join(streamed.tail()).split(b"\r\n")
+    assert whole == streamed.head + _tail(streamed)  # read again: the same bytes
+    tail = _tail(streamed).split(b"\r\n")
     encoded = [line for line in tail if line and b":" not in line and b"--" not in line]
     assert len(encoded) > 3000 and all(len(line) <= 76 for line in encoded)
     assert not any(line.startswith(b".") for line in tail)  # nothing to dot-stuff
@@ -48,6 +50,26 @@ def test_a_streamed_message_is_the_message_with_its_files(tmp_path):
     files = {part.get_filename(): part.get_payload(decode=True)
              for part in message.iter_attachments()}
     assert files == {"Lettre d’acceptation.pdf": pdf, "budget.csv": csv}
+
+
+def _tail(streamed) -> bytes:
+    return b"".join(piece if isinstance(piece, bytes) else piece.read()
+                    for piece in streamed.tail())
+
+
+def test_a_file_stored_before_its_encoded_form_was_kept_goes_out_the_same(tmp_path):
+    store = storage.FileSystemStorage(tmp_path)
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 900
+    stored = store.put(io.BytesIO(pdf))
+    items = [Attached(stored.sha256, "cv.pdf", "application/pdf", len(pdf))]
+    own = b"Subject: x\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    streamed = attachments.wrap(own, items, store)
+    with_form = _tail(streamed)
+    assert any(not isinstance(piece, bytes) for piece in streamed.tail())  # streamed as stored
+    next(tmp_path.glob(f"??/??/{stored.sha256}.b64")).unlink()
+    assert all(isinstance(piece, bytes) for piece in streamed.tail())  # encoded on the way
+    assert _tail(streamed) == with_form
+    assert base64.b64decode(with_form.split(b"\r\n\r\n", 1)[1].split(b"--")[0]) == pdf
 
 
 def test_a_missing_file_is_said_before_anything_is_sent(tmp_path):

@@ -1,5 +1,6 @@
 """The content-addressed file store: streamed in, named by sha256, nothing half-written."""
 
+import base64
 import hashlib
 import io
 
@@ -21,6 +22,20 @@ def test_a_file_is_kept_once_under_its_hash(tmp_path):
     assert store.all_hashes() == [first.sha256]
     store.delete(first.sha256)
     assert not store.exists(first.sha256)
+    assert store.open_encoded(first.sha256) is None
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # both forms gone
+
+
+@pytest.mark.parametrize("size", [0, 1, 57, 58 * 1024 + 3, 300_000])
+def test_the_form_mail_carries_is_kept_beside_the_file(tmp_path, size):
+    store = storage.FileSystemStorage(tmp_path)
+    data = bytes(range(256)) * (size // 256 + 1)
+    data = data[:size]
+    stored = store.put(io.BytesIO(data))
+    with store.open_encoded(stored.sha256) as encoded:
+        assert encoded.read() == base64.encodebytes(data).replace(b"\n", b"\r\n")
+    assert storage.base64_size(size) == len(base64.encodebytes(data)) * 2 - len(
+        base64.encodebytes(data).replace(b"\n", b""))
 
 
 def test_a_prefix_read_before_counts_as_the_start_of_the_file(tmp_path):

@@ -5,10 +5,7 @@ Every attempt and every resend reads the same stored bytes: a letter is rendered
 its email is queued, never again.
 """
 
-import binascii
 import dataclasses
-import functools
-import struct
 import time
 import urllib.parse
 
@@ -21,7 +18,6 @@ from webapp.models import OutboxAttachment
 from webapp.models.outbox import OutboxMessage
 
 _table = OutboxAttachment.__table__
-B64_CHUNK = 57 * 1024  # a multiple of 57 bytes: each encodes to whole 76-character lines
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,47 +94,30 @@ def _part_head(item: Attached) -> bytes:
             "Content-Transfer-Encoding: base64\r\n\r\n").encode()
 
 
-@functools.lru_cache(maxsize=64)
-def _lines(count: int) -> struct.Struct:
-    """Splits `count` base64 lines of 76 characters in one C call."""
-    return struct.Struct("76s" * count)
-
-
-def encode_lines(chunk: bytes) -> bytes:
-    """`chunk` in base64 lines of 76 characters, each ended by CRLF (RFC 2045 6.8), as
-    base64.encodebytes would give them with CRLF: ten times cheaper than that, which encodes
-    line by line in a Python loop."""
-    encoded = binascii.b2a_base64(chunk, newline=False)
-    full = len(encoded) // 76
-    lines = list(_lines(full).unpack_from(encoded)) if full else []
-    if len(encoded) > full * 76:
-        lines.append(encoded[full * 76:])
-    lines.append(b"")
-    return b"\r\n".join(lines)
-
-
-def encoded_size(size: int) -> int:
-    """The bytes of a file of `size` bytes in base64 lines of 76 characters with CRLF."""
-    chars = (size + 2) // 3 * 4
-    return chars + 2 * ((chars + 75) // 76)
-
-
 def _encoded(store: storage.Storage, sha256: str):
+    """The file in base64 lines: its stored form, as an open file to stream as it is, or,
+    for a file stored without one, encoded here one chunk at a time."""
+    encoded = store.open_encoded(sha256)
+    if encoded is not None:
+        with encoded:
+            yield encoded
+        return
     try:
         source = store.open(sha256)
     except storage.StorageError as error:  # gone since wrap() saw it: as a failed write, the
         raise OSError(str(error)) from error  # connection drops, the next attempt says why
     with source:
-        while chunk := source.read(B64_CHUNK):
-            yield encode_lines(chunk)
+        while chunk := source.read(storage.B64_CHUNK):
+            yield storage.base64_lines(chunk)
 
 
 class Streamed:
     """A message with attachments as it goes out: its headers and own parts (`head`, which
     DATA dot-stuffs as needed), then the attachments read from storage and encoded one chunk
-    at a time (`tail`), so that a message is never whole in memory. Nothing in the tail needs
-    dot-stuffing: boundaries start with "--", part headers with a letter, base64 lines with
-    one of its 64 characters. `bytes(message)` is the whole message (to sign it, in tests)."""
+    at a time (`tail`: bytes, or open files to copy as they are), so that a message is never
+    whole in memory. Nothing in the tail needs dot-stuffing: boundaries start with "--", part
+    headers with a letter, base64 lines with one of its 64 characters. `bytes(message)` is
+    the whole message (to sign it, in tests)."""
 
     def __init__(self, head: bytes, boundary: str, items, store: storage.Storage):
         self.head = head
@@ -146,7 +125,7 @@ class Streamed:
         self.items = tuple(items)
         self.store = store
         self.size = len(head) + len(self._closing()) + sum(
-            len(self._opening(item)) + encoded_size(item.size) for item in self.items)
+            len(self._opening(item)) + storage.base64_size(item.size) for item in self.items)
 
     def _opening(self, item: Attached) -> bytes:
         return f"--{self.boundary}\r\n".encode() + _part_head(item)
@@ -164,7 +143,8 @@ class Streamed:
         return self.size
 
     def __bytes__(self) -> bytes:
-        return b"".join([self.head, *self.tail()])
+        return b"".join([self.head, *(piece if isinstance(piece, bytes) else piece.read()
+                                      for piece in self.tail())])
 
 
 def wrap(data: bytes, items, store: storage.Storage) -> Streamed:

@@ -94,6 +94,19 @@ def _content(data: bytes) -> bytes:
     return data + b".\r\n"
 
 
+def _send_file(host: smtplib.SMTP, file) -> None:
+    """`file` to the relay, as SMTP.send would send its bytes (a failed write closes the
+    connection and says so the same way); `socket.sendfile` copies it in the kernel where it
+    can (not over TLS: there it reads and sends)."""
+    if host.sock is None:
+        raise smtplib.SMTPServerDisconnected("please run connect() first")
+    try:
+        host.sock.sendfile(file)
+    except OSError:
+        host.close()
+        raise smtplib.SMTPServerDisconnected("Server not connected") from None
+
+
 class Connection:
     """One SMTP session with the relay, opened on first use and kept for the next messages."""
 
@@ -135,7 +148,8 @@ class Connection:
              finish: Callable[[bytes], bytes] | None = None, extra_size: int = 0) -> Delivery:
         """Hand one message to the relay; raise smtplib's exceptions as `sendmail` does.
         `data`: the message's bytes, or an object with `head` bytes and `tail()` pieces
-        needing no dot-stuffing, written as they come (and `len()`, for SIZE).
+        needing no dot-stuffing (bytes, or open files), written as they come (and `len()`,
+        for SIZE).
 
         `before_body` is called once the relay is ready for the content (after DATA's 354):
         the message is delivered only if the content follows, so the caller may wait there.
@@ -185,10 +199,18 @@ class Connection:
         if isinstance(body, bytes):
             host.send(_content(body))
         else:  # a message streamed in pieces (attachments.Streamed): only its head may need
-            host.send(_content(body.head)[:-3])  # dot-stuffing; the lone dot after the rest
+            # dot-stuffing; the lone dot after the rest. Bytes between files go out as one
+            # write: a small write behind data not yet acknowledged would wait for the ACK.
+            pending = [_content(body.head)[:-3]]
             for piece in body.tail():
-                host.send(piece)
-            host.send(b".\r\n")
+                if isinstance(piece, bytes):
+                    pending.append(piece)
+                else:  # a stored file, copied by the kernel on a plain connection
+                    host.send(b"".join(pending))
+                    pending = []
+                    _send_file(host, piece)
+            pending.append(b".\r\n")
+            host.send(b"".join(pending))
         code, raw = host.getreply()
         if code != 250:
             self._refused(code, raw, smtplib.SMTPDataError)

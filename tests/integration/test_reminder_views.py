@@ -12,7 +12,7 @@ from tests.outbox_support import clock_fixture  # noqa: F401
 from webapp.extensions import db as _db
 from webapp.models import AuditEntry, Campaign, EmailTemplate, Reminder, Role, Trigger
 from webapp.models.outbox import OutboxMessage
-from webapp.services import applications
+from webapp.services import account_emails, applications
 from webapp.services.applications import Selection
 
 HX = {"HX-Request": "true"}
@@ -358,3 +358,24 @@ def test_a_held_groups_history_line_reads_in_the_readers_language(app, client, a
     history = client.get(f"/campaigns/{campaign}/emails/history").get_data(as_text=True)
     assert "3 e-mails · Nudge → Accepté · à partir du 1 janv. 2099" in history
     assert "Released" not in history and "held emails of" not in history
+
+
+@pytest.mark.parametrize("kind", ["reminders", "triggers"])
+def test_a_platform_template_named_by_a_crafted_request_is_refused(app, client, auth, setup,
+                                                                    kind):
+    # The form offers only the managers' templates; the server checks it too, for both kinds.
+    with app.app_context():
+        system = account_emails.ensure_system_templates()["password_reset"].id
+        _db.session.commit()
+    auth.login_as("manager")
+    data = {"template_id": system, "to_candidate": "y", "active": "y"}
+    if kind == "reminders":
+        data.update(kind="before_closing", offset_amount="3", offset_unit="days")
+    path = "reminders" if kind == "reminders" else "submitted"
+    response = client.post(f"/campaigns/{setup['campaign']}/emails/{path}/new", headers=HX,
+                           data=data)
+    assert response.status_code == 422
+    assert "Choose an email template." in response.get_data(as_text=True)
+    with app.app_context():
+        assert _db.session.scalar(sa.select(sa.func.count()).select_from(Reminder)) == 0
+        assert _db.session.scalar(sa.select(sa.func.count()).select_from(Trigger)) == 0

@@ -15,7 +15,6 @@ from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
-    EmailTemplate,
     EventType,
     MemberRole,
     Status,
@@ -224,9 +223,7 @@ def _validate(data: TriggerInput) -> dict:
     values: dict = {}
     if data.event not in {e.value for e in EventType}:
         raise ValidationFailed({"event": [str(_l("Unknown event."))]})
-    template = db.session.get(EmailTemplate, data.template_id) if data.template_id else None
-    if template is None or template.system_key:
-        errors["template_id"] = [str(_l("Choose an email template."))]
+    errors.update(configuration.template_errors(data.template_id))
     values["template_id"] = data.template_id
     if data.event == EventType.STATUS_CHANGED:
         to_status = db.session.get(Status, data.to_status_id) if data.to_status_id else None

@@ -29,7 +29,6 @@ from webapp.core.errors import ValidationFailed
 from webapp.extensions import db
 from webapp.models import (
     Campaign,
-    EmailTemplate,
     OffsetUnit,
     Reminder,
     ReminderKind,
@@ -166,8 +165,7 @@ def _validate(data: ReminderInput) -> dict:
     if data.kind not in {k.value for k in ReminderKind}:
         raise ValidationFailed({"kind": [str(_l("Unknown kind of reminder."))]})
     values["kind"] = data.kind
-    if not data.template_id or db.session.get(EmailTemplate, data.template_id) is None:
-        errors["template_id"] = [str(_l("Choose an email template."))]
+    errors.update(configuration.template_errors(data.template_id))
     values["template_id"] = data.template_id
     unit = data.offset_unit if data.offset_unit in {u.value for u in OffsetUnit} else None
     if data.kind == ReminderKind.IN_STATUS:

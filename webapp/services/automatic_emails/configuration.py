@@ -6,9 +6,11 @@ audit trail (the one-line summary's recipients, the snapshot).
 Each kind checks what is its own (an event and statuses, a moment), then hands its errors
 and values to `validated`."""
 
+from flask_babel import lazy_gettext as _l
+
 from webapp.core.errors import NotFound, ValidationFailed
 from webapp.extensions import db
-from webapp.models import Campaign, Reminder, Trigger
+from webapp.models import Campaign, EmailTemplate, Reminder, Trigger
 from webapp.services.automatic_emails.audience import RECIPIENT_FLAGS, check_recipients, chosen
 
 
@@ -20,6 +22,15 @@ def get(model: type[Trigger] | type[Reminder], campaign: Campaign,
     if email is None or email.campaign_id != campaign.id:
         raise NotFound()
     return email
+
+
+def template_errors(template_id: int | None) -> dict[str, list[str]]:
+    """An automatic email sends one of the managers' templates: not a platform one (account
+    emails, bounce notices), which the form never offers but a crafted request could name."""
+    template = db.session.get(EmailTemplate, template_id) if template_id else None
+    if template is None or template.system_key:
+        return {"template_id": [str(_l("Choose an email template."))]}
+    return {}
 
 
 def validated(data, flags: tuple[str, ...], errors: dict[str, list[str]],

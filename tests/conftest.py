@@ -205,9 +205,11 @@ class AppShelf:
 
 def _registry(value) -> str:
     """A registry of handlers as text, without the empty entries Flask's defaultdicts gain
-    when they are only looked up."""
+    when they are only looked up, at any depth: a request to a blueprint adds
+    {blueprint: {None: {}}} to the error handlers."""
     if isinstance(value, dict):
-        return repr(sorted(((repr(k), _registry(v)) for k, v in value.items() if v)))
+        entries = ((repr(k), _registry(v)) for k, v in value.items())
+        return repr(sorted((k, v) for k, v in entries if v != "[]"))
     return repr(value)
 
 

@@ -38,9 +38,15 @@ def _worker(database_url, smtp, tmp_path, *args, **settings):
     return process
 
 
-def _wait_until(condition, what, seconds=WAIT_SECONDS):
+def _wait_until(condition, what, seconds=WAIT_SECONDS, running=()):
+    """Wait for `condition`; fail at once, with its log, if one of the `running` worker
+    processes ended meanwhile (it can no longer bring the condition about)."""
     deadline = time.monotonic() + seconds
     while not condition():
+        for process in running:
+            code = process.poll()
+            assert code is None, (f"a worker ended ({code}) before {what}:\n"
+                                  + process.log_path.read_text()[-3000:])
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         time.sleep(0.05)
 
@@ -63,7 +69,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_at_most_the_in_flig
     first = _worker(database_url, smtp, tmp_path, "outbox", "drain", OUTBOX_BATCH_SIZE=100,
                     OUTBOX_SMTP_CONNECTIONS=1)
     try:
-        _wait_until(in_data.is_set, "the 51st message")
+        _wait_until(in_data.is_set, "the 51st message", running=[first])
         first.send_signal(signal.SIGKILL)
         first.wait(WAIT_SECONDS)
     finally:
@@ -110,7 +116,7 @@ def test_three_worker_processes_drain_600_messages_each_exactly_once(
     try:
         with app.app_context():  # each process starts the app first: a while on a busy machine
             _wait_until(lambda: _claimers() == 3, "a batch claimed by each worker",
-                        WAIT_SECONDS * 3)
+                        WAIT_SECONDS * 3, running=workers)
         everyone_in.set()
         codes = [w.wait(WAIT_SECONDS * 3) for w in workers]
     finally:
@@ -140,7 +146,8 @@ def test_the_worker_command_drains_and_stops_cleanly_on_sigterm(app, database_ur
         ids = queue_messages(5)
     worker = _worker(database_url, smtp, tmp_path, "worker", OUTBOX_POLL_SECONDS=1)
     try:
-        _wait_until(lambda: len(smtp.messages) == 5, "the worker's first drain")
+        _wait_until(lambda: len(smtp.messages) == 5, "the worker's first drain",
+                    running=[worker])
         with app.app_context():
             _wait_until(lambda: db.session.scalar(
                 sa.select(sa.func.count(WorkerHeartbeat.worker))) == 1 or
@@ -212,7 +219,7 @@ def test_sigterm_mid_drain_ends_the_worker_within_the_bound_and_gives_its_rows_b
     try:
         # The process starts the app first: a while on a busy machine.
         _wait_until(lambda: len(smtp.messages) >= 100, "the drain to be under way",
-                    WAIT_SECONDS * 3)
+                    WAIT_SECONDS * 3, running=[worker])
         worker.send_signal(signal.SIGTERM)
         # The bound: the stop grace, plus one commit and the process's own exit.
         assert worker.wait(5 + 15) == 0

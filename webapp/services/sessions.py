@@ -52,8 +52,10 @@ def user_for(user_id: str, token: str | None) -> User | None:
     """The active user of a live session, or None: unknown, revoked, idle or too old."""
     if not token or not str(user_id).isdigit():
         return None
+    # The session and its user in one query: it runs on every signed-in request.
     row = db.session.execute(
-        sa.select(UserSession.id, UserSession.created_at, UserSession.last_seen_at)
+        sa.select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at)
+        .join(UserSession, UserSession.user_id == User.id)
         .where(UserSession.token_hash == _hash(token), UserSession.user_id == int(user_id))
     ).first()
     if row is None:
@@ -63,8 +65,8 @@ def user_for(user_id: str, token: str | None) -> User | None:
     if row.last_seen_at < now - idle or row.created_at < now - lifetime:
         _on_own_connection(sa.delete(UserSession).where(UserSession.id == row.id))
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active:
+    user = row.User
+    if not user.active:
         return None
     if row.last_seen_at < now - TOUCH_EVERY:
         _on_own_connection(sa.update(UserSession).where(UserSession.id == row.id)

@@ -4,6 +4,7 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from jobs.drain import drain_once
@@ -181,3 +182,37 @@ def _wait(condition, what, seconds=60):
     while not condition():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         time.sleep(0.05)
+
+
+def test_a_claim_that_loses_its_rows_to_another_worker_reads_again(app, database_url):
+    # SQLite has no SKIP LOCKED: another worker can claim the rows this claim has just read
+    # before its guarded UPDATE. It must take other due rows, not come back empty (a drain
+    # that claims nothing ends while mail waits). PostgreSQL locks the rows it reads.
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's claim locks the rows it reads (SKIP LOCKED)")
+    other = sa.create_engine(database_url)
+    raced: list[int] = []
+
+    def another_worker_first(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX_MESSAGES") and not raced:
+            with other.begin() as rival:
+                raced.extend(rival.execute(sa.text(
+                    "UPDATE outbox_messages SET state = 'sending', lease_owner = 'rival' "
+                    "WHERE state = 'pending' AND id IN (SELECT id FROM outbox_messages "
+                    "ORDER BY id LIMIT 10) RETURNING id")).scalars())
+
+    with app.app_context():
+        queue_messages(25)
+        engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", another_worker_first)
+        try:
+            rows = outbox_queue.claim_due("w", 10)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", another_worker_first)
+        assert len(raced) == 10
+        assert len(rows) == 10 and not {row.id for row in rows} & set(raced)
+        leased = db.session.execute(sa.select(OutboxMessage.lease_owner, sa.func.count())
+                                    .group_by(OutboxMessage.lease_owner)).all()
+    other.dispose()
+    assert sorted(leased, key=str) == sorted([(None, 5), ("rival", 10),
+                                              (rows[0].lease_owner, 10)], key=str)

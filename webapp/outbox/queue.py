@@ -30,6 +30,7 @@ from webapp.outbox.message import MessageRow
 log = logging.getLogger("missive.outbox")
 
 ATTEMPT_TEXT_LIMIT = 2000
+CLAIM_ROUNDS = 5  # reads of a claim that lost rows to another claimer (SQLite)
 _messages = OutboxMessage.__table__
 _attempts = OutboxAttempt.__table__
 
@@ -128,24 +129,37 @@ def claim_due(owner: str, limit: int, now: datetime | None = None,
             query = query.with_for_update(skip_locked=True)
         taken.extend(session.scalars(query))
 
-    share = 0 if urgent_only else min(limit - 1, max(1, int(limit * OLDEST_SHARE)))
-    ids: list[int] = []
-    priorities = [OutboxPriority.URGENT] if urgent_only else list(OutboxPriority)
-    for priority in priorities:
-        bound = now if priority is OutboxPriority.URGENT else due_before
-        take(sa.select(m.id).where(pending, m.priority == priority.value,
-                                   m.next_attempt_at <= bound)
-             .order_by(m.next_attempt_at, m.id), limit - share - len(ids), ids)
-    if not urgent_only:
-        take(sa.select(m.id).where(pending, m.next_attempt_at <= due_before)
-             .order_by(m.next_attempt_at, m.id), limit - len(ids), ids)
-    rows = []
-    if ids:
-        rows = session.execute(
+    def due_ids(count: int) -> list[int]:
+        share = 0 if urgent_only else min(count - 1, max(1, int(count * OLDEST_SHARE)))
+        ids: list[int] = []
+        priorities = [OutboxPriority.URGENT] if urgent_only else list(OutboxPriority)
+        for priority in priorities:
+            bound = now if priority is OutboxPriority.URGENT else due_before
+            take(sa.select(m.id).where(pending, m.priority == priority.value,
+                                       m.next_attempt_at <= bound)
+                 .order_by(m.next_attempt_at, m.id), count - share - len(ids), ids)
+        if not urgent_only:
+            take(sa.select(m.id).where(pending, m.next_attempt_at <= due_before)
+                 .order_by(m.next_attempt_at, m.id), count - len(ids), ids)
+        return ids
+
+    rows: list = []
+    # On SQLite another claimer may take rows between this read and this write: the guarded
+    # UPDATE leaves them out, and the claim reads again for what it lost (holding the write
+    # lock from then on) rather than return short: a drain that claims nothing ends, though
+    # rows are due.
+    for _ in range(CLAIM_ROUNDS):
+        ids = due_ids(limit - len(rows))
+        if not ids:
+            break
+        won = session.execute(
             sa.update(_messages).where(m.id.in_(ids), pending)
             .values(state=OutboxState.SENDING.value, lease_owner=token,
                     lease_expires_at=lease_until, updated_at=now)
             .returning(*[m[c] for c in CLAIM_COLUMNS])).all()
+        rows += won
+        if len(won) == len(ids) or len(rows) >= limit:
+            break
     session.commit()
     # RETURNING gives no order: send urgent first, then by enqueue order (ids grow with it)
     rows.sort(key=lambda row: (row.priority, row.id))

@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 import jinja2
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -33,18 +33,28 @@ class Brand:
     logo_url: str | None
 
 
+_BRAND = "missive_brand"  # where current() keeps the brand for the request or job run
+
+
 def _row() -> Branding | None:
     return db.session.get(Branding, 1)
 
 
 def current() -> Brand:
-    """The platform's brand now (the configured name until an administrator sets one)."""
-    row = _row()
-    name = (row.platform_name if row else "") or current_app.config["PLATFORM_NAME"]
-    logo_url = None
-    if row is not None and row.logo:
-        logo_url = f"{current_app.config['BASE_URL'].rstrip('/')}/brand/logo/{row.logo_hash}"
-    return Brand(name=name, address=row.postal_address if row else "", logo_url=logo_url)
+    """The platform's brand now (the configured name until an administrator sets one), read
+    once per request or job run: every email of a bulk change shows it, twice, and a brand
+    not set yet is not remembered by the session, so each would ask the database again."""
+    brand = g.get(_BRAND)
+    if brand is None:
+        row = _row()
+        name = (row.platform_name if row else "") or current_app.config["PLATFORM_NAME"]
+        logo_url = None
+        if row is not None and row.logo:
+            logo_url = (f"{current_app.config['BASE_URL'].rstrip('/')}/brand/logo/"
+                        f"{row.logo_hash}")
+        brand = Brand(name=name, address=row.postal_address if row else "", logo_url=logo_url)
+        setattr(g, _BRAND, brand)
+    return brand
 
 
 def logo(digest: str) -> tuple[bytes, str] | None:
@@ -100,6 +110,7 @@ def save(actor: User, name: str, address: str, logo_bytes: bytes | None = None,
     entry = audit.record(actor, "branding.updated", "branding", 1, ", ".join(changed))
     entry.details = {"changed": changed}
     db.session.commit()
+    g.pop(_BRAND, None)
     return row
 
 

@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 import jinja2
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -33,7 +33,7 @@ class Brand:
     logo_url: str | None
 
 
-_BRAND = "missive_brand"  # where current() keeps the brand for the request or job run
+_BRAND = "missive.brand"  # where current() keeps the brand in the session's `info`
 
 
 def _row() -> Branding | None:
@@ -42,9 +42,10 @@ def _row() -> Branding | None:
 
 def current() -> Brand:
     """The platform's brand now (the configured name until an administrator sets one), read
-    once per request or job run: every email of a bulk change shows it, twice, and a brand
-    not set yet is not remembered by the session, so each would ask the database again."""
-    brand = g.get(_BRAND)
+    once per database session (a request, a job run): every email of a bulk change shows it,
+    twice, and a brand not set yet is not remembered by the session's identity map, so each
+    would ask the database again."""
+    brand = db.session.info.get(_BRAND)
     if brand is None:
         row = _row()
         name = (row.platform_name if row else "") or current_app.config["PLATFORM_NAME"]
@@ -53,7 +54,7 @@ def current() -> Brand:
             logo_url = (f"{current_app.config['BASE_URL'].rstrip('/')}/brand/logo/"
                         f"{row.logo_hash}")
         brand = Brand(name=name, address=row.postal_address if row else "", logo_url=logo_url)
-        setattr(g, _BRAND, brand)
+        db.session.info[_BRAND] = brand
     return brand
 
 
@@ -110,7 +111,7 @@ def save(actor: User, name: str, address: str, logo_bytes: bytes | None = None,
     entry = audit.record(actor, "branding.updated", "branding", 1, ", ".join(changed))
     entry.details = {"changed": changed}
     db.session.commit()
-    g.pop(_BRAND, None)
+    db.session.info.pop(_BRAND, None)
     return row
 
 

@@ -89,6 +89,8 @@ def test_candidate_submits_then_manager_accepts_after_seeing_the_email_count(
     page.get_by_role("button", name="Sign in").click()
     page.goto(f"/applications/campaigns/{campaign}")
     page.get_by_role("link", name=reference).click()
+    # Loaded, not only shown: a choice made before htmx has bound the select sends nothing.
+    page.wait_for_url(re.compile(rf"/applications/{application_id}$"))
 
     emails = page.locator("#application-emails")
     emails.get_by_text(f"We received {reference}").wait_for()
